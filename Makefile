@@ -1,0 +1,46 @@
+# Every target does its own set-up: a fresh clone needs only Python 3.11+ and make.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+EMULATOR_PORT ?= 8001
+STAMP := $(VENV)/.installed
+
+.PHONY: install run emulator test lint format spec bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Serve the gateway on http://$(HOST):$(PORT); with no AWS_ENDPOINT_URL_BEDROCK_RUNTIME set it also
+## starts the local emulator on 127.0.0.1:$(EMULATOR_PORT) and points the gateway at it.
+run: $(STAMP)
+	HOST=$(HOST) PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) $(BIN)/python -m app
+
+## The emulator alone, for boto3 scripts: AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:$(EMULATOR_PORT)
+emulator: $(STAMP)
+	$(BIN)/python -m emulator --host 127.0.0.1 --port $(EMULATOR_PORT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## Rewrite openapi/openapi.json from the app (a test fails when they differ).
+spec: $(STAMP)
+	$(BIN)/python -m app.openapi_export openapi/openapi.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
