@@ -1,0 +1,1 @@
+"""Image handling for the gateway: recognise, bound, decode and convert caller images and masks."""

@@ -1,0 +1,57 @@
+"""Model output images: their media type from the bytes, and transcoding to what callers accept."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+from app.imaging.inputs import (
+    ImageFormat,
+    flatten_on_white,
+    load_pixels,
+    parse_image,
+    sniff_format,
+)
+
+OUTPUT_MIME: dict[str, str] = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+}
+
+_ANY_FORMAT = frozenset(ImageFormat)
+# Output images come from Bedrock, not from callers; these bounds only keep a broken one harmless.
+_MAX_OUTPUT_BYTES = 64 * 1024 * 1024
+_MAX_OUTPUT_PIXELS = 64 * 1024 * 1024
+_QUALITY = 90
+
+
+def sniff_mime(data: bytes) -> str:
+    """The media type announced by the magic bytes; "application/octet-stream" if none we know."""
+    fmt = sniff_format(data)
+    return OUTPUT_MIME[fmt] if fmt is not None else "application/octet-stream"
+
+
+def transcode(data: bytes, target: str) -> bytes:
+    """Re-encode an image as "png", "jpeg" or "webp"; ``data`` itself when already that format.
+
+    JPEG has no alpha, so transparency is flattened onto white; PNG favours speed over size.
+    Raises ValueError for another target and ImageInputError when ``data`` is not a readable image.
+    """
+    if target not in OUTPUT_MIME:
+        raise ValueError(f"unknown output format {target!r}; expected one of {sorted(OUTPUT_MIME)}")
+    image = parse_image(
+        data, max_bytes=_MAX_OUTPUT_BYTES, max_pixels=_MAX_OUTPUT_PIXELS, accept=_ANY_FORMAT
+    )
+    if image.format == target:
+        return data
+    pixels = load_pixels(image)
+    if target == "jpeg":
+        pixels = flatten_on_white(pixels)
+    out = io.BytesIO()
+    if target == "png":
+        Image.fromarray(pixels).save(out, format="PNG", compress_level=1)
+    else:
+        Image.fromarray(pixels).save(out, format=target.upper(), quality=_QUALITY)
+    return out.getvalue()
