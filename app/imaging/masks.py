@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
 from enum import StrEnum
 from typing import Literal
 
 import numpy as np
 from PIL import Image
 
-from app.imaging.inputs import ImageInputError, InputImage, load_pixels
+from app.imaging.inputs import ImageInputError, InputImage, encode_png, load_pixels
 
 
 class MaskConvention(StrEnum):
@@ -28,19 +27,18 @@ _THRESHOLD = 128
 
 
 def _luminance(pixels: np.ndarray) -> np.ndarray:
-    # ITU-R BT.601 luma in integers (the weights Pillow's "L" conversion uses); alpha is ignored.
-    rgb = pixels[:, :, :3].astype(np.uint32)
-    weighted = rgb[:, :, 0] * 299 + rgb[:, :, 1] * 587 + rgb[:, :, 2] * 114
-    return ((weighted + 500) // 1000).astype(np.uint8)
+    # Pillow's "L" conversion (ITU-R 601-2 luma) runs in C, without wide temporaries; ignores alpha.
+    rgb = pixels if pixels.shape[2] == 3 else np.ascontiguousarray(pixels[:, :, :3])
+    return np.asarray(Image.fromarray(rgb).convert("L"))
 
 
-def _check_near_binary(values: np.ndarray, what: str) -> None:
+def _check_near_binary(values: np.ndarray, are: str) -> None:
     mid = np.count_nonzero((values >= _MID_LOW) & (values <= _MID_HIGH))
     fraction = mid / values.size
     if fraction > _MAX_MID_FRACTION:
         raise ImageInputError(
-            f"is not a black-and-white mask: {fraction:.0%} of its pixels have a mid-tone {what} "
-            f"(at most {_MAX_MID_FRACTION:.0%} may, for anti-aliased edges)"
+            f"is not a black-and-white mask: {fraction:.0%} of its pixels are {are} "
+            f"(at most {_MAX_MID_FRACTION:.0%} may be, for anti-aliased edges)"
         )
 
 
@@ -57,7 +55,7 @@ def edit_region(mask: InputImage, convention: MaskConvention) -> np.ndarray:
                 "has no alpha channel; alpha-is-edit needs a PNG with transparency"
             )
         alpha = load_pixels(mask)[:, :, 3]
-        _check_near_binary(alpha, "transparency")
+        _check_near_binary(alpha, "partly transparent")
         return alpha < _THRESHOLD
     luma = _luminance(load_pixels(mask))
     _check_near_binary(luma, "grey")
@@ -73,10 +71,7 @@ def encode_mask(region: np.ndarray, *, edit: Literal["black", "white"]) -> bytes
     """
     edit_value, keep_value = (0, 255) if edit == "black" else (255, 0)
     grey = np.where(np.asarray(region, dtype=bool), edit_value, keep_value).astype(np.uint8)
-    pixels = np.repeat(grey[:, :, None], 3, axis=2) if edit == "black" else grey
-    out = io.BytesIO()
-    Image.fromarray(pixels).save(out, format="PNG", compress_level=1)
-    return out.getvalue()
+    return encode_png(np.repeat(grey[:, :, None], 3, axis=2) if edit == "black" else grey)
 
 
 def check_same_size(image: InputImage, mask: InputImage) -> str | None:

@@ -6,13 +6,8 @@ import io
 
 from PIL import Image
 
-from app.imaging.inputs import (
-    ImageFormat,
-    flatten_on_white,
-    load_pixels,
-    parse_image,
-    sniff_format,
-)
+from app.imaging.formats import ImageFormat, sniff_format
+from app.imaging.inputs import encode_png, flatten_on_white, load_pixels, parse_image
 
 OUTPUT_MIME: dict[str, str] = {
     "png": "image/png",
@@ -49,9 +44,8 @@ def transcode(data: bytes, target: str) -> bytes:
     pixels = load_pixels(image)
     if target == "jpeg":
         pixels = flatten_on_white(pixels)
-    out = io.BytesIO()
     if target == "png":
-        Image.fromarray(pixels).save(out, format="PNG", compress_level=1)
-    else:
-        Image.fromarray(pixels).save(out, format=target.upper(), quality=_QUALITY)
+        return encode_png(pixels)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format=target.upper(), quality=_QUALITY)
     return out.getvalue()
