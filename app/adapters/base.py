@@ -1,0 +1,134 @@
+"""What a model adapter is: the vocabulary in, one family's Bedrock bodies out, images back.
+
+A new model family is one module implementing `ModelAdapter` plus a registry entry.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ..problems import FieldProblem
+from ..schemas.images import GeneratedImage
+from ..schemas.requests import Task, TaskRequest
+
+ALWAYS_TAKEN = frozenset({"model", "n"})
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A model the gateway can call."""
+
+    id: str
+    family: str
+    aliases: tuple[str, ...] = ()
+    tasks: tuple[Task, ...] = ()
+    status: str = "active"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One InvokeModel call of a request: its body and the seeds of the images it should return."""
+
+    body: dict[str, Any]
+    seeds: tuple[int, ...]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        """How many images the call asks for."""
+        return len(self.seeds)
+
+
+class ModelAdapter(ABC):
+    """Speaks one model family's schema."""
+
+    family: ClassVar[str]
+
+    @abstractmethod
+    def fields(self, task: Task) -> frozenset[str]:
+        """The vocabulary fields this family takes for `task` (besides model and n)."""
+
+    @abstractmethod
+    def check(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:
+        """Every limit of the model that the request breaks; cheap (headers only, no decoding)."""
+
+    @abstractmethod
+    def plan(
+        self, entry: ModelEntry, task: Task, request: TaskRequest, rng: random.Random
+    ) -> list[Call]:
+        """The Bedrock calls that make `request.n` images (CPU work: run in a thread)."""
+
+    @abstractmethod
+    def parse(self, call: Call, payload: dict[str, Any]) -> list[GeneratedImage]:
+        """The images of one call's answer, one entry per image asked for, produced or not."""
+
+    @abstractmethod
+    def describe(self, entry: ModelEntry) -> dict[str, Any]:
+        """Limits and defaults, for GET /v1/models."""
+
+    def untaken(self, task: Task, request: TaskRequest) -> list[FieldProblem]:
+        """A problem for each field the caller set that this family does not take for `task`."""
+        taken = self.fields(task) | ALWAYS_TAKEN
+        extra = sorted(request.given() - taken)
+        listing = ", ".join(sorted(self.fields(task)))
+        return [
+            FieldProblem(
+                field=name,
+                message=f"not taken by the {self.family} models for {task}; they take: {listing}",
+            )
+            for name in extra
+        ]
+
+
+def b64(data: bytes) -> str:
+    """Base64 text of image bytes, as Bedrock bodies carry them."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def mime_of_b64(text: str) -> str:
+    """The image type of base64 data, from its first bytes only."""
+    head = base64.b64decode(text[:16] + "=" * (-len(text[:16]) % 4))
+    if head.startswith(b"\x89PNG"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return "application/octet-stream"
+
+
+def seeds_for(
+    first: int | None, count: int, *, low: int, high: int, rng: random.Random
+) -> list[int]:
+    """`count` distinct seeds in [low, high]: first, first+1, ... (wrapping), or random ones."""
+    if first is None:
+        return [rng.randint(low, high) for _ in range(count)]
+    span = high - low + 1
+    return [low + (first - low + i) % span for i in range(count)]
+
+
+def check_size_pair(
+    width: int | None, height: int | None, allowed: Iterable[tuple[int, int]], model_id: str
+) -> list[FieldProblem]:
+    """Both or neither of width and height, and the pair one the model accepts."""
+    if width is None and height is None:
+        return []
+    if width is None or height is None:
+        missing = "width" if width is None else "height"
+        return [FieldProblem(field=missing, message="width and height must be given together")]
+    pairs = list(allowed)
+    if (width, height) in pairs:
+        return []
+    listing = ", ".join(f"{w}x{h}" for w, h in pairs)
+    return [
+        FieldProblem(
+            field="width",
+            message=f"{width}x{height} is not a size {model_id} accepts; allowed: {listing}",
+        )
+    ]

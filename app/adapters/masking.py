@@ -1,0 +1,51 @@
+"""The edit region of a masked request, whatever convention the caller drew it in."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..imaging.inputs import ImageInputError
+from ..imaging.masks import MaskConvention, check_same_size, edit_region
+from ..problems import FieldProblem, invalid
+from ..schemas.requests import InpaintRequest, OutpaintRequest
+
+
+def uses_image_alpha(request: InpaintRequest | OutpaintRequest) -> bool:
+    """alpha-is-edit with no mask: the image's own transparent pixels are the ones to edit."""
+    return (
+        request.mask is None
+        and request.mask_convention is MaskConvention.ALPHA_IS_EDIT
+        and request.image.has_alpha
+    )
+
+
+def mask_problems(
+    request: InpaintRequest | OutpaintRequest, *, prompt_allowed: bool
+) -> list[FieldProblem]:
+    """Exactly one way of marking the region, and a mask the size of the image."""
+    has_mask = request.mask is not None or uses_image_alpha(request)
+    has_prompt = request.mask_prompt is not None
+    if has_mask and has_prompt:
+        return [
+            FieldProblem(field="mask_prompt", message="give either mask or mask_prompt, not both")
+        ]
+    if not has_mask and not has_prompt:
+        options = "mask or mask_prompt" if prompt_allowed else "mask"
+        return [
+            FieldProblem(field="mask", message=f"{options} is required to mark the pixels to edit")
+        ]
+    if request.mask is not None:
+        message = check_same_size(request.image, request.mask)
+        if message:
+            return [FieldProblem(field="mask", message=message)]
+    return []
+
+
+def region_of(request: InpaintRequest | OutpaintRequest) -> np.ndarray:
+    """The pixels to generate (True), read from the mask or the image's alpha."""
+    source = request.mask if request.mask is not None else request.image
+    name = "mask" if request.mask is not None else "image"
+    try:
+        return edit_region(source, request.mask_convention)
+    except ImageInputError as exc:
+        raise invalid([FieldProblem(field=name, message=exc.message)]) from None

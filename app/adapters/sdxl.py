@@ -1,0 +1,198 @@
+"""Stability SDXL 1.0: text_prompts bodies, one image per call."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from ..imaging.inputs import InputImage, as_rgb_image
+from ..imaging.masks import encode_mask
+from ..problems import FieldProblem
+from ..schemas.images import FinishReason, GeneratedImage
+from ..schemas.requests import (
+    ImageToImageRequest,
+    InpaintRequest,
+    OutpaintRequest,
+    Task,
+    TaskRequest,
+    TextToImageRequest,
+    VariationsRequest,
+)
+from .base import Call, ModelAdapter, ModelEntry, b64, check_size_pair, mime_of_b64, seeds_for
+from .masking import mask_problems, region_of
+
+SIZES: tuple[tuple[int, int], ...] = (
+    (1024, 1024), (1152, 896), (1216, 832), (1344, 768), (1536, 640),
+    (640, 1536), (768, 1344), (832, 1216), (896, 1152),
+)  # fmt: skip
+PROMPT_MAX = 2000
+SEED_MAX = 4_294_967_295
+INPUT_PIXELS = (262_144, 1_048_576)
+DEFAULT_SIZE = (1024, 1024)
+
+_COMMON = frozenset(
+    {
+        "prompt",
+        "negative_prompt",
+        "cfg_scale",
+        "seed",
+        "steps",
+        "sampler",
+        "style_preset",
+        "clip_guidance_preset",
+    }
+)
+_FROM_IMAGE = frozenset({"image_strength", "init_image_mode"})
+_FIELDS: dict[Task, frozenset[str]] = {
+    Task.TEXT_TO_IMAGE: _COMMON | {"width", "height"},
+    Task.INPAINT: _COMMON | {"image", "mask", "mask_convention"},
+    Task.OUTPAINT: _COMMON | {"image", "mask", "mask_convention"},
+    Task.VARIATIONS: _COMMON | _FROM_IMAGE | {"images"},
+    Task.IMAGE_TO_IMAGE: _COMMON | _FROM_IMAGE | {"image"},
+}
+_FINISH = {
+    "SUCCESS": FinishReason.SUCCESS,
+    "CONTENT_FILTERED": FinishReason.CONTENT_FILTERED,
+    "ERROR": FinishReason.ERROR,
+}
+
+
+class SdxlAdapter(ModelAdapter):
+    """SDXL 1.0: text-to-image, image-to-image and masking; n images are n calls."""
+
+    family = "sdxl"
+
+    def fields(self, task: Task) -> frozenset[str]:
+        return _FIELDS[task]
+
+    def check(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:
+        problems: list[FieldProblem] = []
+        prompt = getattr(request, "prompt", None)
+        if prompt is None:
+            problems.append(FieldProblem(field="prompt", message="required by SDXL for every task"))
+        for name in ("prompt", "negative_prompt"):
+            text = getattr(request, name, None)
+            if text is not None and len(text) > PROMPT_MAX:
+                problems.append(
+                    FieldProblem(
+                        field=name,
+                        message=f"is {len(text)} characters; SDXL takes at most {PROMPT_MAX}",
+                    )
+                )
+        if isinstance(request, TextToImageRequest):
+            problems += check_size_pair(request.width, request.height, SIZES, entry.id)
+        if isinstance(request, InpaintRequest | OutpaintRequest):
+            problems += _input_problems("image", request.image)
+            problems += mask_problems(request, prompt_allowed=False)
+        elif isinstance(request, ImageToImageRequest):
+            problems += _input_problems("image", request.image)
+        elif isinstance(request, VariationsRequest):
+            if len(request.images) != 1:
+                problems.append(
+                    FieldProblem(
+                        field="images",
+                        message=f"SDXL makes variations of exactly one image, {len(request.images)} were sent",
+                    )
+                )
+            problems += _input_problems("images[0]", request.images[0])
+        return problems
+
+    def plan(
+        self, entry: ModelEntry, task: Task, request: TaskRequest, rng: random.Random
+    ) -> list[Call]:
+        shared = _shared_body(task, request)
+        # Seed 0 means "random" to SDXL: choose real seeds so each image reports its own.
+        seeds = seeds_for(request.seed or None, request.n, low=1, high=SEED_MAX, rng=rng)
+        return [Call(body={**shared, "seed": seed}, seeds=(seed,)) for seed in seeds]
+
+    def parse(self, call: Call, payload: dict[str, Any]) -> list[GeneratedImage]:
+        artifacts = [a for a in payload.get("artifacts") or [] if isinstance(a, dict)]
+        if not artifacts:
+            return [
+                GeneratedImage(
+                    b64=None,
+                    seed=call.seeds[0],
+                    finish_reason=FinishReason.ERROR,
+                    error="no artifact",
+                )
+            ]
+        artifact = artifacts[0]
+        reason = _FINISH.get(str(artifact.get("finishReason")), FinishReason.ERROR)
+        seed = artifact.get("seed")
+        seed = seed if isinstance(seed, int) else call.seeds[0]
+        data = artifact.get("base64")
+        if reason is not FinishReason.SUCCESS or not isinstance(data, str):
+            # A filtered artifact carries a blurred placeholder: do not hand it out as a result.
+            error = (
+                "blocked by content filters"
+                if reason is FinishReason.CONTENT_FILTERED
+                else "the model failed"
+            )
+            return [GeneratedImage(b64=None, seed=seed, finish_reason=reason, error=error)]
+        return [
+            GeneratedImage(b64=data, seed=seed, finish_reason=reason, mime_type=mime_of_b64(data))
+        ]
+
+    def describe(self, entry: ModelEntry) -> dict[str, Any]:
+        return {
+            "sizes": [f"{w}x{h}" for w, h in SIZES],
+            "prompt_max_chars": PROMPT_MAX,
+            "cfg_scale": [0, 35],
+            "steps": [10, 50],
+            "seed": [0, SEED_MAX],
+            "images_per_call": 1,
+            "input_pixels": list(INPUT_PIXELS),
+            "variation_images": [1, 1],
+            "mask_prompt": False,
+            "defaults": {
+                "width": DEFAULT_SIZE[0],
+                "height": DEFAULT_SIZE[1],
+                "cfg_scale": 7,
+                "steps": 30,
+                "init_image_mode": "IMAGE_STRENGTH",
+                "image_strength": 0.35,
+            },
+        }
+
+
+def _shared_body(task: Task, request: TaskRequest) -> dict[str, Any]:
+    prompts: list[dict[str, Any]] = [{"text": getattr(request, "prompt", None) or ""}]
+    if request.negative_prompt is not None:
+        # SDXL has no negative prompt field: a text prompt with a negative weight is one.
+        prompts.append({"text": request.negative_prompt, "weight": -1.0})
+    body: dict[str, Any] = {"text_prompts": prompts}
+    for name in ("cfg_scale", "steps", "sampler", "style_preset", "clip_guidance_preset"):
+        value = getattr(request, name)
+        if value is not None:
+            body[name] = value
+    if isinstance(request, TextToImageRequest):
+        width, height = (request.width, request.height) if request.width else DEFAULT_SIZE
+        body.update(width=width, height=height)
+    elif isinstance(request, InpaintRequest | OutpaintRequest):
+        region = region_of(request)
+        # SDXL's MASK_IMAGE_WHITE replaces the white pixels: send the pixels to generate in white.
+        body.update(
+            init_image=b64(as_rgb_image(request.image)),
+            mask_source="MASK_IMAGE_WHITE",
+            mask_image=b64(encode_mask(region, edit="white")),
+        )
+    elif isinstance(request, VariationsRequest | ImageToImageRequest):
+        image = request.images[0] if isinstance(request, VariationsRequest) else request.image
+        body["init_image"] = b64(as_rgb_image(image))
+        if request.init_image_mode is not None:
+            body["init_image_mode"] = request.init_image_mode
+        if request.image_strength is not None:
+            body["image_strength"] = request.image_strength
+    return body
+
+
+def _input_problems(name: str, image: InputImage) -> list[FieldProblem]:
+    low, high = INPUT_PIXELS
+    if low <= image.pixels <= high:
+        return []
+    return [
+        FieldProblem(
+            field=name,
+            message=f"is {image.width}x{image.height} ({image.pixels} pixels); SDXL takes {low} to {high} pixels",
+        )
+    ]

@@ -1,0 +1,143 @@
+"""What a failed Bedrock call means for the caller: Bedrock's errors mapped to HTTP problems.
+
+Caller mistakes keep Bedrock's message (it names the field); the gateway's own misconfiguration
+(access denied, a model it may not call) is a 502 with a detail an operator can act on; throttling
+and outages say when to come back.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+    ResponseStreamingError,
+)
+
+from ..problems import ProblemError
+
+CONTENT_FILTER_MARK = "blocked by our content filters"
+RETRY_AFTER_THROTTLED = "2"
+RETRY_AFTER_UNAVAILABLE = "5"
+
+# Bedrock error code -> (status, slug, title, Retry-After or None)
+_BY_CODE: dict[str, tuple[int, str, str, str | None]] = {
+    "ValidationException": (400, "upstream-validation", "Bedrock refused the request", None),
+    "ServiceQuotaExceededException": (
+        429,
+        "upstream-quota",
+        "The Bedrock quota is exhausted",
+        RETRY_AFTER_THROTTLED,
+    ),
+    "AccessDeniedException": (
+        502,
+        "upstream-access-denied",
+        "The gateway may not call this model",
+        None,
+    ),
+    "ResourceNotFoundException": (
+        502,
+        "upstream-model-unavailable",
+        "Bedrock does not serve this model",
+        None,
+    ),
+    "ModelTimeoutException": (504, "upstream-timeout", "The model took too long", None),
+    "ModelErrorException": (502, "upstream-model-error", "The model failed", None),
+    "ThrottlingException": (
+        429,
+        "upstream-throttled",
+        "Bedrock is throttling",
+        RETRY_AFTER_THROTTLED,
+    ),
+    "ModelNotReadyException": (
+        503,
+        "upstream-model-not-ready",
+        "The model is not ready yet",
+        RETRY_AFTER_UNAVAILABLE,
+    ),
+    "InternalServerException": (502, "upstream-error", "Bedrock failed", None),
+    "ServiceUnavailableException": (
+        503,
+        "upstream-unavailable",
+        "Bedrock is unavailable",
+        RETRY_AFTER_UNAVAILABLE,
+    ),
+}
+
+_OPERATOR_HINTS = {
+    "AccessDeniedException": (
+        "check the gateway's IAM permissions (bedrock:InvokeModel) and that model access is "
+        "enabled for this account and region"
+    ),
+    "ResourceNotFoundException": (
+        "the model id is not served in this region or has reached its end of life"
+    ),
+}
+
+
+def upstream_problem(exc: BaseException, model_id: str) -> ProblemError:
+    """The problem a caller gets for a Bedrock call that failed with `exc`."""
+    if isinstance(exc, ClientError):
+        return _client_error_problem(exc, model_id)
+    if isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
+        return ProblemError(
+            status=504,
+            slug="upstream-timeout",
+            title="Bedrock did not answer in time",
+            detail=f"no answer from Bedrock for {model_id} within the gateway's timeout",
+        )
+    if isinstance(
+        exc,
+        EndpointConnectionError
+        | ConnectionClosedError
+        | ResponseStreamingError
+        | aiohttp.ClientError
+        | BotoCoreError,
+    ):
+        return ProblemError(
+            status=502,
+            slug="upstream-connection",
+            title="The connection to Bedrock failed",
+            detail=f"the call to {model_id} failed in transit ({type(exc).__name__})",
+        )
+    raise exc
+
+
+def is_content_filtered(exc: BaseException) -> bool:
+    """Bedrock's moderation answers ValidationException with this phrase in the message."""
+    return isinstance(exc, ClientError) and CONTENT_FILTER_MARK in _message(exc)
+
+
+def _client_error_problem(exc: ClientError, model_id: str) -> ProblemError:
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    message = _message(exc)
+    if code == "ValidationException" and CONTENT_FILTER_MARK in message:
+        return ProblemError(
+            status=422,
+            slug="content-filtered",
+            title="The request was blocked by content filters",
+            detail=message,
+        )
+    status, slug, title, retry_after = _BY_CODE.get(
+        code, (502, "upstream-error", "Bedrock failed", None)
+    )
+    detail = message or code
+    if code in _OPERATOR_HINTS:
+        detail = f"{detail} ({model_id}: {_OPERATOR_HINTS[code]})"
+    headers = {"Retry-After": retry_after} if retry_after else {}
+    return ProblemError(
+        status=status,
+        slug=slug,
+        title=title,
+        detail=detail,
+        headers=headers,
+        extra={"upstream_error": code},
+    )
+
+
+def _message(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", ""))

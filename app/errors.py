@@ -1,0 +1,76 @@
+"""Exception handlers: every error the app answers, FastAPI's own included, is problem+json."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from .problems import FieldProblem, ProblemError, invalid, problem_response
+
+log = logging.getLogger("app.errors")
+
+_HTTP_TITLES = {
+    400: "Bad request",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    413: "The request body is too large",
+    415: "Unsupported media type",
+}
+
+
+def field_name(loc: tuple[int | str, ...]) -> str:
+    """A pydantic location as callers write it: `images[2]`, `body.width` -> `width`."""
+    parts = [p for p in loc if p not in ("body", "query", "path", "header")]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that make every error problem+json."""
+
+    async def on_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ProblemError)
+        return problem_response(exc, request.scope)
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        slug = _HTTP_TITLES.get(exc.status_code, "HTTP error").lower().replace(" ", "-")
+        problem = ProblemError(
+            status=exc.status_code,
+            slug=slug,
+            title=_HTTP_TITLES.get(exc.status_code, "HTTP error"),
+            detail=str(exc.detail),
+            headers=dict(exc.headers or {}),
+        )
+        return problem_response(problem, request.scope)
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = [
+            FieldProblem(field=field_name(tuple(e["loc"])), message=str(e["msg"]))
+            for e in exc.errors()
+        ]
+        return problem_response(invalid(errors), request.scope)
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        # A bug: log it with its trace for the operator, answer without one.
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        problem = ProblemError(
+            status=500,
+            slug="internal-error",
+            title="Internal error",
+            detail="the gateway failed unexpectedly; the request id identifies it in the logs",
+        )
+        return problem_response(problem, request.scope)
+
+    app.add_exception_handler(ProblemError, on_problem)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,70 @@
+"""The FastAPI application: lifespan, middleware, error handlers, routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, TypedDict
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from .adapters.registry import ModelRegistry
+from .bedrock.client import open_bedrock
+from .errors import install_error_handlers
+from .middleware import RequestContextMiddleware
+from .settings import Settings, get_settings
+from .surfaces.native import images, models
+from .surfaces.native.spec import component_schemas
+from .tasks.runner import TaskRunner
+from .tasks.validation import RequestValidator
+
+
+class State(TypedDict):
+    """What every request finds in `request.state`."""
+
+    runner: TaskRunner
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the gateway for `settings` (the environment's when omitted)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[State]:
+        async with open_bedrock(settings) as bedrock:
+            validator = RequestValidator(ModelRegistry(), settings)
+            yield {"runner": TaskRunner(validator, bedrock)}
+
+    app = FastAPI(
+        title="Bedrock image gateway",
+        version="0.1.0",
+        summary="One HTTP API in front of Amazon Bedrock's image models.",
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.include_router(images.router)
+    app.include_router(models.router)
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    _attach_spec_schemas(app)
+    return app
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.operation_id or route.name
+
+
+def _attach_spec_schemas(app: FastAPI) -> None:
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = original()
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(
+                component_schemas()
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

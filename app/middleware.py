@@ -1,0 +1,87 @@
+"""Pure-ASGI middleware: request ids and a hard cap on body size.
+
+Pure ASGI rather than BaseHTTPMiddleware: it adds no task per request and lets the body cap act while
+the body streams in, so an oversized upload is refused without ever being held in memory.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .problems import ProblemError, problem_response
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+class BodyTooLarge(ProblemError):
+    """413: the body passed the configured cap."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            status=413,
+            slug="payload-too-large",
+            title="The request body is too large",
+            detail=f"the body is over the limit of {limit} bytes",
+        )
+
+
+class RequestContextMiddleware:
+    """Accepts `X-Request-ID` (or makes one), echoes it, and caps the request body."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        limit = self.max_body_bytes
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["x-request-id"] = request_id
+            await send(message)
+
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            # Refuse before reading a byte; the handler stack is bypassed, so answer here.
+            response = problem_response(BodyTooLarge(limit), scope)
+            await response(scope, receive, send_with_id)
+            return
+
+        received = 0
+
+        async def capped_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, capped_receive, send_with_id)
+
+
+def _incoming_request_id(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            return text if _SAFE_REQUEST_ID.match(text) else None
+    return None
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

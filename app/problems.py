@@ -1,0 +1,95 @@
+"""RFC 9457 problem details: the one error shape every surface of the native API answers with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+from starlette.types import Scope
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldProblem(BaseModel):
+    """One bad field: where it is and what is wrong with it."""
+
+    field: str = Field(examples=["width"])
+    message: str = Field(examples=["must be one of the sizes the model accepts"])
+
+
+class Problem(BaseModel):
+    """The body of every error answer (`application/problem+json`)."""
+
+    type: str = Field(examples=["/problems/validation-error"])
+    title: str = Field(examples=["The request is not valid"])
+    status: int = Field(examples=[422])
+    detail: str = Field(examples=["2 fields are not valid for amazon.titan-image-generator-v1"])
+    instance: str | None = Field(default=None, examples=["/v1/images/text-to-image"])
+    request_id: str | None = Field(default=None, examples=["6f1c2a9e0b7d4c1e8f3a2b5c4d6e7f80"])
+    errors: list[FieldProblem] | None = None
+
+
+@dataclass
+class ProblemError(Exception):
+    """An error the gateway answers on purpose; the handler turns it into problem+json."""
+
+    status: int
+    slug: str
+    title: str
+    detail: str
+    errors: list[FieldProblem] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.slug}: {self.detail}"
+
+    def body(self, instance: str | None, request_id: str | None) -> dict[str, Any]:
+        """The problem document, ready to serialise."""
+        doc: dict[str, Any] = {
+            "type": f"/problems/{self.slug}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "instance": instance,
+            "request_id": request_id,
+        }
+        if self.errors:
+            doc["errors"] = [e.model_dump() for e in self.errors]
+        doc.update(self.extra)
+        return doc
+
+
+def invalid(
+    errors: list[FieldProblem], detail: str | None = None, status: int = 422
+) -> ProblemError:
+    """A validation problem listing every bad field."""
+    count = len(errors)
+    return ProblemError(
+        status=status,
+        slug="validation-error" if status == 422 else "unsupported-media-type",
+        title="The request is not valid" if status == 422 else "Unsupported image type",
+        detail=detail or f"{count} field{'s are' if count != 1 else ' is'} not valid",
+        errors=errors,
+    )
+
+
+def request_id_of(scope: Scope) -> str | None:
+    """The request id the middleware bound to this request."""
+    state: dict[str, Any] = scope.get("state", {})
+    rid = state.get("request_id")
+    return rid if isinstance(rid, str) else None
+
+
+def problem_response(problem: ProblemError, scope: Scope) -> Response:
+    """Render a ProblemError for the request in `scope`."""
+    body = problem.body(scope.get("path"), request_id_of(scope))
+    return Response(
+        orjson.dumps(body),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=problem.headers,
+    )

@@ -1,0 +1,49 @@
+"""What a task produces: images with their seeds and finish reasons, and the JSON answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class FinishReason(StrEnum):
+    """Why an image ended; anything but `success` comes without image data."""
+
+    SUCCESS = "success"
+    CONTENT_FILTERED = "content_filtered"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedImage:
+    """One image of an answer, still base64 as Bedrock sent it (re-encoding it would cost time)."""
+
+    b64: str | None
+    seed: int | None
+    finish_reason: FinishReason
+    mime_type: str | None = None
+    error: str | None = None
+
+
+class ImageOut(BaseModel):
+    """One image in a JSON answer."""
+
+    b64_json: str | None = Field(description="The image, base64; null when it was not produced.")
+    seed: int | None = Field(description="The seed that reproduces this image.", examples=[42])
+    finish_reason: FinishReason = Field(examples=["success"])
+    mime_type: str | None = Field(default=None, examples=["image/png"])
+    error: str | None = Field(default=None, description="Why the image was not produced.")
+
+
+class ImagesResponse(BaseModel):
+    """The JSON answer of every image task."""
+
+    id: str = Field(description="The request id.", examples=["6f1c2a9e0b7d4c1e8f3a2b5c4d6e7f80"])
+    model: str = Field(
+        description="The Bedrock model that made the images.",
+        examples=["amazon.titan-image-generator-v1"],
+    )
+    created: int = Field(description="Unix time of the answer.", examples=[1763779200])
+    images: list[ImageOut]

@@ -1,0 +1,133 @@
+"""Answering with JSON (base64 images) or with the image bytes themselves."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from ...imaging.outputs import OUTPUT_MIME, transcode
+from ...problems import ProblemError
+from ...schemas.images import FinishReason
+from ...tasks.runner import TaskResult
+
+JSON = "application/json"
+IMAGE_TYPES = {mime: fmt for fmt, mime in OUTPUT_MIME.items()}
+_OFFERS = (JSON, "image/png", "image/jpeg", "image/webp")
+
+
+def negotiate(accept: str | None) -> str:
+    """The answer type for an Accept header: JSON unless the caller prefers an image type."""
+    if not accept:
+        return JSON
+    best, best_q = None, 0.0
+    for rank, part in enumerate(accept.split(",")):
+        media, _, params = part.strip().partition(";")
+        media = media.strip().lower()
+        q = _quality(params)
+        for offer in _OFFERS:
+            if q > best_q and _matches(media, offer):
+                best, best_q = offer, q - rank * 1e-6  # earlier entries win ties
+                break
+    if best is None:
+        raise ProblemError(
+            status=406,
+            slug="not-acceptable",
+            title="Not acceptable",
+            detail=f"this endpoint answers {', '.join(_OFFERS)}; the Accept header allows none of them",
+        )
+    return best
+
+
+def check_binary_count(media: str, raw: dict[str, Any]) -> None:
+    """An image answer holds one image: refuse n > 1 before any Bedrock call is made."""
+    if media == JSON:
+        return
+    try:
+        n = int(raw.get("n", 1))
+    except (TypeError, ValueError):
+        return  # validation names the bad n
+    if n > 1:
+        raise ProblemError(
+            status=406,
+            slug="not-acceptable",
+            title="Not acceptable",
+            detail=f"an {media} answer holds one image and n is {n}: ask for application/json, or n=1",
+        )
+
+
+async def render(result: TaskResult, media: str, request_id: str | None) -> Response:
+    """The answer for a task's result in the negotiated type."""
+    if not result.produced:
+        raise _nothing_produced(result)
+    if media == JSON:
+        return Response(orjson.dumps(_json_body(result, request_id)), media_type=JSON)
+    image = result.images[0]
+    assert image.b64 is not None
+    data = base64.b64decode(image.b64)
+    target = IMAGE_TYPES[media]
+    if image.mime_type != media:
+        data = await asyncio.to_thread(transcode, data, target)
+    headers = {"Seed": str(image.seed), "Finish-Reason": image.finish_reason.value}
+    return Response(data, media_type=media, headers=headers)
+
+
+def _json_body(result: TaskResult, request_id: str | None) -> dict[str, Any]:
+    return {
+        "id": request_id,
+        "model": result.model_id,
+        "created": int(time.time()),
+        "images": [
+            {
+                "b64_json": image.b64,
+                "seed": image.seed,
+                "finish_reason": image.finish_reason.value,
+                "mime_type": image.mime_type,
+                "error": image.error,
+            }
+            for image in result.images
+        ],
+    }
+
+
+def _nothing_produced(result: TaskResult) -> ProblemError:
+    reasons = [
+        {"seed": i.seed, "finish_reason": i.finish_reason.value, "error": i.error}
+        for i in result.images
+    ]
+    if all(i.finish_reason is FinishReason.CONTENT_FILTERED for i in result.images):
+        return ProblemError(
+            status=422,
+            slug="content-filtered",
+            title="Every image was blocked by content filters",
+            detail=f"{result.model_id} filtered all {len(result.images)} images",
+            extra={"images": reasons},
+        )
+    return ProblemError(
+        status=502,
+        slug="no-images",
+        title="No image was produced",
+        detail=f"{result.model_id} returned no image",
+        extra={"images": reasons},
+    )
+
+
+def _quality(params: str) -> float:
+    for param in params.split(";"):
+        key, _, value = param.strip().partition("=")
+        if key.strip() == "q":
+            try:
+                return max(0.0, min(1.0, float(value)))
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
+def _matches(pattern: str, offer: str) -> bool:
+    if pattern in ("*/*", offer):
+        return True
+    return pattern.endswith("/*") and offer.startswith(pattern[:-1])

@@ -1,0 +1,68 @@
+"""GET /v1/models: what each model can do, its limits and defaults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from ...tasks.runner import TaskRunner
+
+router = APIRouter(prefix="/v1", tags=["models"])
+
+
+class TaskInfo(BaseModel):
+    """One task of a model and the fields it takes for it."""
+
+    task: str = Field(examples=["text-to-image"])
+    fields: list[str]
+    default: bool = Field(description="Whether requests without `model` go to this model.")
+
+
+class ModelInfo(BaseModel):
+    """A model the gateway serves."""
+
+    id: str = Field(examples=["amazon.titan-image-generator-v1"])
+    aliases: list[str]
+    family: str
+    status: str
+    description: str
+    tasks: list[TaskInfo]
+    limits: dict[str, Any]
+
+
+class ModelList(BaseModel):
+    """Every model the gateway serves."""
+
+    models: list[ModelInfo]
+
+
+@router.get("/models", operation_id="listModels", summary="List models, their tasks and limits")
+async def list_models(request: Request) -> ModelList:
+    """Models with their tasks, the fields each task takes, limits and defaults."""
+    runner: TaskRunner = request.state.runner
+    registry = runner.validator.registry
+    out = []
+    for entry in registry.models:
+        adapter = registry.adapter(entry)
+        tasks = [
+            TaskInfo(
+                task=task.value,
+                fields=sorted(adapter.fields(task) | {"model", "n"}),
+                default=registry.resolve(runner.validator.default_model(task)) == entry,
+            )
+            for task in entry.tasks
+        ]
+        out.append(
+            ModelInfo(
+                id=entry.id,
+                aliases=list(entry.aliases),
+                family=entry.family,
+                status=entry.status,
+                description=entry.description,
+                tasks=tasks,
+                limits=adapter.describe(entry),
+            )
+        )
+    return ModelList(models=out)

@@ -1,0 +1,117 @@
+"""OpenAPI declarations the routes cannot infer: dual JSON/multipart bodies, binary answers, problems.
+
+FastAPI emits one body media type per route, so edit tasks declare theirs here. The multipart
+schema marks file fields `format: binary` and the body is `required: false`: both are what
+openapi-python-client needs to generate a client that really uploads files (reference §5).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from pydantic import BaseModel
+
+from ...problems import PROBLEM_JSON, Problem
+from ...schemas.images import ImagesResponse
+from ...schemas.requests import IMAGE_FIELDS, REQUEST_MODELS, Task
+
+# Edit tasks take images, so they take multipart too; text-to-image is JSON only.
+MULTIPART_TASKS = frozenset(Task) - {Task.TEXT_TO_IMAGE}
+_BINARY = {"type": "string", "format": "binary"}
+_REF = "#/components/schemas/{model}"
+
+
+def request_body(model: type[BaseModel], *, multipart: bool) -> dict[str, Any]:
+    """`openapi_extra` for a route whose body is `model`, as JSON and optionally multipart."""
+    content: dict[str, Any] = {
+        "application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}
+    }
+    if multipart:
+        content["multipart/form-data"] = {
+            "schema": {"$ref": _REF.format(model=_multipart_name(model))}
+        }
+    return {"requestBody": {"required": False, "content": content}}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": _REF.format(model="Problem")}}},
+    }
+
+
+IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": (
+            "The images: JSON with base64 images by default; the image bytes themselves for "
+            "`Accept: image/png`, `image/jpeg` or `image/webp` when n is 1."
+        ),
+        "headers": {
+            "Seed": {
+                "description": "Binary answers: the seed of the image.",
+                "schema": {"type": "integer"},
+            },
+            "Finish-Reason": {
+                "description": "Binary answers: always `success`.",
+                "schema": {"type": "string"},
+            },
+        },
+        "content": {
+            "application/json": {"schema": {"$ref": _REF.format(model="ImagesResponse")}},
+            "image/png": {"schema": _BINARY},
+            "image/jpeg": {"schema": _BINARY},
+            "image/webp": {"schema": _BINARY},
+        },
+    },
+    400: _problem("Malformed JSON or multipart, or Bedrock refused the request."),
+    406: _problem("The Accept header allows no answer type, or asks for an image with n > 1."),
+    413: _problem("The body is over the size limit."),
+    415: _problem("The body or an uploaded image is of a type the endpoint does not take."),
+    422: _problem("A field is not valid for the model; `errors` lists every one."),
+    429: _problem("Bedrock is throttling; retry after `Retry-After` seconds."),
+    502: _problem("Bedrock failed, or the gateway may not call the model."),
+    503: _problem("Bedrock is unavailable; retry after `Retry-After` seconds."),
+    504: _problem("Bedrock did not answer in time."),
+}
+
+
+def component_schemas() -> dict[str, Any]:
+    """Schemas the routes reference: request bodies (JSON and multipart), answers, problems."""
+    schemas: dict[str, Any] = {}
+    for model in (*REQUEST_MODELS.values(), ImagesResponse, Problem):
+        _add(schemas, model.__name__, model.model_json_schema(ref_template=_REF))
+    for task, model in REQUEST_MODELS.items():
+        if task in MULTIPART_TASKS:
+            json_schema = model.model_json_schema(ref_template=_REF)
+            _add(schemas, _multipart_name(model), _as_multipart(json_schema))
+    return schemas
+
+
+def _add(schemas: dict[str, Any], name: str, schema: dict[str, Any]) -> None:
+    schema = copy.deepcopy(schema)
+    for def_name, definition in schema.pop("$defs", {}).items():
+        schemas[def_name] = definition
+    schemas[name] = schema
+
+
+def _as_multipart(schema: dict[str, Any]) -> dict[str, Any]:
+    schema = copy.deepcopy(schema)
+    schema["title"] = f"{schema.get('title', '')}Multipart"
+    for name, prop in schema.get("properties", {}).items():
+        if name in IMAGE_FIELDS:
+            description = prop.get("description")
+            binary: dict[str, Any] = (
+                {"type": "array", "items": dict(_BINARY)} if name == "images" else dict(_BINARY)
+            )
+            for key in ("minItems", "maxItems"):
+                if key in prop:
+                    binary[key] = prop[key]
+            if description:
+                binary["description"] = description
+            schema["properties"][name] = binary
+    return schema
+
+
+def _multipart_name(model: type[BaseModel]) -> str:
+    return f"{model.__name__}Multipart"
