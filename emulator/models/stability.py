@@ -142,15 +142,9 @@ def resolve_seed(seed: int, body: dict[str, Any]) -> int:
 
 
 def blocked(blocked_words: tuple[str, ...], *texts: str | None) -> bool:
-    """Whether any text contains a blocked word (whole words, case-insensitive)."""
-    words = set()
-    for text in texts:
-        if text:
-            words.update(re.findall(r"[a-z0-9']+", text.lower()))
-    return any(
-        word in words if " " not in word else any(word in (t or "").lower() for t in texts)
-        for word in blocked_words
-    )
+    """Whether any text contains a blocked word or phrase (whole words, case-insensitive)."""
+    joined = " ".join(text for text in texts if text).lower()
+    return any(re.search(rf"\b{re.escape(word.lower())}\b", joined) for word in blocked_words)
 
 
 def _draw(variant: Variant, request: Request, seed: int) -> np.ndarray:
