@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,3 +48,9 @@ class ModelSpec:
     invoke: Handler  # validates the body (raising BedrockError) and returns the response JSON
     profile_only: bool = False  # callable only through a geo inference profile (us., eu., ...)
     tasks: tuple[str, ...] = field(default=())
+
+
+def is_blocked(blocked_words: tuple[str, ...], *texts: str | None) -> bool:
+    """The content filter: whether any text contains a blocked word (whole word, any case)."""
+    joined = " ".join(text for text in texts if text).lower()
+    return any(re.search(rf"\b{re.escape(word)}\b", joined) for word in blocked_words)
