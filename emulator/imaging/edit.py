@@ -92,7 +92,8 @@ def _fill_crop(crop: np.ndarray, inside: np.ndarray, prompt: str | None, seed: i
     depth = _feather(inside, max(2.0, size / 2.0))[..., None]
     mix = 0.35 + 0.5 * depth if colors_in(prompt) else 0.25 + 0.4 * depth
     filled = diffused + (generated.astype(np.float32) - diffused) * mix
-    return np.clip(filled + 0.5, 0, 255).astype(np.uint8)
+    pixels: np.ndarray = np.clip(filled + 0.5, 0, 255).astype(np.uint8)
+    return pixels
 
 
 def fill_region(image: np.ndarray, region: np.ndarray, prompt: str | None, seed: int) -> np.ndarray:
@@ -190,7 +191,8 @@ def _background_mask(small: np.ndarray) -> np.ndarray:
         if np.array_equal(grown, reached):
             break
         reached = grown
-    return reached | edge
+    background: np.ndarray = reached | edge
+    return background
 
 
 def remove_background(image: np.ndarray) -> np.ndarray:

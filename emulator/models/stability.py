@@ -134,10 +134,14 @@ def _validate(variant: Variant, body: dict[str, Any]) -> Request:
 
 
 def resolve_seed(seed: int, body: dict[str, Any]) -> int:
-    """Seed 0 means "random": derive one from the body, so the same body still gives one image."""
+    """Seed 0 means "random": derive one from the body, so the same body still gives one image.
+
+    The seed key itself is left out of the hash: an omitted seed and `"seed": 0` mean the same.
+    """
     if seed:
         return seed
-    digest = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).digest()
+    rest = {key: value for key, value in body.items() if key != "seed"}
+    digest = hashlib.sha256(orjson.dumps(rest, option=orjson.OPT_SORT_KEYS)).digest()
     return int.from_bytes(digest[:8], "big") % STABILITY_SEED_MAX + 1
 
 
