@@ -104,19 +104,11 @@ def decode_base64_image(text: str) -> bytes:
         ) from err
 
 
-# What Pillow, zlib and the codecs raise on hostile bytes. DecompressionBombWarning is there for
-# when warnings are errors (the tests): the caller's own limit has been checked already.
-_DECODE_ERRORS = (
-    OSError,
-    ValueError,
-    SyntaxError,
-    EOFError,
-    struct.error,
-    zlib.error,
-    IndexError,
-    Image.DecompressionBombError,
-    Image.DecompressionBombWarning,
-)
+# What Pillow, zlib and the codecs raise on hostile bytes.
+_DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, zlib.error, IndexError)
+# Pillow's own pixel guard, for a caller limit above it. The warning is there for when warnings are
+# errors (the tests): the caller's limit has been checked already.
+_BOMB_ERRORS = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 
 
 def load_pixels(image: InputImage) -> np.ndarray:
@@ -133,6 +125,10 @@ def load_pixels(image: InputImage) -> np.ndarray:
             return _to_uint8(im, image)
     except ImageInputError:
         raise
+    except _BOMB_ERRORS as err:
+        raise ImageInputError(
+            f"is {image.width}x{image.height} pixels, more than this server can decode"
+        ) from err
     except _DECODE_ERRORS as err:
         raise ImageInputError(CORRUPT) from err
 

@@ -130,6 +130,12 @@ class TestHeaders:
         bomb = crafted_png(100_000, 100_000, 8, 2, [])
         image = parse(bomb, max_pixels=10**10)
         assert (image.width, image.height) == (100_000, 100_000)
+        with pytest.raises(ImageInputError) as caught:
+            load_pixels(image)  # Pillow's own guard (MAX_IMAGE_PIXELS) refuses before allocating
+        assert caught.value.message == ("is 100000x100000 pixels, more than this server can decode")
+
+    def test_header_without_pixel_data_is_corrupt(self) -> None:
+        image = parse(crafted_png(3000, 3000, 8, 2, []))
         with pytest.raises(ImageInputError, match=r"^is truncated or corrupt$"):
             load_pixels(image)
 
