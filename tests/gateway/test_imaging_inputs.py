@@ -216,6 +216,25 @@ class TestRefusals:
         error = refusal(data, accept=ALL_FORMATS)
         assert (error.message, error.unsupported) == ("is truncated or corrupt", False)
 
+    def test_endless_metadata_is_refused(self) -> None:
+        png = read("coffee.png")
+        padded_png = png[:33] + png_chunk(b"tEXt", b"k\x00v") * 10_001 + png[33:]
+        jpeg = read("rocket.jpg")
+        padded_jpeg = jpeg[:2] + b"\xff\xfe\x00\x02" * 10_001 + jpeg[2:]
+        for data in (padded_png, padded_jpeg):
+            assert refusal(data).message == (
+                "has more than 10000 metadata segments before its pixel data"
+            )
+
+    def test_some_metadata_and_fill_bytes_are_fine(self) -> None:
+        png = read("coffee.png")
+        image = parse(png[:33] + png_chunk(b"tEXt", b"k\x00v") * 500 + png[33:])
+        assert (image.width, image.height) == (600, 400)
+        jpeg = read("rocket.jpg")
+        image = parse(jpeg[:2] + b"\xff" * 100_000 + b"\xfe\x00\x02" + jpeg[2:])
+        assert (image.width, image.height) == (640, 427)
+        assert load_pixels(image).shape == (427, 640, 3)
+
     def test_twelve_bit_jpeg(self) -> None:
         data = bytearray(read("rocket.jpg"))
         sof = next(i for i in range(2, len(data) - 1) if data[i] == 0xFF and data[i + 1] == 0xC0)
