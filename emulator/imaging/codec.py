@@ -11,6 +11,9 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 _FORMATS = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp"}
+# A few kilobytes of PNG can declare a gigapixel canvas; no Bedrock model takes inputs anywhere
+# near this, so bigger declared sizes are refused before any pixel is decoded.
+MAX_DECODE_PIXELS = 40_000_000
 
 
 class ImageDecodeError(ValueError):
@@ -27,8 +30,11 @@ def _raw_bytes(data: str) -> bytes:
 def _open(raw: bytes) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(raw))
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
+    except (UnidentifiedImageError, OSError) as err:
         raise ImageDecodeError("not a PNG, JPEG or WebP image") from err
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        # Pillow warns past its own limit; where warnings are errors (tests), it raises instead.
+        raise ImageDecodeError(f"image too large: {err}") from err
     if image.format not in _FORMATS:
         raise ImageDecodeError(f"unsupported image format {image.format}; use PNG, JPEG or WebP")
     return image
@@ -50,10 +56,15 @@ def _has_alpha(image: Image.Image) -> bool:
 def decode_b64(data: str) -> np.ndarray:
     """Decode raw base64 PNG/JPEG/WebP to uint8 RGB, or RGBA when the source carries alpha."""
     image = _open(_raw_bytes(data))
+    if image.width * image.height > MAX_DECODE_PIXELS:
+        raise ImageDecodeError(
+            f"image too large to decode: {image.width}x{image.height} pixels, "
+            f"more than {MAX_DECODE_PIXELS}"
+        )
     try:
         image.load()
         converted = image.convert("RGBA" if _has_alpha(image) else "RGB")
-    except (OSError, ValueError, Image.DecompressionBombError) as err:
+    except (OSError, ValueError) as err:
         raise ImageDecodeError(f"truncated or corrupt {_FORMATS[str(image.format)]} data") from err
     return np.asarray(converted, dtype=np.uint8).copy()
 

@@ -18,6 +18,7 @@ import orjson
 
 from ..imaging.codec import ImageDecodeError, decode_b64, encode_b64, image_info
 from ..imaging.edit import blend_towards
+from ..imaging.presets import apply_style_preset
 from ..imaging.synth import text_to_image
 from .base import Invocation, ModelSpec
 from .checks import Checker
@@ -152,20 +153,18 @@ def blocked(blocked_words: tuple[str, ...], *texts: str | None) -> bool:
 
 
 def _draw(variant: Variant, request: Request, seed: int) -> np.ndarray:
-    salt = (
-        variant.model_id
-        if request.style_preset is None
-        else f"{variant.model_id}/{request.style_preset}"
-    )
-    if request.mode == IMAGE_TO_IMAGE and request.image is not None:
-        source = decode_b64(request.image)[..., :3]
+    source = decode_b64(request.image)[..., :3] if request.image is not None else None
+    if source is not None:
         height, width = source.shape[:2]
-        generated = text_to_image(
-            request.prompt, request.negative_prompt, width, height, seed, salt=salt
-        )
-        return blend_towards(source, generated, keep=1.0 - request.strength)
-    width, height = ASPECT_RATIO_SIZES[request.aspect_ratio]
-    return text_to_image(request.prompt, request.negative_prompt, width, height, seed, salt=salt)
+    else:
+        width, height = ASPECT_RATIO_SIZES[request.aspect_ratio]
+    generated = text_to_image(
+        request.prompt, request.negative_prompt, width, height, seed, salt=variant.model_id
+    )
+    generated = apply_style_preset(generated, request.style_preset)
+    if source is None:
+        return generated
+    return blend_towards(source, generated, keep=1.0 - request.strength)
 
 
 def invoke(variant: Variant, invocation: Invocation) -> dict[str, Any]:

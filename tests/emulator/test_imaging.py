@@ -23,7 +23,9 @@ from emulator.imaging.edit import (
     resize,
     upscale,
 )
+from emulator.imaging.presets import apply_style_preset
 from emulator.imaging.synth import palette_image, text_to_image
+from emulator.models.vocab import STYLE_PRESETS
 
 DATA = Path(__file__).parents[1] / "data"
 PHOTOS = ("coffee.png", "chelsea.png", "astronaut.png", "rocket.jpg")
@@ -112,6 +114,14 @@ class TestCodec:
     def test_gif_is_refused(self) -> None:
         data = b64_of(Image.fromarray(photo()), "GIF")
         with pytest.raises(ImageDecodeError, match="unsupported image format GIF"):
+            decode_b64(data)
+
+    def test_a_declared_gigapixel_is_refused_before_decoding(self) -> None:
+        buffer = io.BytesIO()
+        Image.new("L", (8000, 6000)).save(buffer, format="PNG")
+        data = base64.b64encode(buffer.getvalue()).decode()
+        assert image_info(data)[:3] == ("png", 8000, 6000)
+        with pytest.raises(ImageDecodeError, match="image too large to decode: 8000x6000"):
             decode_b64(data)
 
     def test_truncated_png_is_refused_on_decode(self) -> None:
@@ -345,3 +355,36 @@ class TestEdges:
         assert magnitude.min() >= 0.0
         assert magnitude.max() <= 1.0
         assert 0.01 < magnitude.mean() < 0.5
+
+
+class TestStylePresets:
+    def test_every_preset_restyles_visibly_and_keeps_the_size(self) -> None:
+        image = photo("chelsea.png")
+        outputs = {}
+        for preset in STYLE_PRESETS:
+            styled = apply_style_preset(image, preset)
+            assert styled.shape == image.shape
+            assert styled.dtype == np.uint8
+            assert np.array_equal(styled, apply_style_preset(image, preset))
+            assert mad(styled, image) > 3, preset
+            outputs[preset] = styled
+        for a, b in itertools.combinations(STYLE_PRESETS, 2):
+            assert not np.array_equal(outputs[a], outputs[b]), (a, b)
+
+    def test_no_preset_is_identity(self) -> None:
+        image = photo()
+        assert np.array_equal(apply_style_preset(image, None), image)
+
+    def test_line_art_is_dark_lines_on_white(self) -> None:
+        styled = apply_style_preset(photo(), "line-art")
+        assert np.median(styled) > 200
+        assert styled.min() < 50
+
+    def test_tile_texture_tiles_seamlessly(self) -> None:
+        styled = apply_style_preset(photo(), "tile-texture")
+        assert np.array_equal(styled[0], styled[-1])
+        assert np.array_equal(styled[:, 0], styled[:, -1])
+
+    def test_pixel_art_is_blocky(self) -> None:
+        styled = apply_style_preset(text_to_image("a castle", None, 1024, 1024, 1), "pixel-art")
+        assert np.array_equal(styled[::16], styled[15::16])
