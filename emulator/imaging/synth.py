@@ -45,14 +45,22 @@ def _compose(palette: np.ndarray, rng: np.random.Generator, height: int, width: 
     top = _shade(palette[rng.integers(len(palette))], rng)
     bottom = _shade(palette[rng.integers(len(palette))], rng)
     canvas = top + (bottom - top) * ramp[..., None]
+    if rng.random() < 0.6:
+        # A wavy horizon: a ground band in another shade, as in a landscape.
+        level = rng.uniform(0.45, 0.8) + (smooth_noise(rng, 1, width, 4) - 0.5) * 0.15
+        ground = _shade(palette[rng.integers(len(palette))], rng) * 0.8
+        below = np.clip((ys - level) * height / 3.0, 0.0, 1.0)[..., None]
+        canvas = canvas + (ground - canvas) * below
     for _ in range(int(rng.integers(3, 8))):
         colour = _shade(palette[rng.integers(len(palette))], rng)
         cy, cx = rng.uniform(0.1, 0.9, size=2)
-        ry, rx = rng.uniform(0.08, 0.35, size=2)
+        ry, rx = rng.uniform(0.05, 0.3, size=2)
         dist = ((ys - cy) / ry) ** 2 + ((xs - cx) / rx) ** 2
-        wobble = smooth_noise(rng, height, width, 5) * 0.6
-        weight = np.clip((1.3 + wobble - dist) * 2.5, 0.0, 1.0)[..., None]
-        canvas = canvas + (colour - canvas) * weight * rng.uniform(0.6, 1.0)
+        wobble = smooth_noise(rng, height, width, 5) * rng.uniform(0.0, 0.6)
+        # Hardness from soft glow to crisp edge, so shapes read as objects, not only haze.
+        hardness = rng.uniform(2.0, 20.0)
+        weight = np.clip((1.0 + wobble - dist) * hardness, 0.0, 1.0)[..., None]
+        canvas = canvas + (colour - canvas) * weight * rng.uniform(0.7, 1.0)
     light = 0.8 + 0.35 * smooth_noise(rng, height, width, 4)
     grain = 0.9 + 0.2 * smooth_noise(rng, height, width, max(8, min(height, width) // 6))
     shaded: np.ndarray = canvas * (light * grain)[..., None]
