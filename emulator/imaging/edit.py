@@ -103,6 +103,7 @@ def fill_region(image: np.ndarray, region: np.ndarray, prompt: str | None, seed:
     tinted by the prompt's colours, more strongly deeper inside: neither flat nor the original.
     """
     rgb = image[..., :3]
+    region = np.asarray(region, dtype=bool)  # a 0/1 uint8 mask would break `~` below
     out = rgb.copy()
     if not region.any():
         return out
@@ -246,6 +247,7 @@ def upscale(image: np.ndarray, width: int, height: int) -> np.ndarray:
 def recolor(image: np.ndarray, region: np.ndarray, prompt: str, seed: int) -> np.ndarray:
     """RGB; inside `region` pixels take the colour the prompt names (a seeded one if none)."""
     rgb = image[..., :3]
+    region = np.asarray(region, dtype=bool)
     named = colors_in(prompt)
     if named:
         target = np.array(named[0], dtype=np.float32)

@@ -219,6 +219,14 @@ class TestFillRegion:
         assert everything.shape == image.shape
         assert everything.std() > 5
 
+    def test_a_zero_one_mask_works_like_a_bool_one(self) -> None:
+        image, region = photo(), coffee_edit_mask()
+        as_bytes = region.astype(np.uint8)
+        assert np.array_equal(
+            fill_region(image, as_bytes, "x", 1), fill_region(image, region, "x", 1)
+        )
+        assert np.array_equal(recolor(image, as_bytes, "red", 1), recolor(image, region, "red", 1))
+
     def test_empty_region_returns_the_image(self) -> None:
         image = photo()
         assert np.array_equal(fill_region(image, np.zeros((400, 600), bool), "x", 1), image)
