@@ -1,13 +1,14 @@
 """Pure-ASGI middleware: request ids and a hard cap on body size.
 
-Pure ASGI rather than BaseHTTPMiddleware: it adds no task per request and lets the body cap act while
-the body streams in, so an oversized upload is refused without ever being held in memory.
+Pure ASGI rather than BaseHTTPMiddleware: it adds no task per request and lets the body cap act
+while the body streams in, so an oversized upload is refused without ever being held in memory.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 

@@ -91,7 +91,10 @@ class SdxlAdapter(ModelAdapter):
                 problems.append(
                     FieldProblem(
                         field="images",
-                        message=f"SDXL makes variations of exactly one image, {len(request.images)} were sent",
+                        message=(
+                            "SDXL makes variations of exactly one image, "
+                            f"{len(request.images)} were sent"
+                        ),
                     )
                 )
             problems += _input_problems("images[0]", request.images[0])
@@ -193,6 +196,9 @@ def _input_problems(name: str, image: InputImage) -> list[FieldProblem]:
     return [
         FieldProblem(
             field=name,
-            message=f"is {image.width}x{image.height} ({image.pixels} pixels); SDXL takes {low} to {high} pixels",
+            message=(
+                f"is {image.width}x{image.height} ({image.pixels} pixels); "
+                f"SDXL takes {low} to {high} pixels"
+            ),
         )
     ]

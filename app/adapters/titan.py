@@ -193,7 +193,10 @@ def _input_problems(name: str, image: InputImage) -> list[FieldProblem]:
         problems.append(
             FieldProblem(
                 field=name,
-                message=f"is {image.width}x{image.height}; Titan takes at most {INPUT_MAX_SIDE} px on the longer side",
+                message=(
+                    f"is {image.width}x{image.height}; "
+                    f"Titan takes at most {INPUT_MAX_SIDE} px on the longer side"
+                ),
             )
         )
     if len(image.data) > INPUT_MAX_BYTES:

@@ -55,7 +55,7 @@ async def open_bedrock(settings: Settings) -> AsyncIterator[BedrockClient]:
         connect_timeout=settings.connect_timeout_s,
         read_timeout=settings.read_timeout_s,
         # One retry layer: botocore's standard mode (throttling, 5xx, transient network errors).
-        retries={"mode": "standard", "max_attempts": settings.max_attempts},
+        retries={"mode": "standard", "total_max_attempts": settings.max_attempts},
         max_pool_connections=max(64, settings.max_concurrency_per_model * 4),
         tcp_keepalive=True,
     )

@@ -61,7 +61,9 @@ ImageInput = Annotated[
         {
             "type": "string",
             "contentEncoding": "base64",
-            "description": "A PNG or JPEG image: base64 or a data URL in JSON, a file part in multipart.",
+            "description": (
+                "A PNG or JPEG image: base64 or a data URL in JSON, a file part in multipart."
+            ),
         }
     ),
 ]
@@ -122,7 +124,9 @@ class _TaskRequest(BaseModel):
         default=None,
         ge=0,
         le=4_294_967_295,
-        description="Makes the result reproducible; the gateway picks one when omitted and reports it.",
+        description=(
+            "Makes the result reproducible; the gateway picks one when omitted and reports it."
+        ),
     )
     cfg_scale: float | None = Field(default=None, ge=0, le=35, description="Prompt adherence.")
     quality: Literal["standard", "premium"] | None = Field(default=None, description="Titan only.")
@@ -164,8 +168,8 @@ class _MaskedEdit(_TaskRequest):
     mask_convention: MaskConvention = Field(
         default=MaskConvention.BLACK_IS_EDIT,
         description=(
-            "How `mask` marks the pixels to generate: black (Titan, the default), white (Stability) "
-            "or transparent (OpenAI)."
+            "How `mask` marks the pixels to generate: black (Titan, the default), "
+            "white (Stability) or transparent (OpenAI)."
         ),
     )
     prompt: str | None = Field(default=None, min_length=1, max_length=10_000)

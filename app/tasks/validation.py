@@ -71,7 +71,8 @@ class RequestValidator:
                 if problem.field not in reported:
                     problems.append(problem)
         if problems:
-            detail = f"{len(problems)} field{'s are' if len(problems) != 1 else ' is'} not valid for {entry.id}"
+            count = len(problems)
+            detail = f"{count} field{'s are' if count != 1 else ' is'} not valid for {entry.id}"
             raise invalid(problems, detail=detail, status=415 if unsupported else 422)
         assert request is not None
         return request, entry, adapter

@@ -38,7 +38,9 @@ def negotiate(accept: str | None) -> str:
             status=406,
             slug="not-acceptable",
             title="Not acceptable",
-            detail=f"this endpoint answers {', '.join(_OFFERS)}; the Accept header allows none of them",
+            detail=(
+                f"this endpoint answers {', '.join(_OFFERS)}; the Accept header allows none of them"
+            ),
         )
     return best
 
@@ -56,7 +58,9 @@ def check_binary_count(media: str, raw: dict[str, Any]) -> None:
             status=406,
             slug="not-acceptable",
             title="Not acceptable",
-            detail=f"an {media} answer holds one image and n is {n}: ask for application/json, or n=1",
+            detail=(
+                f"an {media} answer holds one image and n is {n}: ask for application/json, or n=1"
+            ),
         )
 
 

@@ -18,7 +18,7 @@ _MAX_FIELDS = 64
 
 
 async def read_fields(request: Request, *, multipart: bool) -> dict[str, Any]:
-    """The body's fields; images stay base64 text (JSON) or bytes (multipart) for the schema to read."""
+    """The body's fields; images stay base64 text (JSON) or bytes (multipart) for the schema."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if multipart and media == "multipart/form-data":
         return await _read_form(request)

@@ -1,4 +1,4 @@
-"""OpenAPI declarations the routes cannot infer: dual JSON/multipart bodies, binary answers, problems.
+"""OpenAPI declarations the routes cannot infer: JSON/multipart bodies, binary answers, problems.
 
 FastAPI emits one body media type per route, so edit tasks declare theirs here. The multipart
 schema marks file fields `format: binary` and the body is `required: false`: both are what
@@ -79,7 +79,8 @@ IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
 def component_schemas() -> dict[str, Any]:
     """Schemas the routes reference: request bodies (JSON and multipart), answers, problems."""
     schemas: dict[str, Any] = {}
-    for model in (*REQUEST_MODELS.values(), ImagesResponse, Problem):
+    models: list[type[BaseModel]] = [*REQUEST_MODELS.values(), ImagesResponse, Problem]
+    for model in models:
         _add(schemas, model.__name__, model.model_json_schema(ref_template=_REF))
     for task, model in REQUEST_MODELS.items():
         if task in MULTIPART_TASKS:
