@@ -222,3 +222,29 @@ def test_a_word_merely_containing_a_blocked_word_passes() -> None:
     answer = call("stable-outpaint-v1:0", body, blocked=("forbidden",))
     assert answer["finish_reasons"] == [None]
     assert len(answer["images"]) == 1
+
+
+@pytest.mark.parametrize("preset", ["pixel-art", "neon-punk"])
+def test_style_preset_restyles_only_what_inpaint_changes(preset: str) -> None:
+    body = {"image": b64("coffee.png"), "mask": WHITE_MASK, "prompt": "a latte", "grow_mask": 0}
+    plain = pixels(call("stable-image-inpaint-v1:0", body))
+    styled = pixels(call("stable-image-inpaint-v1:0", {**body, "style_preset": preset}))
+    assert np.array_equal(styled[~ELLIPSE], COFFEE[~ELLIPSE])
+    assert np.abs(styled[ELLIPSE].astype(int) - plain[ELLIPSE]).mean() > 3
+
+
+def test_style_preset_restyles_only_the_outpainted_border() -> None:
+    body = {"image": b64("coffee.png"), "left": 50, "down": 30}
+    plain = pixels(call("stable-outpaint-v1:0", body))
+    styled = pixels(call("stable-outpaint-v1:0", {**body, "style_preset": "comic-book"}))
+    assert np.array_equal(styled[:400, 50:], COFFEE)
+    assert np.abs(styled.astype(int) - plain).mean() > 1
+
+
+def test_style_preset_restyles_only_the_recoloured_region() -> None:
+    body = {"image": b64("coffee.png"), "prompt": "red", "select_prompt": "cup", "grow_mask": 0}
+    styled = call("stable-image-search-recolor-v1:0", {**body, "style_preset": "line-art"})
+    found = region_from_prompt(400, 600, "cup")
+    out = pixels(styled)
+    assert np.array_equal(out[~found], COFFEE[~found])
+    assert not np.array_equal(out, pixels(call("stable-image-search-recolor-v1:0", body)))

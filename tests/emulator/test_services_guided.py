@@ -190,3 +190,18 @@ def test_unseeded_tools_report_a_seed_derived_from_the_body(tool: str) -> None:
     first = call(tool, {"image": b64("chelsea.png")})
     assert first == call(tool, {"image": b64("chelsea.png")})
     assert first["seeds"] != call(tool, {"image": b64("astronaut.png")})["seeds"]
+
+
+@pytest.mark.parametrize(
+    ("tool", "body"),
+    [
+        ("stable-image-control-sketch-v1:0", {"image": b64("chelsea.png"), "prompt": "a"}),
+        ("stable-image-style-guide-v1:0", {"image": b64("rocket.jpg"), "prompt": "a"}),
+        ("stable-creative-upscale-v1:0", {"image": b64("chelsea.png"), "prompt": "a"}),
+    ],
+)
+def test_style_preset_changes_the_picture(tool: str, body: dict[str, Any]) -> None:
+    plain = pixels(call(tool, body))
+    styled = pixels(call(tool, {**body, "style_preset": "pixel-art"}))
+    assert styled.shape == plain.shape
+    assert np.abs(styled.astype(int) - plain).mean() > 1

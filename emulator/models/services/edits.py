@@ -4,6 +4,7 @@ object, remove background. Each changes only the area it is asked to, the rest s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,70 +34,28 @@ ERASE_KEYS = (*_COMMON, "mask", "grow_mask")
 REMOVE_BACKGROUND_KEYS = ("image", "output_format")
 OUTPAINT_MAX = 2000
 
+# fill_region or recolor: (image, region, prompt, seed) -> the image changed inside region only.
+RegionEdit = Callable[[np.ndarray, np.ndarray, str, int], np.ndarray]
+
 
 def inpaint(invocation: Invocation) -> dict[str, Any]:
     """Fill the (grown) mask from its surroundings, tinted by the prompt; the rest stays as is."""
-    form = ServiceForm(invocation, INPAINT_KEYS)
-    image = form.image("image")
-    prompt = form.text("prompt")
-    grow = form.integer("grow_mask", 0, 100, 5)
-    form.variety()
-    fmt = form.output_format()
-    region = form.edit_region(image)
-    filtered = form.finish()
-    if filtered is not None:
-        return filtered
-    return form.respond(
-        fill_region(rgb(image), grow_region(region, grow), prompt, form.pixel_seed), fmt
-    )
+    return _fill_mask(invocation, INPAINT_KEYS, grow_max=100)
 
 
 def erase(invocation: Invocation) -> dict[str, Any]:
     """Erase object: inpainting with no prompt, the fill drawn only from the surroundings."""
-    form = ServiceForm(invocation, ERASE_KEYS)
-    image = form.image("image")
-    grow = form.integer("grow_mask", 0, 20, 5)
-    form.variety()
-    fmt = form.output_format()
-    region = form.edit_region(image)
-    filtered = form.finish()
-    if filtered is not None:
-        return filtered
-    return form.respond(
-        fill_region(rgb(image), grow_region(region, grow), None, form.pixel_seed), fmt
-    )
+    return _fill_mask(invocation, ERASE_KEYS, grow_max=20)
 
 
 def search_replace(invocation: Invocation) -> dict[str, Any]:
     """Fill the area `search_prompt` names (grown by grow_mask) with what `prompt` describes."""
-    form = ServiceForm(invocation, SEARCH_REPLACE_KEYS)
-    image = form.image("image")
-    prompt = form.text("prompt")
-    search = form.text("search_prompt")
-    grow = form.integer("grow_mask", 0, 20, 3)
-    form.variety()
-    fmt = form.output_format()
-    filtered = form.finish()
-    if filtered is not None:
-        return filtered
-    region = grow_region(region_from_prompt(image.shape[0], image.shape[1], search), grow)
-    return form.respond(fill_region(rgb(image), region, prompt, form.pixel_seed), fmt)
+    return _edit_found(invocation, SEARCH_REPLACE_KEYS, "search_prompt", fill_region)
 
 
 def search_recolor(invocation: Invocation) -> dict[str, Any]:
     """Recolour the area `select_prompt` names toward the colour `prompt` names."""
-    form = ServiceForm(invocation, SEARCH_RECOLOR_KEYS)
-    image = form.image("image")
-    prompt = form.text("prompt")
-    select = form.text("select_prompt")
-    grow = form.integer("grow_mask", 0, 20, 3)
-    form.variety()
-    fmt = form.output_format()
-    filtered = form.finish()
-    if filtered is not None:
-        return filtered
-    region = grow_region(region_from_prompt(image.shape[0], image.shape[1], select), grow)
-    return form.respond(recolor(rgb(image), region, prompt, form.pixel_seed), fmt)
+    return _edit_found(invocation, SEARCH_RECOLOR_KEYS, "select_prompt", recolor)
 
 
 def outpaint(invocation: Invocation) -> dict[str, Any]:
@@ -115,7 +74,9 @@ def outpaint(invocation: Invocation) -> dict[str, Any]:
         return filtered
     left, right, up, down = sides
     grown = extend_canvas(rgb(image), left, right, up, down, prompt, form.pixel_seed)
-    return form.respond(grown, fmt)
+    border = np.ones(grown.shape[:2], dtype=bool)
+    border[up : up + image.shape[0], left : left + image.shape[1]] = False
+    return form.respond(form.styled(grown, border), fmt)
 
 
 def remove_background_tool(invocation: Invocation) -> dict[str, Any]:
@@ -128,6 +89,41 @@ def remove_background_tool(invocation: Invocation) -> dict[str, Any]:
     if filtered is not None:
         return filtered
     return form.respond(remove_background(rgb(image)), fmt)
+
+
+def _fill_mask(invocation: Invocation, keys: tuple[str, ...], grow_max: int) -> dict[str, Any]:
+    form = ServiceForm(invocation, keys)
+    image = form.image("image")
+    prompt = form.text("prompt") if "prompt" in keys else None
+    grow = form.integer("grow_mask", 0, grow_max, 5)
+    form.variety()
+    fmt = form.output_format()
+    region = form.edit_region(image)
+    filtered = form.finish()
+    if filtered is not None:
+        return filtered
+    region = grow_region(region, grow)
+    filled = fill_region(rgb(image), region, prompt, form.pixel_seed)
+    return form.respond(form.styled(filled, region), fmt)
+
+
+def _edit_found(
+    invocation: Invocation, keys: tuple[str, ...], finder: str, change: RegionEdit
+) -> dict[str, Any]:
+    """Edit the region the `finder` prompt names, grown by grow_mask, as `prompt` says."""
+    form = ServiceForm(invocation, keys)
+    image = form.image("image")
+    prompt = form.text("prompt")
+    found = form.text(finder)
+    grow = form.integer("grow_mask", 0, 20, 3)
+    form.variety()
+    fmt = form.output_format()
+    filtered = form.finish()
+    if filtered is not None:
+        return filtered
+    region = grow_region(region_from_prompt(image.shape[0], image.shape[1], found), grow)
+    edited = change(rgb(image), region, prompt, form.pixel_seed)
+    return form.respond(form.styled(edited, region), fmt)
 
 
 def grow_region(region: np.ndarray, pixels: int) -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 import orjson
 
 from ...imaging.codec import ImageDecodeError, decode_b64, encode_b64, image_info
+from ...imaging.presets import apply_style_preset
 from ..base import Invocation
 from ..checks import Checker
 from ..stability import blocked
@@ -76,6 +77,7 @@ class ServiceForm:
         self.check.unknown(self.body, allowed, "#")
         self.seed = 0  # the seed reported back; resolved by finish()
         self.negative_prompt: str | None = None
+        self.style_preset: str | None = None
         self._texts: list[str] = []
         self._style: tuple[str | None, ...] = ()
 
@@ -119,6 +121,7 @@ class ServiceForm:
         negative = self.optional_text("negative_prompt") if takes("negative_prompt") else None
         self.seed = requested
         self.negative_prompt = negative
+        self.style_preset = preset
         self._style = (preset, negative)
 
     def edit_region(self, image: np.ndarray) -> np.ndarray:
@@ -158,6 +161,14 @@ class ServiceForm:
         parts = (self.invocation.model_id, self.seed, *self._style)
         digest = hashlib.sha256(repr(parts).encode()).digest()
         return int.from_bytes(digest[:4], "big")
+
+    def styled(self, result: np.ndarray, region: np.ndarray | None = None) -> np.ndarray:
+        """`result` in the requested style_preset; only inside `region` when one is given, so that
+        what the tool keeps stays byte-identical."""
+        if self.style_preset is None:
+            return result
+        restyled = apply_style_preset(result, self.style_preset)
+        return restyled if region is None else np.where(region[..., None], restyled, result)
 
     def respond(self, pixels: np.ndarray, fmt: str) -> dict[str, Any]:
         """The §4 answer: one image in `fmt`, its seed, no finish reason."""

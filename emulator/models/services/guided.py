@@ -60,7 +60,8 @@ def style_guide(invocation: Invocation) -> dict[str, Any]:
     if filtered is not None:
         return filtered
     drawn = _draw(form, prompt, width, height)
-    return form.respond(blend_towards(transfer_colors(drawn, rgb(style)), drawn, fidelity), fmt)
+    guided = blend_towards(transfer_colors(drawn, rgb(style)), drawn, fidelity)
+    return form.respond(form.styled(guided), fmt)
 
 
 def style_transfer(invocation: Invocation) -> dict[str, Any]:
@@ -96,7 +97,8 @@ def _control(invocation: Invocation, follow: Follow) -> dict[str, Any]:
     if filtered is not None:
         return filtered
     height, width = guide.shape[:2]
-    return form.respond(follow(_draw(form, prompt, width, height), rgb(guide), strength), fmt)
+    followed = follow(_draw(form, prompt, width, height), rgb(guide), strength)
+    return form.respond(form.styled(followed), fmt)
 
 
 def _draw(form: ServiceForm, prompt: str, width: int, height: int) -> np.ndarray:

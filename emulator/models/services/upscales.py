@@ -73,5 +73,6 @@ def _detailed_upscale(
     detail = text_to_image(
         prompt, form.negative_prompt, width, height, form.pixel_seed, salt=invocation.model_id
     )
+    detail = form.styled(detail)  # the style shows in what the upscaler invents
     # The more creative, the more of the invented detail shows through; conservative stays closer.
     return form.respond(blend_towards(enlarged, detail, 1.0 - creativity * detail_weight), fmt)
