@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -278,9 +279,16 @@ class TestContentFilter:
             invoke(SD35, {"prompt": "forbidden", "seed": -1}, ("forbidden",))
 
 
+@pytest.fixture
+def client(bedrock_env: EmulatorServer) -> Iterator[Any]:
+    """A boto3 bedrock-runtime client on the emulator, closed afterwards (no leaked sockets)."""
+    bedrock = boto3.client("bedrock-runtime")
+    yield bedrock
+    bedrock.close()
+
+
 class TestOverHttp:
-    def test_text_to_image_through_boto3(self, bedrock_env: EmulatorServer) -> None:
-        client = boto3.client("bedrock-runtime")
+    def test_text_to_image_through_boto3(self, client: Any) -> None:
         answer = client.invoke_model(
             modelId=f"us.{SD35}",
             body=orjson.dumps({"prompt": "a red barn", "aspect_ratio": "16:9", "seed": 5}),
@@ -289,21 +297,27 @@ class TestOverHttp:
         assert payload["seeds"] == [5]
         assert decode_b64(payload["images"][0]).shape == (768, 1344, 3)
 
-    def test_image_to_image_through_boto3(self, bedrock_env: EmulatorServer) -> None:
-        client = boto3.client("bedrock-runtime")
+    def test_image_to_image_through_boto3(self, client: Any) -> None:
         answer = client.invoke_model(modelId=ULTRA, body=orjson.dumps(i2i(0.0, seed=1)))
         payload = orjson.loads(answer["body"].read())
         assert np.array_equal(decode_b64(payload["images"][0]), decode_b64(COFFEE))
 
-    def test_validation_error_names_the_field(self, bedrock_env: EmulatorServer) -> None:
-        client = boto3.client("bedrock-runtime")
+    def test_validation_error_names_the_field(self, client: Any) -> None:
         with pytest.raises(client.exceptions.ValidationException) as caught:
             client.invoke_model(modelId=CORE, body=orjson.dumps({"prompt": "x", "seed": -1}))
         assert "#/seed: -1 is not greater or equal to 0" in str(caught.value)
 
-    def test_content_filter(self, bedrock_env: EmulatorServer) -> None:
-        client = boto3.client("bedrock-runtime")
+    def test_content_filter(self, client: Any) -> None:
         answer = client.invoke_model(modelId=CORE, body=orjson.dumps({"prompt": "forbidden"}))
         payload = orjson.loads(answer["body"].read())
         assert payload["finish_reasons"] == [FILTER_PROMPT]
         assert payload["images"] == []
+
+    def test_retired_version_answers_end_of_life(
+        self, emulator: EmulatorServer, client: Any
+    ) -> None:
+        emulator.set_retired([CORE_V0])
+        with pytest.raises(client.exceptions.ResourceNotFoundException):
+            client.invoke_model(modelId=CORE_V0, body=orjson.dumps({"prompt": "x"}))
+        answer = client.invoke_model(modelId=CORE, body=orjson.dumps({"prompt": "x", "seed": 2}))
+        assert orjson.loads(answer["body"].read())["seeds"] == [2]
