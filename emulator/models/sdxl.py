@@ -161,7 +161,7 @@ def _image_to_image(c: Checker, body: dict[str, Any], request: SdxlRequest) -> N
     )
     c.number(body, "step_schedule_end", "#", lo=0.0, hi=1.0, default=1.0)
     if mode == "STEP_SCHEDULE":
-        # Starting later in the schedule keeps more of the init image.
+        # As in Stability's API: a lower start gives the init image more influence.
         request.keep = 1.0 - (DEFAULT_STEP_SCHEDULE_START if start is None else start)
     else:
         request.keep = DEFAULT_IMAGE_STRENGTH if strength is None else strength
