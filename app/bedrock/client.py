@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,7 +35,9 @@ class BedrockClient:
 
         botocore exceptions propagate; `bedrock.errors.upstream_problem` turns them into answers.
         """
-        payload = orjson.dumps(body)
+        # A file object, not bytes: aiohttp then streams a multi-megabyte body in chunks instead of
+        # one write (and warns when given raw bytes over 1 MB).
+        payload = io.BytesIO(orjson.dumps(body))
         async with self._slots[model_id]:
             response = await self._client.invoke_model(
                 modelId=model_id,
