@@ -79,7 +79,6 @@ class ServiceForm:
         self.negative_prompt: str | None = None
         self.style_preset: str | None = None
         self._texts: list[str] = []
-        self._style: tuple[str | None, ...] = ()
 
     def image(self, key: str, *, limits: ImageLimits = DEFAULT_LIMITS) -> np.ndarray:
         """A required raw-base64 input image within `limits`, decoded (RGB, or RGBA with alpha)."""
@@ -113,16 +112,12 @@ class ServiceForm:
 
         Call it for every tool; each field is read only where the tool takes it.
         """
-        takes = self.allowed.__contains__
-        requested = self.integer("seed", 0, STABILITY_SEED_MAX, 0) if takes("seed") else 0
-        preset = None
-        if takes("style_preset"):
-            preset = self.check.enum(self.body, "style_preset", "#", STYLE_PRESETS)
-        negative = self.optional_text("negative_prompt") if takes("negative_prompt") else None
-        self.seed = requested
-        self.negative_prompt = negative
-        self.style_preset = preset
-        self._style = (preset, negative)
+        if "seed" in self.allowed:
+            self.seed = self.integer("seed", 0, STABILITY_SEED_MAX, 0)
+        if "style_preset" in self.allowed:
+            self.style_preset = self.check.enum(self.body, "style_preset", "#", STYLE_PRESETS)
+        if "negative_prompt" in self.allowed:
+            self.negative_prompt = self.optional_text("negative_prompt")
 
     def edit_region(self, image: np.ndarray) -> np.ndarray:
         """The area to change: `mask` (white = change), else the image alpha (transparent = change).
@@ -158,7 +153,7 @@ class ServiceForm:
     @property
     def pixel_seed(self) -> int:
         """The seed the pixels are drawn with: the request's, mixed with what varies the picture."""
-        parts = (self.invocation.model_id, self.seed, *self._style)
+        parts = (self.invocation.model_id, self.seed, self.style_preset, self.negative_prompt)
         digest = hashlib.sha256(repr(parts).encode()).digest()
         return int.from_bytes(digest[:4], "big")
 
