@@ -1,0 +1,30 @@
+# The gateway (and the emulator, same image): `docker compose up` runs both, see docker-compose.yml.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /srv
+
+# Only what the package needs (README.md is its long description); tests and dev tools stay out.
+COPY pyproject.toml README.md ./
+COPY app ./app
+COPY emulator ./emulator
+RUN pip install . \
+    && rm -rf build ./*.egg-info \
+    && useradd --system --uid 10001 --user-group --no-create-home gateway
+
+USER gateway
+
+# Listen on every interface inside the container; publish the port to choose who can reach it.
+ENV HOST=0.0.0.0 \
+    PORT=8000
+EXPOSE 8000
+
+# There is no /healthz yet: GET /v1/models answers without calling Bedrock.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/v1/models' % os.environ.get('PORT', '8000'), timeout=4)"
+
+CMD ["python", "-m", "app"]
