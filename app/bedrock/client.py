@@ -67,7 +67,9 @@ async def open_bedrock(settings: Settings) -> AsyncIterator[BedrockClient]:
         "endpoint_url": settings.endpoint(),
         "config": config,
     }
-    if settings.backend is Backend.EMULATOR and not settings.endpoint_url:
+    if settings.backend is Backend.EMULATOR:
+        # Also for another endpoint under the emulator backend: a Bedrock-compatible server that
+        # checks signatures is the `aws` backend's case, with real credentials from the chain.
         kwargs.update(_EMULATOR_CREDENTIALS)
     session = aioboto3.Session()
     async with session.client("bedrock-runtime", **kwargs) as client:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
 from starlette.responses import Response
 
 from ...problems import request_id_of
@@ -19,7 +22,7 @@ from ...schemas.requests import (
 from ...tasks.runner import TaskRunner
 from .answers import check_binary_count, negotiate, render
 from .body import read_fields
-from .spec import IMAGE_RESPONSES, request_body
+from .spec import IMAGE_RESPONSES, MULTIPART_TASKS, request_body
 
 router = APIRouter(prefix="/v1/images", tags=["images"])
 
@@ -33,69 +36,77 @@ def get_runner(request: Request) -> TaskRunner:
 RunnerDep = Annotated[TaskRunner, Depends(get_runner)]
 
 
-async def _serve(task: Task, request: Request, runner: TaskRunner, *, multipart: bool) -> Response:
-    media = negotiate(request.headers.get("accept"))
-    raw = await read_fields(request, multipart=multipart)
-    check_binary_count(media, raw)
-    result = await runner.run(task, raw)
-    return await render(result, media, request_id_of(request.scope))
+@dataclass(frozen=True)
+class TaskRoute:
+    """One task endpoint: its path under /v1/images, its body, and how it is documented."""
+
+    task: Task
+    operation_id: str
+    summary: str
+    description: str
+    body: type[BaseModel]
 
 
-@router.post(
-    "/text-to-image",
-    operation_id="textToImage",
-    summary="Generate images from a prompt",
-    openapi_extra=request_body(TextToImageRequest, multipart=False),
-    responses=IMAGE_RESPONSES,
+ROUTES = (
+    TaskRoute(
+        Task.TEXT_TO_IMAGE,
+        "textToImage",
+        "Generate images from a prompt",
+        "Titan TEXT_IMAGE or SDXL text-to-image.",
+        TextToImageRequest,
+    ),
+    TaskRoute(
+        Task.INPAINT,
+        "inpaint",
+        "Replace the masked pixels of an image",
+        "Titan INPAINTING (mask or mask prompt) or SDXL masking.",
+        InpaintRequest,
+    ),
+    TaskRoute(
+        Task.OUTPAINT,
+        "outpaint",
+        "Generate the masked pixels around what is kept",
+        "Titan OUTPAINTING (DEFAULT or PRECISE) or SDXL masking.",
+        OutpaintRequest,
+    ),
+    TaskRoute(
+        Task.VARIATIONS,
+        "variations",
+        "Make variations of one to five images",
+        "Titan IMAGE_VARIATION or SDXL image-to-image.",
+        VariationsRequest,
+    ),
+    TaskRoute(
+        Task.IMAGE_TO_IMAGE,
+        "imageToImage",
+        "Transform an image, guided by a prompt",
+        "Titan IMAGE_VARIATION with similarity, or SDXL image-to-image.",
+        ImageToImageRequest,
+    ),
 )
-async def text_to_image(request: Request, runner: RunnerDep) -> Response:
-    """Titan TEXT_IMAGE or SDXL text-to-image."""
-    return await _serve(Task.TEXT_TO_IMAGE, request, runner, multipart=False)
 
 
-@router.post(
-    "/inpaint",
-    operation_id="inpaint",
-    summary="Replace the masked pixels of an image",
-    openapi_extra=request_body(InpaintRequest, multipart=True),
-    responses=IMAGE_RESPONSES,
-)
-async def inpaint(request: Request, runner: RunnerDep) -> Response:
-    """Titan INPAINTING (mask or mask prompt) or SDXL masking."""
-    return await _serve(Task.INPAINT, request, runner, multipart=True)
+def _endpoint(route: TaskRoute) -> Callable[[Request, TaskRunner], Awaitable[Response]]:
+    multipart = route.task in MULTIPART_TASKS
+
+    async def serve(request: Request, runner: RunnerDep) -> Response:
+        media = negotiate(request.headers.get("accept"))
+        raw = await read_fields(request, multipart=multipart)
+        check_binary_count(media, raw)
+        result = await runner.run(route.task, raw)
+        return await render(result, media, request_id_of(request.scope))
+
+    return serve
 
 
-@router.post(
-    "/outpaint",
-    operation_id="outpaint",
-    summary="Generate the masked pixels around what is kept",
-    openapi_extra=request_body(OutpaintRequest, multipart=True),
-    responses=IMAGE_RESPONSES,
-)
-async def outpaint(request: Request, runner: RunnerDep) -> Response:
-    """Titan OUTPAINTING (DEFAULT or PRECISE) or SDXL masking."""
-    return await _serve(Task.OUTPAINT, request, runner, multipart=True)
-
-
-@router.post(
-    "/variations",
-    operation_id="variations",
-    summary="Make variations of one to five images",
-    openapi_extra=request_body(VariationsRequest, multipart=True),
-    responses=IMAGE_RESPONSES,
-)
-async def variations(request: Request, runner: RunnerDep) -> Response:
-    """Titan IMAGE_VARIATION or SDXL image-to-image."""
-    return await _serve(Task.VARIATIONS, request, runner, multipart=True)
-
-
-@router.post(
-    "/image-to-image",
-    operation_id="imageToImage",
-    summary="Transform an image, guided by a prompt",
-    openapi_extra=request_body(ImageToImageRequest, multipart=True),
-    responses=IMAGE_RESPONSES,
-)
-async def image_to_image(request: Request, runner: RunnerDep) -> Response:
-    """Titan IMAGE_VARIATION with similarity, or SDXL image-to-image."""
-    return await _serve(Task.IMAGE_TO_IMAGE, request, runner, multipart=True)
+for _route in ROUTES:
+    router.add_api_route(
+        f"/{_route.task.value}",
+        _endpoint(_route),
+        methods=["POST"],
+        operation_id=_route.operation_id,
+        summary=_route.summary,
+        description=_route.description,
+        openapi_extra=request_body(_route.body, multipart=_route.task in MULTIPART_TASKS),
+        responses=IMAGE_RESPONSES,
+    )
