@@ -247,3 +247,13 @@ class TestRefusedMasks:
         fields = {"model": model, "prompt": "a biscuit", "image": image, **extra}
         response = await post(gateway, "inpaint", content, fields)
         assert_problem(response, emulator, field)
+
+    @pytest.mark.parametrize(("model", "too_long"), [("titan", 513), ("sdxl", 2001)])
+    async def test_photo_mask_listed_with_every_other_bad_field(
+        self, gateway: httpx.AsyncClient, emulator: EmulatorServer, model: str, too_long: int
+    ) -> None:
+        # Every bad field in one answer: the caller must not learn of the mask on a second try.
+        image = INPUTS[model][0]
+        fields = {"model": model, "prompt": "x" * too_long, "image": image, "mask": image}
+        response = await post(gateway, "inpaint", "json", fields)
+        assert_problem(response, emulator, "mask", "prompt")
