@@ -13,13 +13,14 @@ from .problems import FieldProblem, ProblemError, invalid, problem_response
 
 log = logging.getLogger("app.errors")
 
-_HTTP_TITLES = {
-    400: "Bad request",
-    404: "Not found",
-    405: "Method not allowed",
-    406: "Not acceptable",
-    413: "The request body is too large",
-    415: "Unsupported media type",
+# status -> (slug, title): the same slugs the gateway's own problems use for these statuses.
+_HTTP_PROBLEMS = {
+    400: ("bad-request", "Bad request"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    413: ("payload-too-large", "The request body is too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
 }
 
 
@@ -41,11 +42,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        slug = _HTTP_TITLES.get(exc.status_code, "HTTP error").lower().replace(" ", "-")
+        slug, title = _HTTP_PROBLEMS.get(exc.status_code, ("http-error", "HTTP error"))
         problem = ProblemError(
             status=exc.status_code,
             slug=slug,
-            title=_HTTP_TITLES.get(exc.status_code, "HTTP error"),
+            title=title,
             detail=str(exc.detail),
             headers=dict(exc.headers or {}),
         )

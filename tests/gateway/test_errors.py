@@ -49,6 +49,12 @@ class TestFrameworkErrorsAreProblems:
         )
         assert_problem(response, 415, "unsupported-media-type")
 
+    async def test_malformed_multipart_is_400(self, gateway: httpx.AsyncClient) -> None:
+        body = b'--xyz\r\nContent-Disposition: form-data; name="image"\r\n\r\nx\r\n--xyz--\r\n'
+        headers = {"content-type": "multipart/form-data"}  # no boundary: the parts cannot be found
+        response = await gateway.post("/v1/images/inpaint", content=body, headers=headers)
+        assert_problem(response, 400, "bad-request")
+
     async def test_multipart_on_text_to_image_is_415(self, gateway: httpx.AsyncClient) -> None:
         response = await gateway.post(T2I, data={"prompt": "x"}, files={"f": ("a", b"x")})
         assert_problem(response, 415, "unsupported-media-type")
