@@ -38,14 +38,31 @@ def mask_problems(
         message = check_same_size(request.image, request.mask)
         if message:
             return [FieldProblem(field="mask", message=message)]
+    if has_mask:
+        # Read the mask now, so a photo sent as a mask is named with every other bad field.
+        try:
+            request._edit_region = _read_region(request)
+        except ImageInputError as exc:
+            return [FieldProblem(field=_region_source(request), message=exc.message)]
     return []
 
 
 def region_of(request: InpaintRequest | OutpaintRequest) -> np.ndarray:
     """The pixels to generate (True), read from the mask or the image's alpha."""
+    if request._edit_region is None:
+        try:
+            request._edit_region = _read_region(request)
+        except ImageInputError as exc:
+            problem = FieldProblem(field=_region_source(request), message=exc.message)
+            raise invalid([problem]) from None
+    region: np.ndarray = request._edit_region
+    return region
+
+
+def _read_region(request: InpaintRequest | OutpaintRequest) -> np.ndarray:
     source = request.mask if request.mask is not None else request.image
-    name = "mask" if request.mask is not None else "image"
-    try:
-        return edit_region(source, request.mask_convention)
-    except ImageInputError as exc:
-        raise invalid([FieldProblem(field=name, message=exc.message)]) from None
+    return edit_region(source, request.mask_convention)
+
+
+def _region_source(request: InpaintRequest | OutpaintRequest) -> str:
+    return "mask" if request.mask is not None else "image"

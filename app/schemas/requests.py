@@ -9,7 +9,15 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 from ..imaging.inputs import ImageInputError, InputImage, decode_base64_image, parse_image
@@ -154,6 +162,9 @@ class TextToImageRequest(_TaskRequest, _Sized):
 
 
 class _MaskedEdit(_TaskRequest):
+    # The pixels to generate, decoded once while validating and reused to build the calls.
+    _edit_region: Any = PrivateAttr(default=None)
+
     image: ImageInput
     mask: ImageInput | None = Field(
         default=None,

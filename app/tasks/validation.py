@@ -70,6 +70,7 @@ class RequestValidator:
             for problem in adapter.untaken(task, request) + adapter.check(entry, task, request):
                 if problem.field not in reported:
                     problems.append(problem)
+                    reported.add(problem.field)
         if problems:
             count = len(problems)
             detail = f"{count} field{'s are' if count != 1 else ' is'} not valid for {entry.id}"
