@@ -53,4 +53,4 @@ class ModelSpec:
 def is_blocked(blocked_words: tuple[str, ...], *texts: str | None) -> bool:
     """The content filter: whether any text contains a blocked word (whole word, any case)."""
     joined = " ".join(text for text in texts if text).lower()
-    return any(re.search(rf"\b{re.escape(word)}\b", joined) for word in blocked_words)
+    return any(re.search(rf"\b{re.escape(word.lower())}\b", joined) for word in blocked_words)

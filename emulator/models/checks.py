@@ -62,11 +62,9 @@ class Checker:
         max_len: int | None = None,
     ) -> str | None:
         """A string field with length bounds (in characters, as Bedrock counts them)."""
-        value = body.get(key, _MISSING)
+        value = self._present(body, key, path, required=required)
         where = f"{path}/{key}"
-        if value is _MISSING or value is None:
-            if required:
-                self.fail(path, f"required key [{key}] not found")
+        if value is _MISSING:
             return None
         if not isinstance(value, str):
             self.fail(where, f"expected type: String, found: {_type_name(value)}")
@@ -89,11 +87,9 @@ class Checker:
         required: bool = False,
     ) -> int | None:
         """An integer field within [lo, hi]; a float with no fraction passes, as in JSON schema."""
-        value = body.get(key, _MISSING)
+        value = self._present(body, key, path, required=required)
         where = f"{path}/{key}"
-        if value is _MISSING or value is None:
-            if required:
-                self.fail(path, f"required key [{key}] not found")
+        if value is _MISSING:
             return default
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail(where, f"expected type: Integer, found: {_type_name(value)}")
@@ -117,11 +113,9 @@ class Checker:
         required: bool = False,
     ) -> float | None:
         """A numeric field within [lo, hi]."""
-        value = body.get(key, _MISSING)
+        value = self._present(body, key, path, required=required)
         where = f"{path}/{key}"
-        if value is _MISSING or value is None:
-            if required:
-                self.fail(path, f"required key [{key}] not found")
+        if value is _MISSING:
             return default
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail(where, f"expected type: Number, found: {_type_name(value)}")
@@ -140,11 +134,9 @@ class Checker:
         required: bool = False,
     ) -> str | None:
         """A string field that must be one of `choices`."""
-        value = body.get(key, _MISSING)
+        value = self._present(body, key, path, required=required)
         where = f"{path}/{key}"
-        if value is _MISSING or value is None:
-            if required:
-                self.fail(path, f"required key [{key}] not found")
+        if value is _MISSING:
             return default
         if not isinstance(value, str) or value not in choices:
             self.fail(where, f"{value!r} is not a valid enum value; allowed: {', '.join(choices)}")
@@ -162,11 +154,9 @@ class Checker:
         required: bool = False,
     ) -> list[Any]:
         """An array field with item-count bounds; a missing optional one reads as `[]`."""
-        value = body.get(key, _MISSING)
+        value = self._present(body, key, path, required=required)
         where = f"{path}/{key}"
-        if value is _MISSING or value is None:
-            if required:
-                self.fail(path, f"required key [{key}] not found")
+        if value is _MISSING:
             return []
         if not isinstance(value, list):
             self.fail(where, f"expected type: JSONArray, found: {_type_name(value)}")
@@ -175,6 +165,15 @@ class Checker:
             self.fail(where, f"expected minimum item count: {min_items}, found: {len(value)}")
         if max_items is not None and len(value) > max_items:
             self.fail(where, f"expected maximum item count: {max_items}, found: {len(value)}")
+        return value
+
+    def _present(self, body: Mapping[str, Any], key: str, path: str, *, required: bool) -> Any:
+        """The field's value, or _MISSING when absent or null (a violation if required)."""
+        value = body.get(key, _MISSING)
+        if value is _MISSING or value is None:
+            if required:
+                self.fail(path, f"required key [{key}] not found")
+            return _MISSING
         return value
 
     def _bounds(self, where: str, value: float, lo: float, hi: float) -> None:

@@ -8,7 +8,6 @@ the content filter answers 200 with a `finish_reasons` entry and no image, as St
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -20,7 +19,7 @@ from ..imaging.codec import ImageDecodeError, decode_b64, encode_b64, image_info
 from ..imaging.edit import blend_towards
 from ..imaging.presets import apply_style_preset
 from ..imaging.synth import text_to_image
-from .base import Invocation, ModelSpec
+from .base import Invocation, ModelSpec, is_blocked
 from .checks import Checker
 from .vocab import (
     ASPECT_RATIO_SIZES,
@@ -146,12 +145,6 @@ def resolve_seed(seed: int, body: dict[str, Any]) -> int:
     return int.from_bytes(digest[:8], "big") % STABILITY_SEED_MAX + 1
 
 
-def blocked(blocked_words: tuple[str, ...], *texts: str | None) -> bool:
-    """Whether any text contains a blocked word or phrase (whole words, case-insensitive)."""
-    joined = " ".join(text for text in texts if text).lower()
-    return any(re.search(rf"\b{re.escape(word.lower())}\b", joined) for word in blocked_words)
-
-
 def _draw(variant: Variant, request: Request, seed: int) -> np.ndarray:
     source = decode_b64(request.image)[..., :3] if request.image is not None else None
     if source is not None:
@@ -171,7 +164,7 @@ def invoke(variant: Variant, invocation: Invocation) -> dict[str, Any]:
     """Validate one body and draw its image, or report the content filter."""
     request = _validate(variant, invocation.body)
     seed = resolve_seed(request.seed, invocation.body)
-    if blocked(invocation.blocked_words, request.prompt, request.negative_prompt):
+    if is_blocked(invocation.blocked_words, request.prompt, request.negative_prompt):
         return {"seeds": [seed], "finish_reasons": [FILTER_PROMPT], "images": []}
     pixels = _draw(variant, request, seed)
     return {

@@ -19,9 +19,8 @@ import orjson
 
 from ...imaging.codec import ImageDecodeError, decode_b64, encode_b64, image_info
 from ...imaging.presets import apply_style_preset
-from ..base import Invocation
+from ..base import Invocation, is_blocked
 from ..checks import Checker
-from ..stability import blocked
 from ..vocab import FILTER_PROMPT, OUTPUT_FORMATS, STABILITY_SEED_MAX, STYLE_PRESETS
 
 PROMPT_MAX = 10_000
@@ -146,7 +145,7 @@ class ServiceForm:
         self.check.done()
         if self.seed == 0:
             self.seed = _seed_from_body(self.invocation)
-        if blocked(self.invocation.blocked_words, *self._texts):
+        if is_blocked(self.invocation.blocked_words, *self._texts):
             return {"seeds": [self.seed], "finish_reasons": [FILTER_PROMPT], "images": []}
         return None
 
