@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from .problems import FieldProblem, ProblemError, invalid, problem_response
+from .problems import FieldProblem, ProblemError, field_name, invalid, problem_response
 
 log = logging.getLogger("app.errors")
 
@@ -22,15 +22,6 @@ _HTTP_PROBLEMS = {
     413: ("payload-too-large", "The request body is too large"),
     415: ("unsupported-media-type", "Unsupported media type"),
 }
-
-
-def field_name(loc: tuple[int | str, ...]) -> str:
-    """A pydantic location as callers write it: `images[2]`, `body.width` -> `width`."""
-    parts = [p for p in loc if p not in ("body", "query", "path", "header")]
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "body"
 
 
 def install_error_handlers(app: FastAPI) -> None:

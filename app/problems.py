@@ -93,3 +93,12 @@ def problem_response(problem: ProblemError, scope: Scope) -> Response:
         media_type=PROBLEM_JSON,
         headers=problem.headers,
     )
+
+
+def field_name(loc: tuple[int | str, ...]) -> str:
+    """A pydantic location as callers write it: `images[2]`, `body.width` -> `width`."""
+    parts = [p for p in loc if p not in ("body", "query", "path", "header")]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "body"

@@ -77,8 +77,6 @@ class TaskRunner:
     ) -> list[GeneratedImage]:
         try:
             payload = await self.bedrock.invoke(entry.id, call.body)
-        except ProblemError:
-            raise
         except Exception as exc:
             raise upstream_problem(exc, entry.id) from exc
         return adapter.parse(call, payload)

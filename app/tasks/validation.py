@@ -8,8 +8,7 @@ from pydantic import ValidationError
 
 from ..adapters.base import ModelAdapter, ModelEntry
 from ..adapters.registry import ModelRegistry
-from ..errors import field_name
-from ..problems import FieldProblem, invalid
+from ..problems import FieldProblem, field_name, invalid
 from ..schemas.requests import REQUEST_MODELS, ImageLimits, Task, TaskRequest
 from ..settings import Settings
 
