@@ -33,7 +33,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:
         async with open_bedrock(settings) as bedrock:
-            validator = RequestValidator(ModelRegistry(), settings)
+            registry = ModelRegistry(overrides=settings.models)
+            validator = RequestValidator(registry, settings)
             yield {"runner": TaskRunner(validator, bedrock)}
 
     app = FastAPI(

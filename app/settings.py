@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,9 +53,18 @@ class Settings(BaseSettings):
     max_image_bytes: int = 20 * 1024 * 1024
     max_image_pixels: int = 40_000_000
 
-    # Default model per task (an alias or a Bedrock id).
+    # Default model per task (an alias or a Bedrock id). A task the default model cannot do goes
+    # to the first registry model that can; for upscale and control, `mode`/`control` picks it.
     default_model: str = "titan"
     default_models: dict[str, str] = Field(default_factory=dict)
+
+    # The model registry: entries added to the built-in ones, or changing the built-in entry with
+    # the same id (JSON list of objects; see README "Models").
+    models: list[dict[str, Any]] = Field(default_factory=list)
+    # The replacement map: retired model (id or alias) -> {task: successor}; an empty object takes
+    # the built-in successors for every task. Off (empty) by default: nothing changes model
+    # unless an operator says so.
+    replacements: dict[str, dict[str, str]] = Field(default_factory=dict)
 
     def endpoint(self) -> str | None:
         """The URL the Bedrock client calls; None lets botocore pick AWS's regional endpoint."""

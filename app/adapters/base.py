@@ -10,7 +10,11 @@ import random
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
 from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..problems import FieldProblem
 from ..schemas.images import GeneratedImage
@@ -19,16 +23,65 @@ from ..schemas.requests import Task, TaskRequest
 ALWAYS_TAKEN = frozenset({"model", "n"})
 
 
-@dataclass(frozen=True)
-class ModelEntry:
-    """A model the gateway can call."""
+class Lifecycle(StrEnum):
+    """Where a model is in Bedrock's lifecycle."""
 
-    id: str
-    family: str
+    ACTIVE = "active"
+    LEGACY = "legacy"  # still served, with an end-of-life date announced
+    RETIRED = "retired"  # Bedrock answers ResourceNotFoundException
+
+
+class ModelEntry(BaseModel):
+    """A model the gateway can call: one registry entry, built in or from settings."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(description="The Bedrock model id.")
+    family: str = Field(description="The adapter that speaks its schema.")
     aliases: tuple[str, ...] = ()
-    tasks: tuple[Task, ...] = ()
-    status: str = "active"
+    tasks: tuple[Task, ...]
+    status: Lifecycle = Lifecycle.ACTIVE
+    legacy_date: date | None = None
+    end_of_life: date | None = None
+    successors: tuple[str, ...] = Field(
+        default=(), description="Models (ids or aliases) to move to when this one is retired."
+    )
+    invoke_id: str | None = Field(
+        default=None,
+        description="What to call it by: an inference-profile id (us., eu., apac., global.) or "
+        "an ARN; the id itself when omitted.",
+    )
+    region: str | None = Field(default=None, description="The gateway's region when omitted.")
+    read_timeout_s: float | None = Field(
+        default=None, gt=0, description="The gateway's read timeout when omitted."
+    )
+    selector: dict[str, str] = Field(
+        default_factory=dict,
+        description="For tasks served by several models, the request field value that picks "
+        'this one, e.g. {"mode": "fast"} for the fast upscaler.',
+    )
+    limits: dict[str, Any] = Field(
+        default_factory=dict, description="Overrides of the family's limits for this model."
+    )
     description: str = ""
+
+    @property
+    def target(self) -> str:
+        """The model id, profile id or ARN that InvokeModel is called with."""
+        return self.invoke_id or self.id
+
+    @property
+    def name(self) -> str:
+        """The short name callers know it by."""
+        return self.aliases[0] if self.aliases else self.id
+
+
+@dataclass(frozen=True)
+class Notes:
+    """What the gateway decided on the caller's behalf, reported in the answer."""
+
+    applied: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +124,10 @@ class ModelAdapter(ABC):
     @abstractmethod
     def describe(self, entry: ModelEntry) -> dict[str, Any]:
         """Limits and defaults, for GET /v1/models."""
+
+    def notes(self, entry: ModelEntry, task: Task, request: TaskRequest) -> Notes:
+        """Choices made for the caller (a width/height mapped to an aspect ratio, ...)."""
+        return Notes()
 
     def untaken(self, task: Task, request: TaskRequest) -> list[FieldProblem]:
         """A problem for each field the caller set that this family does not take for `task`."""

@@ -7,10 +7,10 @@ import numpy as np
 from ..imaging.inputs import ImageInputError
 from ..imaging.masks import MaskConvention, check_same_size, edit_region
 from ..problems import FieldProblem, invalid
-from ..schemas.requests import InpaintRequest, OutpaintRequest
+from ..schemas.requests import MaskedRequest
 
 
-def uses_image_alpha(request: InpaintRequest | OutpaintRequest) -> bool:
+def uses_image_alpha(request: MaskedRequest) -> bool:
     """alpha-is-edit with no mask: the image's own transparent pixels are the ones to edit."""
     return (
         request.mask is None
@@ -19,12 +19,10 @@ def uses_image_alpha(request: InpaintRequest | OutpaintRequest) -> bool:
     )
 
 
-def mask_problems(
-    request: InpaintRequest | OutpaintRequest, *, prompt_allowed: bool
-) -> list[FieldProblem]:
+def mask_problems(request: MaskedRequest, *, prompt_allowed: bool) -> list[FieldProblem]:
     """Exactly one way of marking the region, and a mask the size of the image."""
     has_mask = request.mask is not None or uses_image_alpha(request)
-    has_prompt = request.mask_prompt is not None
+    has_prompt = getattr(request, "mask_prompt", None) is not None
     if has_mask and has_prompt:
         return [
             FieldProblem(field="mask_prompt", message="give either mask or mask_prompt, not both")
@@ -47,7 +45,7 @@ def mask_problems(
     return []
 
 
-def region_of(request: InpaintRequest | OutpaintRequest) -> np.ndarray:
+def region_of(request: MaskedRequest) -> np.ndarray:
     """The pixels to generate (True), read from the mask or the image's alpha."""
     if request._edit_region is None:
         try:
@@ -59,10 +57,10 @@ def region_of(request: InpaintRequest | OutpaintRequest) -> np.ndarray:
     return region
 
 
-def _read_region(request: InpaintRequest | OutpaintRequest) -> np.ndarray:
+def _read_region(request: MaskedRequest) -> np.ndarray:
     source = request.mask if request.mask is not None else request.image
     return edit_region(source, request.mask_convention)
 
 
-def _region_source(request: InpaintRequest | OutpaintRequest) -> str:
+def _region_source(request: MaskedRequest) -> str:
     return "mask" if request.mask is not None else "image"

@@ -1,51 +1,69 @@
-"""The models the gateway serves, their aliases, and the adapter that speaks each one's schema."""
+"""The models the gateway serves: built-in entries per family, overridden or extended by settings.
+
+Each family module exports its adapter (`ADAPTER`) and its built-in entries (`MODELS`). A model of a
+known family is configuration (`GATEWAY_MODELS`); a new family is one module added to `FAMILIES`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import ModuleType
+from typing import Any
+
+from pydantic import ValidationError
 
 from ..schemas.requests import Task
+from . import sdxl, titan
 from .base import ModelAdapter, ModelEntry
-from .sdxl import SdxlAdapter
-from .titan import TitanAdapter
 
-ALL_TASKS = tuple(Task)
+FAMILIES: tuple[ModuleType, ...] = (titan, sdxl)
 
-BUILTIN_MODELS: tuple[ModelEntry, ...] = (
-    ModelEntry(
-        id="amazon.titan-image-generator-v1",
-        family="titan",
-        aliases=("titan", "titan-v1"),
-        tasks=ALL_TASKS,
-        description="Amazon Titan Image Generator G1",
-    ),
-    ModelEntry(
-        id="stability.stable-diffusion-xl-v1",
-        family="sdxl",
-        aliases=("sdxl",),
-        tasks=ALL_TASKS,
-        description="Stability SDXL 1.0",
-    ),
+ADAPTERS: dict[str, ModelAdapter] = {module.ADAPTER.family: module.ADAPTER for module in FAMILIES}
+BUILTIN_MODELS: tuple[ModelEntry, ...] = tuple(
+    entry for module in FAMILIES for entry in module.MODELS
 )
+_GEO_PREFIXES = ("us.", "eu.", "apac.", "global.")
 
-ADAPTERS: dict[str, ModelAdapter] = {
-    adapter.family: adapter for adapter in (TitanAdapter(), SdxlAdapter())
-}
+
+class RegistryError(ValueError):
+    """A model entry from settings that cannot be served."""
 
 
 class ModelRegistry:
-    """Looks models up by Bedrock id or alias."""
+    """Looks models up by Bedrock id, alias, inference-profile id or ARN."""
 
-    def __init__(self, models: Iterable[ModelEntry] = BUILTIN_MODELS) -> None:
-        self.models = tuple(models)
+    def __init__(
+        self,
+        models: Iterable[ModelEntry] = BUILTIN_MODELS,
+        overrides: Iterable[Mapping[str, Any]] = (),
+    ) -> None:
+        entries = {entry.id: entry for entry in models}
+        for raw in overrides:
+            entry = _merge(entries, raw)
+            entries[entry.id] = entry
+        self.models = tuple(entries.values())
         self._by_name: dict[str, ModelEntry] = {}
         for entry in self.models:
-            for name in (entry.id, *entry.aliases):
-                self._by_name[name.lower()] = entry
+            if entry.family not in ADAPTERS:
+                known = ", ".join(sorted(ADAPTERS))
+                raise RegistryError(f"{entry.id}: unknown family {entry.family!r}; known: {known}")
+            for name in (entry.id, entry.target, *entry.aliases):
+                self._by_name.setdefault(name.lower(), entry)
 
     def resolve(self, name: str) -> ModelEntry | None:
-        """The model a Bedrock id or alias names, or None."""
-        return self._by_name.get(name.strip().lower())
+        """The model an id, alias, profile id or ARN names, or None."""
+        key = name.strip().lower()
+        if key in self._by_name:
+            return self._by_name[key]
+        if key.startswith("arn:"):
+            # arn:aws:bedrock:<region>:<account>:foundation-model/<id> or inference-profile/<id>
+            key = key.rsplit("/", 1)[-1]
+            if key in self._by_name:
+                return self._by_name[key]
+        for prefix in _GEO_PREFIXES:
+            if key.startswith(prefix):
+                return self._by_name.get(key[len(prefix) :])
+        return None
 
     def adapter(self, entry: ModelEntry) -> ModelAdapter:
         """The adapter that speaks `entry`'s schema."""
@@ -54,3 +72,14 @@ class ModelRegistry:
     def for_task(self, task: Task) -> list[ModelEntry]:
         """The models that can do `task`."""
         return [entry for entry in self.models if task in entry.tasks]
+
+
+def _merge(entries: Mapping[str, ModelEntry], raw: Mapping[str, Any]) -> ModelEntry:
+    """A settings entry: a new model, or changes to the built-in one with the same id."""
+    model_id = raw.get("id")
+    base = entries.get(model_id) if isinstance(model_id, str) else None
+    data = {**base.model_dump(), **raw} if base is not None else dict(raw)
+    try:
+        return ModelEntry.model_validate(data)
+    except ValidationError as exc:
+        raise RegistryError(f"GATEWAY_MODELS entry {model_id!r}: {exc}") from None

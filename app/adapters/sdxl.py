@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import date
 from typing import Any
 
 from ..imaging.inputs import InputImage, as_rgb_image
@@ -10,6 +11,7 @@ from ..imaging.masks import encode_mask
 from ..problems import FieldProblem
 from ..schemas.images import FinishReason, GeneratedImage
 from ..schemas.requests import (
+    DiffusionRequest,
     ImageToImageRequest,
     InpaintRequest,
     OutpaintRequest,
@@ -18,7 +20,16 @@ from ..schemas.requests import (
     TextToImageRequest,
     VariationsRequest,
 )
-from .base import Call, ModelAdapter, ModelEntry, b64, check_size_pair, mime_of_b64, seeds_for
+from .base import (
+    Call,
+    Lifecycle,
+    ModelAdapter,
+    ModelEntry,
+    b64,
+    check_size_pair,
+    mime_of_b64,
+    seeds_for,
+)
 from .masking import mask_problems, region_of
 
 SIZES: tuple[tuple[int, int], ...] = (
@@ -66,6 +77,7 @@ class SdxlAdapter(ModelAdapter):
         return _FIELDS[task]
 
     def check(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:
+        assert isinstance(request, DiffusionRequest)  # the registry gives this family no other
         problems: list[FieldProblem] = []
         prompt = getattr(request, "prompt", None)
         if prompt is None:
@@ -159,6 +171,7 @@ class SdxlAdapter(ModelAdapter):
 
 
 def _shared_body(task: Task, request: TaskRequest) -> dict[str, Any]:
+    assert isinstance(request, DiffusionRequest)
     prompts: list[dict[str, Any]] = [{"text": getattr(request, "prompt", None) or ""}]
     if request.negative_prompt is not None:
         # SDXL has no negative prompt field: a text prompt with a negative weight is one.
@@ -202,3 +215,21 @@ def _input_problems(name: str, image: InputImage) -> list[FieldProblem]:
             ),
         )
     ]
+
+
+ADAPTER = SdxlAdapter()
+_FIRST_TASKS = (
+    Task.TEXT_TO_IMAGE, Task.INPAINT, Task.OUTPAINT, Task.VARIATIONS, Task.IMAGE_TO_IMAGE,
+)  # fmt: skip
+MODELS: tuple[ModelEntry, ...] = (
+    ModelEntry(
+        id="stability.stable-diffusion-xl-v1",
+        family="sdxl",
+        aliases=("sdxl",),
+        tasks=_FIRST_TASKS,
+        status=Lifecycle.RETIRED,
+        end_of_life=date(2025, 5, 20),
+        successors=("sd3.5-large",),
+        description="Stability SDXL 1.0",
+    ),
+)

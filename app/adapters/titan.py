@@ -10,6 +10,7 @@ from ..imaging.masks import encode_mask
 from ..problems import FieldProblem
 from ..schemas.images import FinishReason, GeneratedImage
 from ..schemas.requests import (
+    DiffusionRequest,
     ImageToImageRequest,
     InpaintRequest,
     OutpaintRequest,
@@ -18,7 +19,16 @@ from ..schemas.requests import (
     TextToImageRequest,
     VariationsRequest,
 )
-from .base import Call, ModelAdapter, ModelEntry, b64, check_size_pair, mime_of_b64, seeds_for
+from .base import (
+    Call,
+    Lifecycle,
+    ModelAdapter,
+    ModelEntry,
+    b64,
+    check_size_pair,
+    mime_of_b64,
+    seeds_for,
+)
 from .masking import mask_problems, region_of
 
 SIZES: tuple[tuple[int, int], ...] = (
@@ -63,6 +73,7 @@ class TitanAdapter(ModelAdapter):
         return _FIELDS[task]
 
     def check(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:
+        assert isinstance(request, DiffusionRequest)  # the registry gives this family no other
         problems: list[FieldProblem] = []
         for name in ("prompt", "negative_prompt"):
             text = getattr(request, name, None)
@@ -93,6 +104,7 @@ class TitanAdapter(ModelAdapter):
     def plan(
         self, entry: ModelEntry, task: Task, request: TaskRequest, rng: random.Random
     ) -> list[Call]:
+        assert isinstance(request, DiffusionRequest)
         task_type, params_key = _TASK_TYPES[task]
         params = _task_params(task, request)
         counts = [min(IMAGES_PER_CALL, request.n - i) for i in range(0, request.n, IMAGES_PER_CALL)]
@@ -157,6 +169,7 @@ class TitanAdapter(ModelAdapter):
 
 
 def _task_params(task: Task, request: TaskRequest) -> dict[str, Any]:
+    assert isinstance(request, DiffusionRequest)
     params: dict[str, Any] = {}
     prompt = getattr(request, "prompt", None)
     if prompt is not None:
@@ -219,3 +232,20 @@ def _out_of_range(name: str, value: float, bounds: tuple[float, float]) -> Field
     return FieldProblem(
         field=name, message=f"{value} is outside Titan's range {bounds[0]}-{bounds[1]}"
     )
+
+
+ADAPTER = TitanAdapter()
+_FIRST_TASKS = (
+    Task.TEXT_TO_IMAGE, Task.INPAINT, Task.OUTPAINT, Task.VARIATIONS, Task.IMAGE_TO_IMAGE,
+)  # fmt: skip
+MODELS: tuple[ModelEntry, ...] = (
+    ModelEntry(
+        id="amazon.titan-image-generator-v1",
+        family="titan",
+        aliases=("titan", "titan-v1"),
+        tasks=_FIRST_TASKS,
+        status=Lifecycle.RETIRED,
+        successors=("sd3.5-large", "ultra"),
+        description="Amazon Titan Image Generator G1",
+    ),
+)

@@ -1,4 +1,9 @@
-"""The one Bedrock Runtime client the gateway shares: aioboto3 over HTTP, capped per model."""
+"""The Bedrock Runtime clients the gateway shares: aioboto3 over HTTP, capped per model.
+
+botocore fixes the region and read timeout per client, and models differ in both (Stability's
+current models are served from us-west-2 and can take long), so there is one client per
+(region, read timeout) pair, opened on first use and closed with the app.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,8 @@ import asyncio
 import io
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any, Protocol
 
 import aioboto3
 import orjson
@@ -20,27 +25,45 @@ from ..settings import Backend, Settings
 _EMULATOR_CREDENTIALS = {"aws_access_key_id": "emulator", "aws_secret_access_key": "emulator"}
 
 
-class BedrockClient:
-    """Invokes models through one shared aioboto3 client, at most N calls in flight per model."""
+class Target(Protocol):
+    """Where a model is called: what the registry's entries provide."""
 
-    def __init__(self, client: Any, *, max_concurrency_per_model: int) -> None:
-        self._client = client
-        self._limit = max_concurrency_per_model
+    @property
+    def target(self) -> str: ...
+
+    @property
+    def region(self) -> str | None: ...
+
+    @property
+    def read_timeout_s(self) -> float | None: ...
+
+
+class BedrockClient:
+    """Invokes models, at most N calls in flight per model."""
+
+    def __init__(self, settings: Settings, stack: AsyncExitStack) -> None:
+        self._settings = settings
+        self._stack = stack
+        self._session = aioboto3.Session()
+        self._clients: dict[tuple[str, float], Any] = {}
+        self._opening = asyncio.Lock()
+        limit = settings.max_concurrency_per_model
         self._slots: defaultdict[str, asyncio.Semaphore] = defaultdict(
-            lambda: asyncio.Semaphore(self._limit)
+            lambda: asyncio.Semaphore(limit)
         )
 
-    async def invoke(self, model_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST the body to `model/{model_id}/invoke` and return the parsed JSON answer.
+    async def invoke(self, model: Target, body: dict[str, Any]) -> dict[str, Any]:
+        """POST the body to `model/{target}/invoke` and return the parsed JSON answer.
 
         botocore exceptions propagate; `bedrock.errors.upstream_problem` turns them into answers.
         """
+        client = await self._client_for(model)
         # A file object, not bytes: aiohttp then streams a multi-megabyte body in chunks instead of
         # one write (and warns when given raw bytes over 1 MB).
         payload = io.BytesIO(orjson.dumps(body))
-        async with self._slots[model_id]:
-            response = await self._client.invoke_model(
-                modelId=model_id,
+        async with self._slots[model.target]:
+            response = await client.invoke_model(
+                modelId=model.target,
                 body=payload,
                 contentType="application/json",
                 accept="application/json",
@@ -50,27 +73,44 @@ class BedrockClient:
         parsed: dict[str, Any] = orjson.loads(raw)
         return parsed
 
+    async def _client_for(self, model: Target) -> Any:
+        key = (
+            model.region or self._settings.region,
+            model.read_timeout_s or self._settings.read_timeout_s,
+        )
+        client = self._clients.get(key)
+        if client is None:
+            async with self._opening:
+                client = self._clients.get(key)
+                if client is None:
+                    client = await self._stack.enter_async_context(self._open(*key))
+                    self._clients[key] = client
+        return client
+
+    def _open(self, region: str, read_timeout_s: float) -> Any:
+        settings = self._settings
+        config = AioConfig(
+            connect_timeout=settings.connect_timeout_s,
+            read_timeout=read_timeout_s,
+            # One retry layer: botocore's standard mode (throttling, 5xx, transient network errors).
+            retries={"mode": "standard", "total_max_attempts": settings.max_attempts},
+            max_pool_connections=max(64, settings.max_concurrency_per_model * 4),
+            tcp_keepalive=True,
+        )
+        kwargs: dict[str, Any] = {
+            "region_name": region,
+            "endpoint_url": settings.endpoint(),
+            "config": config,
+        }
+        if settings.backend is Backend.EMULATOR:
+            # Also for another endpoint under the emulator backend: a Bedrock-compatible server
+            # that checks signatures is the `aws` backend's case, with credentials from the chain.
+            kwargs.update(_EMULATOR_CREDENTIALS)
+        return self._session.client("bedrock-runtime", **kwargs)
+
 
 @asynccontextmanager
 async def open_bedrock(settings: Settings) -> AsyncIterator[BedrockClient]:
-    """Open the shared client for the app's lifetime."""
-    config = AioConfig(
-        connect_timeout=settings.connect_timeout_s,
-        read_timeout=settings.read_timeout_s,
-        # One retry layer: botocore's standard mode (throttling, 5xx, transient network errors).
-        retries={"mode": "standard", "total_max_attempts": settings.max_attempts},
-        max_pool_connections=max(64, settings.max_concurrency_per_model * 4),
-        tcp_keepalive=True,
-    )
-    kwargs: dict[str, Any] = {
-        "region_name": settings.region,
-        "endpoint_url": settings.endpoint(),
-        "config": config,
-    }
-    if settings.backend is Backend.EMULATOR:
-        # Also for another endpoint under the emulator backend: a Bedrock-compatible server that
-        # checks signatures is the `aws` backend's case, with real credentials from the chain.
-        kwargs.update(_EMULATOR_CREDENTIALS)
-    session = aioboto3.Session()
-    async with session.client("bedrock-runtime", **kwargs) as client:
-        yield BedrockClient(client, max_concurrency_per_model=settings.max_concurrency_per_model)
+    """The shared clients for the app's lifetime; each is closed when the app stops."""
+    async with AsyncExitStack() as stack:
+        yield BedrockClient(settings, stack)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -47,3 +48,14 @@ class ImagesResponse(BaseModel):
     )
     created: int = Field(description="Unix time of the answer.", examples=[1763779200])
     images: list[ImageOut]
+    applied: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "Choices the gateway made for the caller, e.g. the aspect_ratio a width and height "
+            "were mapped to."
+        ),
+        examples=[{"aspect_ratio": "3:2"}],
+    )
+    warnings: list[str] = Field(
+        default_factory=list, description="What the caller should know; also `Warning` headers."
+    )

@@ -32,6 +32,15 @@ class Task(StrEnum):
     OUTPAINT = "outpaint"
     VARIATIONS = "variations"
     IMAGE_TO_IMAGE = "image-to-image"
+    ERASE = "erase"
+    SEARCH_REPLACE = "search-replace"
+    SEARCH_RECOLOR = "search-recolor"
+    REMOVE_BACKGROUND = "remove-background"
+    UPSCALE = "upscale"
+    STYLE_TRANSFER = "style-transfer"
+    STYLE_GUIDE = "style-guide"
+    CONTROL = "control"
+    COLOR_GUIDED = "color-guided"
 
 
 class ImageLimits(BaseModel):
@@ -112,6 +121,21 @@ ClipGuidancePreset = Literal[
 ]
 
 
+AspectRatio = Literal["16:9", "1:1", "21:9", "2:3", "3:2", "4:5", "5:4", "9:16", "9:21"]
+OutputFormat = Literal["png", "jpeg", "webp"]
+NovaStyle = Literal[
+    "3D_ANIMATED_FAMILY_FILM",
+    "DESIGN_SKETCH",
+    "FLAT_VECTOR_ILLUSTRATION",
+    "GRAPHIC_NOVEL_ILLUSTRATION",
+    "MAXIMALISM",
+    "MIDCENTURY_RETRO",
+    "PHOTOREALISM",
+    "SOFT_DIGITAL_PAINTING",
+]
+Unit = Annotated[float, Field(ge=0, le=1)]
+
+
 class _TaskRequest(BaseModel):
     """Fields every task takes."""
 
@@ -121,9 +145,6 @@ class _TaskRequest(BaseModel):
         default=None,
         description="A Bedrock model id or a short alias; the task's default model when omitted.",
         examples=["titan"],
-    )
-    negative_prompt: str | None = Field(
-        default=None, max_length=10_000, description="What the image should not show."
     )
     n: int = Field(
         default=1, ge=1, le=10, description="How many images, whatever the model's per-call limit."
@@ -136,16 +157,35 @@ class _TaskRequest(BaseModel):
             "Makes the result reproducible; the gateway picks one when omitted and reports it."
         ),
     )
-    cfg_scale: float | None = Field(default=None, ge=0, le=35, description="Prompt adherence.")
-    quality: Literal["standard", "premium"] | None = Field(default=None, description="Titan only.")
-    steps: int | None = Field(default=None, ge=10, le=50, description="SDXL only: diffusion steps.")
-    sampler: Sampler | None = Field(default=None, description="SDXL only; automatic when omitted.")
-    style_preset: StylePreset | None = Field(default=None, description="SDXL only.")
-    clip_guidance_preset: ClipGuidancePreset | None = Field(default=None, description="SDXL only.")
+    output_format: OutputFormat | None = Field(
+        default=None,
+        description="Stability models: the image type the model returns (png by default).",
+    )
 
     def given(self) -> frozenset[str]:
         """The fields the caller set (defaults excluded): what the model must be able to take."""
         return frozenset(self.model_fields_set)
+
+
+class _Prompted(_TaskRequest):
+    negative_prompt: str | None = Field(
+        default=None, max_length=10_000, description="What the image should not show."
+    )
+    style_preset: StylePreset | None = Field(
+        default=None, description="SDXL, Stable Image Ultra and Core, and most Image Services."
+    )
+
+
+class DiffusionRequest(_Prompted):
+    """Knobs of the first models (Titan G1, SDXL 1.0)."""
+
+    cfg_scale: float | None = Field(default=None, ge=0, le=35, description="Prompt adherence.")
+    quality: Literal["standard", "premium"] | None = Field(
+        default=None, description="Titan family only."
+    )
+    steps: int | None = Field(default=None, ge=10, le=50, description="SDXL only: diffusion steps.")
+    sampler: Sampler | None = Field(default=None, description="SDXL only; automatic when omitted.")
+    clip_guidance_preset: ClipGuidancePreset | None = Field(default=None, description="SDXL only.")
 
 
 class _Sized(BaseModel):
@@ -153,15 +193,34 @@ class _Sized(BaseModel):
     height: int | None = Field(default=None, ge=1, le=8192, description="Output height in pixels.")
 
 
-class TextToImageRequest(_TaskRequest, _Sized):
+class TextToImageRequest(DiffusionRequest, _Sized):
     """Generate images from a prompt."""
 
     prompt: str = Field(
         min_length=1, max_length=10_000, examples=["a red fox in the snow, photograph"]
     )
+    aspect_ratio: AspectRatio | None = Field(
+        default=None,
+        description=(
+            "Stability SD3.5, Ultra and Core (1:1 by default). Those models take no width and "
+            "height: when given, they are mapped to the nearest ratio and the answer's `applied` "
+            "says which."
+        ),
+    )
+    style: NovaStyle | None = Field(default=None, description="Nova Canvas only: a visual style.")
+    condition_image: ImageInput | None = Field(
+        default=None,
+        description="Titan v2 and Nova Canvas: an image whose layout guides the output.",
+    )
+    control_mode: Literal["CANNY_EDGE", "SEGMENTATION"] | None = Field(
+        default=None, description="With condition_image: how it guides (CANNY_EDGE by default)."
+    )
+    control_strength: Unit | None = Field(
+        default=None, description="With condition_image: how closely to follow it (0.7)."
+    )
 
 
-class _MaskedEdit(_TaskRequest):
+class _Masked(_TaskRequest):
     # The pixels to generate, decoded once while validating and reused to build the calls.
     _edit_region: Any = PrivateAttr(default=None)
 
@@ -170,18 +229,28 @@ class _MaskedEdit(_TaskRequest):
         default=None,
         description="Marks the pixels to generate, in `mask_convention`; same size as the image.",
     )
-    mask_prompt: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=10_000,
-        description="Titan only: describes the masked region instead of a mask image.",
-    )
     mask_convention: MaskConvention = Field(
         default=MaskConvention.BLACK_IS_EDIT,
         description=(
             "How `mask` marks the pixels to generate: black (Titan, the default), "
-            "white (Stability) or transparent (OpenAI)."
+            "white (Stability) or transparent (OpenAI). With alpha-is-edit and no mask, the "
+            "image's own transparent pixels are generated."
         ),
+    )
+    grow_mask: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="Stability only: pixels to grow the mask by, softening its edge.",
+    )
+
+
+class _MaskedEdit(_Masked, DiffusionRequest):
+    mask_prompt: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=10_000,
+        description="Titan family only: describes the masked region instead of a mask image.",
     )
     prompt: str | None = Field(default=None, min_length=1, max_length=10_000)
 
@@ -191,14 +260,22 @@ class InpaintRequest(_MaskedEdit):
 
 
 class OutpaintRequest(_MaskedEdit):
-    """Generate the masked pixels around what is kept, extending the image."""
+    """Generate the masked pixels around what is kept (Titan, SDXL), or extend the canvas by
+    `left`/`right`/`up`/`down` pixels (Stability outpaint)."""
 
     outpainting_mode: Literal["DEFAULT", "PRECISE"] | None = Field(
-        default=None, description="Titan only: PRECISE leaves the kept pixels untouched."
+        default=None, description="Titan family only: PRECISE leaves the kept pixels untouched."
+    )
+    left: int | None = Field(default=None, ge=0, le=2000, description="Stability: px to add.")
+    right: int | None = Field(default=None, ge=0, le=2000, description="Stability: px to add.")
+    up: int | None = Field(default=None, ge=0, le=2000, description="Stability: px to add.")
+    down: int | None = Field(default=None, ge=0, le=2000, description="Stability: px to add.")
+    creativity: Unit | None = Field(
+        default=None, description="Stability: how freely the new area is drawn (0.5)."
     )
 
 
-class _FromImages(_TaskRequest, _Sized):
+class _FromImages(DiffusionRequest, _Sized):
     prompt: str | None = Field(default=None, min_length=1, max_length=10_000)
     similarity_strength: float | None = Field(
         default=None, ge=0, le=1, description="Titan only: how close to the input (0.2-1.0)."
@@ -208,6 +285,10 @@ class _FromImages(_TaskRequest, _Sized):
     )
     init_image_mode: Literal["IMAGE_STRENGTH", "STEP_SCHEDULE"] | None = Field(
         default=None, description="SDXL only."
+    )
+    strength: Unit | None = Field(
+        default=None,
+        description="SD3.5 and Ultra: how much the input changes (0 keeps it; required there).",
     )
 
 
@@ -223,9 +304,113 @@ class ImageToImageRequest(_FromImages):
     image: ImageInput
 
 
+class EraseRequest(_Masked):
+    """Erase what the mask (or the image's transparency) marks, filling it from the surroundings."""
+
+
+class _Searched(_Prompted):
+    image: ImageInput
+    prompt: str = Field(min_length=1, max_length=10_000, description="What to put there.")
+    grow_mask: int | None = Field(
+        default=None, ge=0, le=20, description="Pixels to grow the found area by (3)."
+    )
+
+
+class SearchReplaceRequest(_Searched):
+    """Replace what `search_prompt` names with what `prompt` describes."""
+
+    search_prompt: str = Field(min_length=1, max_length=10_000, examples=["the cup"])
+
+
+class SearchRecolorRequest(_Searched):
+    """Recolour what `select_prompt` names as `prompt` describes."""
+
+    select_prompt: str = Field(min_length=1, max_length=10_000, examples=["the car"])
+
+
+class RemoveBackgroundRequest(_TaskRequest):
+    """Make the background transparent."""
+
+    image: ImageInput
+
+
+class UpscaleRequest(_Prompted):
+    """Upscale an image: fast (4x), conservative or creative (to about 4 megapixels)."""
+
+    image: ImageInput
+    mode: Literal["fast", "conservative", "creative"] | None = Field(
+        default=None,
+        description="fast when neither `mode` nor `model` names another; the mode picks the model.",
+    )
+    prompt: str | None = Field(
+        default=None, min_length=1, max_length=10_000, description="Conservative and creative."
+    )
+    creativity: float | None = Field(
+        default=None, ge=0, le=1, description="Conservative 0.2-0.5 (0.35), creative 0.1-0.5 (0.3)."
+    )
+
+
+class StyleTransferRequest(_Prompted):
+    """Redraw `init_image` in the style of `style_image`."""
+
+    init_image: ImageInput
+    style_image: ImageInput
+    prompt: str | None = Field(default=None, min_length=1, max_length=10_000)
+    style_strength: Unit | None = Field(default=None, description="(1)")
+    composition_fidelity: Unit | None = Field(default=None, description="(0.9)")
+    change_strength: float | None = Field(default=None, ge=0.1, le=1, description="(0.9)")
+
+
+class StyleGuideRequest(_Prompted):
+    """Generate an image in the style of `image`."""
+
+    image: ImageInput
+    prompt: str = Field(min_length=1, max_length=10_000)
+    aspect_ratio: AspectRatio | None = Field(default=None, description="(1:1)")
+    fidelity: Unit | None = Field(
+        default=None, description="How closely to follow the style (0.5)."
+    )
+
+
+class ControlRequest(_Prompted):
+    """Generate an image that follows a sketch or the structure of `image`."""
+
+    image: ImageInput
+    prompt: str = Field(min_length=1, max_length=10_000)
+    control: Literal["sketch", "structure"] | None = Field(
+        default=None, description="Required unless `model` names the control model."
+    )
+    control_strength: Unit | None = Field(default=None, description="(0.7)")
+
+
+class ColorGuidedRequest(DiffusionRequest, _Sized):
+    """Generate images from a prompt in a palette of colours (Titan v2, Nova Canvas)."""
+
+    prompt: str = Field(min_length=1, max_length=10_000)
+    colors: list[Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")]] = Field(
+        min_length=1, max_length=10, examples=[["#FF8800", "#0044AA"]]
+    )
+    reference_image: ImageInput | None = Field(default=None)
+    style: NovaStyle | None = Field(default=None, description="Nova Canvas only.")
+
+
 TaskRequest = (
-    TextToImageRequest | InpaintRequest | OutpaintRequest | VariationsRequest | ImageToImageRequest
+    TextToImageRequest
+    | InpaintRequest
+    | OutpaintRequest
+    | VariationsRequest
+    | ImageToImageRequest
+    | EraseRequest
+    | SearchReplaceRequest
+    | SearchRecolorRequest
+    | RemoveBackgroundRequest
+    | UpscaleRequest
+    | StyleTransferRequest
+    | StyleGuideRequest
+    | ControlRequest
+    | ColorGuidedRequest
 )
+MaskedRequest = InpaintRequest | OutpaintRequest | EraseRequest
 
 REQUEST_MODELS: dict[Task, type[_TaskRequest]] = {
     Task.TEXT_TO_IMAGE: TextToImageRequest,
@@ -233,6 +418,17 @@ REQUEST_MODELS: dict[Task, type[_TaskRequest]] = {
     Task.OUTPAINT: OutpaintRequest,
     Task.VARIATIONS: VariationsRequest,
     Task.IMAGE_TO_IMAGE: ImageToImageRequest,
+    Task.ERASE: EraseRequest,
+    Task.SEARCH_REPLACE: SearchReplaceRequest,
+    Task.SEARCH_RECOLOR: SearchRecolorRequest,
+    Task.REMOVE_BACKGROUND: RemoveBackgroundRequest,
+    Task.UPSCALE: UpscaleRequest,
+    Task.STYLE_TRANSFER: StyleTransferRequest,
+    Task.STYLE_GUIDE: StyleGuideRequest,
+    Task.CONTROL: ControlRequest,
+    Task.COLOR_GUIDED: ColorGuidedRequest,
 }
 
-IMAGE_FIELDS = frozenset({"image", "images", "mask"})
+IMAGE_FIELDS = frozenset(
+    {"image", "images", "mask", "condition_image", "reference_image", "init_image", "style_image"}
+)

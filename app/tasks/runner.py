@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from ..adapters.base import Call, ModelAdapter, ModelEntry
+from ..adapters.base import Call, ModelAdapter, ModelEntry, Notes
 from ..bedrock.client import BedrockClient
 from ..bedrock.errors import upstream_problem
 from ..problems import ProblemError
@@ -22,6 +22,7 @@ class TaskResult:
 
     model_id: str
     images: list[GeneratedImage]
+    notes: Notes = field(default_factory=Notes)
 
     @property
     def produced(self) -> list[GeneratedImage]:
@@ -42,7 +43,7 @@ class TaskRunner:
 
         Validation and body building decode base64 and masks: CPU work, so it runs in a thread.
         """
-        entry, adapter, calls = await asyncio.to_thread(self._prepare, task, raw)
+        entry, adapter, calls, notes = await asyncio.to_thread(self._prepare, task, raw)
         outcomes = await asyncio.gather(
             *(self._invoke(entry, adapter, call) for call in calls), return_exceptions=True
         )
@@ -64,19 +65,20 @@ class TaskRunner:
         if failures and len(failures) == len(calls):
             # Nothing came back: the caller gets the upstream failure itself, not an empty list.
             raise failures[0]
-        return TaskResult(model_id=entry.id, images=images)
+        return TaskResult(model_id=entry.id, images=images, notes=notes)
 
     def _prepare(
         self, task: Task, raw: dict[str, Any]
-    ) -> tuple[ModelEntry, ModelAdapter, list[Call]]:
+    ) -> tuple[ModelEntry, ModelAdapter, list[Call], Notes]:
         request, entry, adapter = self.validator.validate(task, raw)
-        return entry, adapter, adapter.plan(entry, task, request, self._rng)
+        calls = adapter.plan(entry, task, request, self._rng)
+        return entry, adapter, calls, adapter.notes(entry, task, request)
 
     async def _invoke(
         self, entry: ModelEntry, adapter: ModelAdapter, call: Call
     ) -> list[GeneratedImage]:
         try:
-            payload = await self.bedrock.invoke(entry.id, call.body)
+            payload = await self.bedrock.invoke(entry, call.body)
         except Exception as exc:
             raise upstream_problem(exc, entry.id) from exc
         return adapter.parse(call, payload)

@@ -55,12 +55,10 @@ class RequestValidator:
             except ValidationError:
                 request = None
 
-        name = raw.get("model") if isinstance(raw.get("model"), str) else None
-        entry = self.registry.resolve(name or self.default_model(task))
-        if entry is None or task not in entry.tasks:
-            problems.append(
-                FieldProblem(field="model", message=self._model_message(task, name, entry))
-            )
+        entry, choice_problem = self._choose(task, raw)
+        if choice_problem is not None:
+            problems = [p for p in problems if p.field != choice_problem.field] + [choice_problem]
+        if entry is None:
             raise invalid(problems, status=415 if unsupported else 422)
 
         adapter = self.registry.adapter(entry)
@@ -77,6 +75,62 @@ class RequestValidator:
         assert request is not None
         return request, entry, adapter
 
+    def _choose(
+        self, task: Task, raw: dict[str, Any]
+    ) -> tuple[ModelEntry | None, FieldProblem | None]:
+        """The model for the request, and a problem when the choice is not valid."""
+        name = raw.get("model") if isinstance(raw.get("model"), str) else None
+        if name is not None:
+            entry = self.registry.resolve(name)
+            if entry is None or task not in entry.tasks:
+                return None, FieldProblem(
+                    field="model", message=self._model_message(task, name, entry)
+                )
+            return entry, self._selector_conflict(task, entry, raw)
+        candidates = self.registry.for_task(task)
+        selecting = {key for entry in candidates for key in entry.selector}
+        if selecting:
+            # Several models serve the task (the upscalers, the control models): a request field
+            # picks one, unless the operator set a default for the task.
+            configured = self.settings.default_models.get(task.value)
+            if configured is None:
+                return self._select(task, candidates, sorted(selecting)[0], raw)
+        default = self.default_model(task)
+        entry = self.registry.resolve(default)
+        if entry is not None and task in entry.tasks:
+            return entry, None
+        if task.value in self.settings.default_models:
+            message = f"the default model for {task}, {default!r}, cannot do it; name a model"
+            return None, FieldProblem(field="model", message=message)
+        if candidates:
+            return candidates[0], None
+        return None, FieldProblem(field="model", message=self._model_message(task, None, None))
+
+    def _select(
+        self, task: Task, candidates: list[ModelEntry], key: str, raw: dict[str, Any]
+    ) -> tuple[ModelEntry | None, FieldProblem | None]:
+        value = raw.get(key, _SELECTOR_DEFAULTS.get(task))
+        options = {entry.selector[key]: entry for entry in candidates if key in entry.selector}
+        if value in options:
+            return options[value], None
+        listing = ", ".join(sorted(options))
+        if value is None:
+            return None, FieldProblem(field=key, message=f"required: one of {listing}")
+        return None, FieldProblem(field=key, message=f"must be one of {listing}")
+
+    def _selector_conflict(
+        self, task: Task, entry: ModelEntry, raw: dict[str, Any]
+    ) -> FieldProblem | None:
+        for key, value in entry.selector.items():
+            given = raw.get(key)
+            if given is not None and given != value:
+                others = [e for e in self.registry.for_task(task) if e.selector.get(key) == given]
+                hint = f"; {key}={given} is {others[0].name}" if others else ""
+                return FieldProblem(
+                    field=key, message=f"{entry.name} does {key}={value}, not {given}{hint}"
+                )
+        return None
+
     def _model_message(self, task: Task, name: str | None, entry: ModelEntry | None) -> str:
         fitting = ", ".join(
             f"{e.aliases[0]} ({e.id})" if e.aliases else e.id for e in self.registry.for_task(task)
@@ -84,3 +138,7 @@ class RequestValidator:
         if entry is None:
             return f"unknown model {name!r}; models for {task}: {fitting}"
         return f"{entry.id} cannot do {task}; models that can: {fitting}"
+
+
+# What a task's selecting field means when the caller leaves it out.
+_SELECTOR_DEFAULTS: dict[Task, str] = {Task.UPSCALE: "fast"}

@@ -46,7 +46,10 @@ async def test_json_answer_shape(gateway: httpx.AsyncClient) -> None:
     assert response.headers["content-type"] == "application/json"
     assert response.headers["x-request-id"] == "req-123"
     answer = response.json()
-    assert set(answer) == {"id", "model", "created", "images"}
+    assert set(answer) == {"id", "model", "created", "images", "applied", "warnings"}
+    assert answer["applied"] == {}
+    assert answer["warnings"] == []
+    assert response.headers["served-model"] == answer["model"]
     assert answer["id"] == "req-123"
     assert set(answer["images"][0]) == {"b64_json", "seed", "finish_reason", "mime_type", "error"}
 

@@ -68,16 +68,26 @@ async def render(result: TaskResult, media: str, request_id: str | None) -> Resp
     """The answer for a task's result in the negotiated type."""
     if not result.produced:
         raise _nothing_produced(result)
+    headers = {"Served-Model": result.model_id}
+    if result.notes.warnings:
+        headers["Warning"] = ", ".join(warning_value(w) for w in result.notes.warnings)
     if media == JSON:
-        return Response(orjson.dumps(_json_body(result, request_id)), media_type=JSON)
+        body = orjson.dumps(_json_body(result, request_id))
+        return Response(body, media_type=JSON, headers=headers)
     image = result.images[0]
     assert image.b64 is not None
     data = base64.b64decode(image.b64)
     target = IMAGE_TYPES[media]
     if image.mime_type != media:
         data = await asyncio.to_thread(transcode, data, target)
-    headers = {"Seed": str(image.seed), "Finish-Reason": image.finish_reason.value}
+    headers.update(Seed=str(image.seed), **{"Finish-Reason": image.finish_reason.value})
     return Response(data, media_type=media, headers=headers)
+
+
+def warning_value(text: str) -> str:
+    """One `Warning` header value (RFC 7234 form, code 299: a persistent warning)."""
+    quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'299 - "{quoted}"'
 
 
 def _json_body(result: TaskResult, request_id: str | None) -> dict[str, Any]:
@@ -95,6 +105,8 @@ def _json_body(result: TaskResult, request_id: str | None) -> dict[str, Any]:
             }
             for image in result.images
         ],
+        "applied": result.notes.applied,
+        "warnings": list(result.notes.warnings),
     }
 
 

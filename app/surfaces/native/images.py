@@ -11,14 +11,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from ...problems import request_id_of
-from ...schemas.requests import (
-    ImageToImageRequest,
-    InpaintRequest,
-    OutpaintRequest,
-    Task,
-    TextToImageRequest,
-    VariationsRequest,
-)
+from ...schemas.requests import REQUEST_MODELS, Task
 from ...tasks.runner import TaskRunner
 from .answers import check_binary_count, negotiate, render
 from .body import read_fields
@@ -44,7 +37,11 @@ class TaskRoute:
     operation_id: str
     summary: str
     description: str
-    body: type[BaseModel]
+
+    @property
+    def body(self) -> type[BaseModel]:
+        """The task's request model."""
+        return REQUEST_MODELS[self.task]
 
 
 ROUTES = (
@@ -52,36 +49,88 @@ ROUTES = (
         Task.TEXT_TO_IMAGE,
         "textToImage",
         "Generate images from a prompt",
-        "Titan TEXT_IMAGE or SDXL text-to-image.",
-        TextToImageRequest,
+        "Titan TEXT_IMAGE (v2 and Nova Canvas: with a condition image), SDXL text-to-image, or "
+        "Stability SD3.5 Large, Stable Image Ultra and Core.",
     ),
     TaskRoute(
         Task.INPAINT,
         "inpaint",
         "Replace the masked pixels of an image",
-        "Titan INPAINTING (mask or mask prompt) or SDXL masking.",
-        InpaintRequest,
+        "Titan INPAINTING (mask or mask prompt), SDXL masking, or Stability inpaint.",
     ),
     TaskRoute(
         Task.OUTPAINT,
         "outpaint",
-        "Generate the masked pixels around what is kept",
-        "Titan OUTPAINTING (DEFAULT or PRECISE) or SDXL masking.",
-        OutpaintRequest,
+        "Generate the pixels around what is kept",
+        "Titan OUTPAINTING (DEFAULT or PRECISE) or SDXL masking, by a mask; or Stability "
+        "outpaint, by left/right/up/down pixels added to the canvas.",
     ),
     TaskRoute(
         Task.VARIATIONS,
         "variations",
         "Make variations of one to five images",
-        "Titan IMAGE_VARIATION or SDXL image-to-image.",
-        VariationsRequest,
+        "Titan IMAGE_VARIATION, or image-to-image on SDXL, SD3.5 Large or Ultra.",
     ),
     TaskRoute(
         Task.IMAGE_TO_IMAGE,
         "imageToImage",
         "Transform an image, guided by a prompt",
-        "Titan IMAGE_VARIATION with similarity, or SDXL image-to-image.",
-        ImageToImageRequest,
+        "Titan IMAGE_VARIATION with similarity, or image-to-image on SDXL, SD3.5 Large or Ultra.",
+    ),
+    TaskRoute(
+        Task.ERASE,
+        "erase",
+        "Erase what a mask marks",
+        "Stability erase object: the mask (or the image's transparency) is filled from its "
+        "surroundings.",
+    ),
+    TaskRoute(
+        Task.SEARCH_REPLACE,
+        "searchReplace",
+        "Replace what a prompt names",
+        "Stability search and replace: `search_prompt` finds it, `prompt` says what to draw.",
+    ),
+    TaskRoute(
+        Task.SEARCH_RECOLOR,
+        "searchRecolor",
+        "Recolour what a prompt names",
+        "Stability search and recolor: `select_prompt` finds it, `prompt` gives the colour.",
+    ),
+    TaskRoute(
+        Task.REMOVE_BACKGROUND,
+        "removeBackground",
+        "Make the background transparent",
+        "Stability remove background, or Titan v2 / Nova Canvas BACKGROUND_REMOVAL.",
+    ),
+    TaskRoute(
+        Task.UPSCALE,
+        "upscale",
+        "Upscale an image",
+        "Stability fast (4x), conservative or creative upscale, picked by `mode`.",
+    ),
+    TaskRoute(
+        Task.STYLE_TRANSFER,
+        "styleTransfer",
+        "Redraw an image in the style of another",
+        "Stability style transfer.",
+    ),
+    TaskRoute(
+        Task.STYLE_GUIDE,
+        "styleGuide",
+        "Generate an image in the style of a reference",
+        "Stability style guide.",
+    ),
+    TaskRoute(
+        Task.CONTROL,
+        "control",
+        "Generate an image that follows a sketch or a structure",
+        "Stability control: sketch or structure, picked by `control`.",
+    ),
+    TaskRoute(
+        Task.COLOR_GUIDED,
+        "colorGuided",
+        "Generate images in a palette of colours",
+        "Titan v2 and Nova Canvas COLOR_GUIDED_GENERATION.",
     ),
 )
 

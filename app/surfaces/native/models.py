@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from ...adapters.base import Lifecycle
 from ...tasks.runner import TaskRunner
 
 router = APIRouter(prefix="/v1", tags=["models"])
@@ -26,7 +28,16 @@ class ModelInfo(BaseModel):
     id: str = Field(examples=["amazon.titan-image-generator-v1"])
     aliases: list[str]
     family: str
-    status: str
+    status: Lifecycle
+    legacy_date: date | None
+    end_of_life: date | None
+    successors: list[str] = Field(description="Models to move to when this one is retired.")
+    invoke_id: str = Field(description="What InvokeModel is called with: id, profile id or ARN.")
+    region: str
+    read_timeout_s: float
+    selector: dict[str, str] = Field(
+        description="For tasks several models serve: the request field value that picks this one."
+    )
     description: str
     tasks: list[TaskInfo]
     limits: dict[str, Any]
@@ -43,6 +54,7 @@ async def list_models(request: Request) -> ModelList:
     """Models with their tasks, the fields each task takes, limits and defaults."""
     runner: TaskRunner = request.state.runner
     registry = runner.validator.registry
+    settings = runner.validator.settings
     out = []
     for entry in registry.models:
         adapter = registry.adapter(entry)
@@ -60,6 +72,13 @@ async def list_models(request: Request) -> ModelList:
                 aliases=list(entry.aliases),
                 family=entry.family,
                 status=entry.status,
+                legacy_date=entry.legacy_date,
+                end_of_life=entry.end_of_life,
+                successors=list(entry.successors),
+                invoke_id=entry.target,
+                region=entry.region or settings.region,
+                read_timeout_s=entry.read_timeout_s or settings.read_timeout_s,
+                selector=entry.selector,
                 description=entry.description,
                 tasks=tasks,
                 limits=adapter.describe(entry),

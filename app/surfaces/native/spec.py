@@ -16,8 +16,8 @@ from ...problems import PROBLEM_JSON, Problem
 from ...schemas.images import ImagesResponse
 from ...schemas.requests import IMAGE_FIELDS, REQUEST_MODELS, Task
 
-# Edit tasks take images, so they take multipart too; text-to-image is JSON only.
-MULTIPART_TASKS = frozenset(Task) - {Task.TEXT_TO_IMAGE}
+# Tasks that need an image take multipart too; those whose images are optional are JSON only.
+MULTIPART_TASKS = frozenset(Task) - {Task.TEXT_TO_IMAGE, Task.COLOR_GUIDED}
 _BINARY = {"type": "string", "format": "binary"}
 _REF = "#/components/schemas/{model}"
 
