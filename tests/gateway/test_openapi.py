@@ -16,6 +16,14 @@ EDIT_OPERATIONS = {
     "/v1/images/outpaint": "outpaint",
     "/v1/images/variations": "variations",
     "/v1/images/image-to-image": "imageToImage",
+    "/v1/images/erase": "erase",
+    "/v1/images/search-replace": "searchReplace",
+    "/v1/images/search-recolor": "searchRecolor",
+    "/v1/images/remove-background": "removeBackground",
+    "/v1/images/upscale": "upscale",
+    "/v1/images/style-transfer": "styleTransfer",
+    "/v1/images/style-guide": "styleGuide",
+    "/v1/images/control": "control",
 }
 
 
@@ -33,6 +41,7 @@ def test_stable_operation_ids(spec: dict[str, Any]) -> None:
     ids = {path: op["operationId"] for path, item in spec["paths"].items() for op in item.values()}
     assert ids == {
         "/v1/images/text-to-image": "textToImage",
+        "/v1/images/color-guided": "colorGuided",
         "/v1/models": "listModels",
         **EDIT_OPERATIONS,
     }
