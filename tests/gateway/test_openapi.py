@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from app.openapi_export import render_spec
+from app.schemas.requests import IMAGE_FIELDS
 
 SPEC_PATH = Path(__file__).parents[2] / "openapi" / "openapi.json"
 EDIT_OPERATIONS = {
@@ -58,9 +59,7 @@ def test_edit_tasks_take_json_and_multipart_with_binary_files(
     assert set(body["content"]) == {"application/json", "multipart/form-data"}
     ref = body["content"]["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[1]
     props = spec["components"]["schemas"][ref]["properties"]
-    file_fields = {
-        name: prop for name, prop in props.items() if name in ("image", "mask", "images")
-    }
+    file_fields = {name: prop for name, prop in props.items() if name in IMAGE_FIELDS}
     assert file_fields
     for name, prop in file_fields.items():
         item = prop["items"] if name == "images" else prop
