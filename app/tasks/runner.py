@@ -38,6 +38,10 @@ class TaskRunner:
         self.bedrock = bedrock
         self._rng = random.SystemRandom()
 
+    def replaced(self, entry: ModelEntry, task: Task) -> bool:
+        """Whether requests for `entry` doing `task` go to a successor (the replacement map)."""
+        return False
+
     async def run(self, task: Task, raw: dict[str, Any]) -> TaskResult:
         """Validate `raw` for `task`, call Bedrock, and return every image.
 
