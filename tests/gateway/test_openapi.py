@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from app.openapi_export import render_spec
-from app.schemas.requests import IMAGE_FIELDS
+from app.schemas.requests import IMAGE_FIELDS, REQUEST_MODELS, Task
 
 SPEC_PATH = Path(__file__).parents[2] / "openapi" / "openapi.json"
 EDIT_OPERATIONS = {
@@ -78,3 +78,16 @@ def test_binary_answers_and_problems_are_declared(spec: dict[str, Any], path: st
         assert responses[status]["content"]["application/problem+json"]["schema"]["$ref"].endswith(
             "/Problem"
         )
+
+
+@pytest.mark.parametrize("task", list(Task))
+def test_every_task_has_json_examples_in_its_own_vocabulary(
+    spec: dict[str, Any], task: Task
+) -> None:
+    content = spec["paths"][f"/v1/images/{task.value}"]["post"]["requestBody"]["content"]
+    examples = content["application/json"]["examples"]
+    assert examples
+    fields = set(REQUEST_MODELS[task].model_fields)
+    for example in examples.values():
+        assert example["summary"]
+        assert set(example["value"]) <= fields, example["value"]

@@ -156,6 +156,8 @@ for _route in ROUTES:
         operation_id=_route.operation_id,
         summary=_route.summary,
         description=_route.description,
-        openapi_extra=request_body(_route.body, multipart=_route.task in MULTIPART_TASKS),
+        openapi_extra=request_body(
+            _route.task, _route.body, multipart=_route.task in MULTIPART_TASKS
+        ),
         responses=IMAGE_RESPONSES,
     )

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from ...problems import PROBLEM_JSON, Problem
 from ...schemas.images import ImagesResponse
 from ...schemas.requests import IMAGE_FIELDS, REQUEST_MODELS, Task
+from .examples import EXAMPLES
 
 # Tasks that need an image take multipart too; those whose images are optional are JSON only.
 MULTIPART_TASKS = frozenset(Task) - {Task.TEXT_TO_IMAGE, Task.COLOR_GUIDED}
@@ -22,10 +23,13 @@ _BINARY = {"type": "string", "format": "binary"}
 _REF = "#/components/schemas/{model}"
 
 
-def request_body(model: type[BaseModel], *, multipart: bool) -> dict[str, Any]:
+def request_body(task: Task, model: type[BaseModel], *, multipart: bool) -> dict[str, Any]:
     """`openapi_extra` for a route whose body is `model`, as JSON and optionally multipart."""
     content: dict[str, Any] = {
-        "application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}
+        "application/json": {
+            "schema": {"$ref": _REF.format(model=model.__name__)},
+            "examples": EXAMPLES[task],
+        }
     }
     if multipart:
         content["multipart/form-data"] = {
