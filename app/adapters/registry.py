@@ -13,10 +13,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..schemas.requests import Task
-from . import sdxl, stability, stability_edits, titan
+from . import sdxl, stability, stability_edits, stability_guided, titan
 from .base import ModelAdapter, ModelEntry
 
-FAMILIES: tuple[ModuleType, ...] = (stability, stability_edits, titan, sdxl)
+FAMILIES: tuple[ModuleType, ...] = (stability, stability_edits, stability_guided, titan, sdxl)
 
 ADAPTERS: dict[str, ModelAdapter] = {module.ADAPTER.family: module.ADAPTER for module in FAMILIES}
 BUILTIN_MODELS: tuple[ModelEntry, ...] = tuple(
