@@ -14,6 +14,7 @@ from .bedrock.client import open_bedrock
 from .errors import install_error_handlers
 from .middleware import RequestContextMiddleware
 from .settings import Settings, get_settings
+from .surfaces.bedrock import route as bedrock
 from .surfaces.native import images, models
 from .surfaces.native.spec import component_schemas
 from .tasks.runner import TaskRunner
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(images.router)
     app.include_router(models.router)
+    app.include_router(bedrock.router)
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     _attach_spec_schemas(app)

@@ -73,6 +73,23 @@ class BedrockClient:
         parsed: dict[str, Any] = orjson.loads(raw)
         return parsed
 
+    async def invoke_raw(self, model: Target, body: bytes, accept: str) -> tuple[bytes, str]:
+        """POST `body` unchanged and return the answer's bytes and content type, untouched.
+
+        For callers that speak Bedrock's own schema: nothing is parsed or re-serialised either way.
+        """
+        client = await self._client_for(model)
+        async with self._slots[model.target]:
+            response = await client.invoke_model(
+                modelId=model.target,
+                body=io.BytesIO(body),
+                contentType="application/json",
+                accept=accept,
+            )
+            async with response["body"] as stream:
+                raw: bytes = await stream.read()
+        return raw, str(response.get("contentType") or "application/json")
+
     async def _client_for(self, model: Target) -> Any:
         key = (
             model.region or self._settings.region,

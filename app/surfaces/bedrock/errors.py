@@ -1,0 +1,148 @@
+"""Errors in Bedrock's own shape, so boto3 raises the modeled exception a client already handles.
+
+Bedrock answers an error with its HTTP status, the header `x-amzn-ErrorType: <Code>` (botocore
+takes the code from it) and the body `{"message": "..."}`. What maps to what:
+
+- An upstream ClientError comes back as Bedrock sent it: its code, message and status (and
+  ModelErrorException's `originalStatusCode` / `resourceName`).
+- Transport failures have no Bedrock answer, so the gateway picks the code a client expects for
+  them: a read timeout is 408 ModelTimeoutException (the model did not answer in time; botocore does
+  not retry it, as the gateway's own client already did); a connection that cannot be made or
+  breaks is 503 ServiceUnavailableException (retryable, as it is for Bedrock).
+- A ProblemError (the replaced path runs the native task runner) carrying
+  `extra["upstream_error"]` maps back to that Bedrock code; the gateway's own problems map by
+  status: 400/406/413/415/422 ValidationException, 403 AccessDeniedException, 404
+  ResourceNotFoundException, 410 (a retired model) ResourceNotFoundException with status 410 kept,
+  429 ThrottlingException, 503 ServiceUnavailableException, 504 ModelTimeoutException, anything else
+  InternalServerException.
+- A body over the size cap is a ValidationException: it is what Bedrock answers for an input it
+  will not take, and boto3 raises it without retrying.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import orjson
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+)
+from starlette.responses import Response
+
+from ...problems import ProblemError
+
+INVALID_MODEL = "The provided model identifier is invalid."
+JSON = "application/json"
+
+# The status Bedrock answers each code with (reference §1).
+STATUS: dict[str, int] = {
+    "ValidationException": 400,
+    "ServiceQuotaExceededException": 400,
+    "AccessDeniedException": 403,
+    "ResourceNotFoundException": 404,
+    "ModelTimeoutException": 408,
+    "ModelErrorException": 424,
+    "ThrottlingException": 429,
+    "ModelNotReadyException": 429,
+    "InternalServerException": 500,
+    "ServiceUnavailableException": 503,
+}
+_BY_STATUS: dict[int, str] = {
+    400: "ValidationException",
+    403: "AccessDeniedException",
+    404: "ResourceNotFoundException",
+    406: "ValidationException",
+    410: "ResourceNotFoundException",
+    413: "ValidationException",
+    415: "ValidationException",
+    422: "ValidationException",
+    429: "ThrottlingException",
+    503: "ServiceUnavailableException",
+    504: "ModelTimeoutException",
+}
+_MODEL_ERROR_FIELDS = ("originalStatusCode", "resourceName")
+
+
+@dataclass
+class BedrockError(Exception):
+    """An answer in Bedrock's error shape."""
+
+    code: str
+    message: str
+    status: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.status:
+            self.status = STATUS.get(self.code, 500)
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.code}: {self.message}"
+
+    def response(self, request_id: str | None) -> Response:
+        """The HTTP answer, with the request id botocore reports."""
+        headers = {"x-amzn-ErrorType": self.code}
+        if request_id:
+            headers["x-amzn-RequestId"] = request_id
+        body = orjson.dumps({"message": self.message, **self.extra})
+        return Response(body, status_code=self.status, media_type=JSON, headers=headers)
+
+
+def validation_error(violations: list[str]) -> BedrockError:
+    """One ValidationException listing every violation (`#/path: message`)."""
+    count = len(violations)
+    noun = "violation" if count == 1 else "violations"
+    return BedrockError(
+        "ValidationException", f"{count} schema {noun} found: {'; '.join(violations)}"
+    )
+
+
+def invalid_model() -> BedrockError:
+    """Bedrock's answer for a model id it does not know."""
+    return BedrockError("ValidationException", INVALID_MODEL)
+
+
+def from_upstream(exc: BaseException) -> BedrockError:
+    """The Bedrock error for a failed pass-through call; unknown exceptions propagate."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code") or "InternalServerException")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        answer: dict[str, Any] = dict(exc.response)
+        extra = {k: answer[k] for k in _MODEL_ERROR_FIELDS if k in answer}
+        return BedrockError(
+            code,
+            str(error.get("Message") or code),
+            status=status if isinstance(status, int) else 0,
+            extra=extra,
+        )
+    if isinstance(exc, ReadTimeoutError):
+        return BedrockError(
+            "ModelTimeoutException", "The model did not answer within the gateway's read timeout."
+        )
+    if isinstance(exc, ConnectTimeoutError | BotoCoreError | aiohttp.ClientError):
+        return BedrockError(
+            "ServiceUnavailableException",
+            f"The gateway could not reach Bedrock ({type(exc).__name__}).",
+        )
+    raise exc
+
+
+def from_problem(problem: ProblemError) -> BedrockError:
+    """The Bedrock error for a problem the native task runner raised."""
+    upstream = problem.extra.get("upstream_error")
+    if isinstance(upstream, str) and upstream:
+        code = upstream
+    else:
+        code = _BY_STATUS.get(problem.status, "InternalServerException")
+    status = 410 if problem.status == 410 else STATUS.get(code, 500)
+    message = problem.detail
+    if problem.errors:
+        listing = "; ".join(f"{e.field}: {e.message}" for e in problem.errors)
+        message = f"{message}: {listing}"
+    return BedrockError(code, message, status=status)

@@ -1,0 +1,109 @@
+"""POST /model/{modelId}/invoke: Bedrock's InvokeModel, served for boto3 and every Bedrock client.
+
+The body is read into the native vocabulary and validated by the gateway's own rules, so a bad
+body is refused before any call, naming each field by the caller's JSON path. Then either the
+replacement map sends the task to a successor model and the answer is written in the caller's
+family shape, or the ORIGINAL bytes go to Bedrock and its answer comes back byte for byte.
+Authorization (SigV4 or bearer) is accepted and not checked yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from ...adapters.base import ModelEntry
+from ...problems import ProblemError, request_id_of
+from ...tasks.runner import TaskRunner
+from .errors import (
+    JSON,
+    BedrockError,
+    from_problem,
+    from_upstream,
+    invalid_model,
+    validation_error,
+)
+from .readers import Reading, read
+from .writers import answer_headers, write
+
+log = logging.getLogger("app.surfaces.bedrock")
+router = APIRouter(tags=["bedrock"])
+
+MAX_BODY_BYTES = 25_000_000  # InvokeModel's own cap
+
+
+@router.post("/model/{model_id:path}/invoke", include_in_schema=False)
+async def invoke_model(request: Request, model_id: str) -> Response:
+    """InvokeModel: any Content-Type (botocore may send none); Accept is JSON by default."""
+    request_id = request_id_of(request.scope)
+    try:
+        body, media, headers = await _invoke(request, model_id)
+    except BedrockError as error:
+        return error.response(request_id)
+    except Exception:
+        # A bug: logged with its trace for the operator, answered as Bedrock answers its own.
+        log.exception("unhandled error on InvokeModel %s", model_id)
+        return BedrockError("InternalServerException", "The gateway failed unexpectedly.").response(
+            request_id
+        )
+    if request_id:
+        headers["x-amzn-RequestId"] = request_id
+    return Response(body, media_type=media, headers=headers)
+
+
+async def _invoke(request: Request, model_id: str) -> tuple[bytes, str, dict[str, str]]:
+    runner: TaskRunner = request.state.runner
+    raw = await _read_body(request)
+    entry = runner.validator.registry.resolve(model_id)
+    if entry is None:
+        raise invalid_model()
+    reading = await asyncio.to_thread(_checked, runner, entry, raw)
+    if reading.task is not None and runner.replaced(entry, reading.task):
+        try:
+            result = await runner.run(reading.task, reading.fields)
+        except ProblemError as problem:
+            raise from_problem(problem) from None
+        return write(entry.family, result), JSON, answer_headers(result)
+    accept = request.headers.get("accept") or JSON
+    try:
+        answer, media = await runner.bedrock.invoke_raw(entry, raw, accept)
+    except Exception as exc:
+        raise from_upstream(exc) from exc
+    return answer, media, {}
+
+
+async def _read_body(request: Request) -> bytes:
+    try:
+        raw = await request.body()
+    except ProblemError as problem:  # the gateway's own body cap, met while streaming
+        raise BedrockError("ValidationException", problem.detail) from None
+    if len(raw) > MAX_BODY_BYTES:
+        raise BedrockError(
+            "ValidationException",
+            f"The request body is {len(raw)} bytes; InvokeModel takes at most {MAX_BODY_BYTES}.",
+        )
+    return raw
+
+
+def _checked(runner: TaskRunner, entry: ModelEntry, raw: bytes) -> Reading:
+    """The body read and validated for `entry`; every violation raised at once (CPU work)."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BedrockError("ValidationException", f"Malformed input request: {exc}") from None
+    reading = read(entry, body)
+    if reading.task is not None:
+        try:
+            runner.validator.validate(reading.task, reading.fields)
+        except ProblemError as problem:
+            for error in problem.errors:
+                reading.fail(reading.path_of(error.field), error.message)
+            if not problem.errors:
+                reading.fail(reading.whole, problem.detail)
+    if reading.violations:
+        raise validation_error(reading.violations)
+    return reading
