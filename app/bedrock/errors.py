@@ -2,12 +2,16 @@
 
 Caller mistakes keep Bedrock's message (it names the field); the gateway's own misconfiguration
 (access denied, a model it may not call) is a 502 with a detail an operator can act on; throttling
-and outages say when to come back.
+and outages say when to come back. A model past its end of life is a 410 naming its successors and
+the setting that serves its requests with them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aiohttp
+import orjson
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -21,6 +25,9 @@ from botocore.exceptions import (
 from ..problems import ProblemError
 
 CONTENT_FILTER_MARK = "blocked by our content filters"
+# Bedrock's ResourceNotFoundException for a retired model: "... has reached the end of its life."
+END_OF_LIFE_MARKS = ("end of its life", "end of life")
+REPLACEMENTS_SETTING = "GATEWAY_REPLACEMENTS"
 RETRY_AFTER_THROTTLED = "2"
 RETRY_AFTER_UNAVAILABLE = "5"
 
@@ -79,9 +86,17 @@ _OPERATOR_HINTS = {
 }
 
 
-def upstream_problem(exc: BaseException, model_id: str) -> ProblemError:
-    """The problem a caller gets for a Bedrock call that failed with `exc`."""
+def upstream_problem(
+    exc: BaseException, model_id: str, *, retired: bool = False, successors: Sequence[str] = ()
+) -> ProblemError:
+    """The problem a caller gets for a Bedrock call to `model_id` that failed with `exc`.
+
+    `retired`: the registry marks the model retired; `successors`: the models to move to, as
+    the caller should read them. Either that or Bedrock's message makes a missing model a 410.
+    """
     if isinstance(exc, ClientError):
+        if is_end_of_life(exc, retired=retired):
+            return retired_problem(model_id, successors, _message(exc))
         return _client_error_problem(exc, model_id)
     if isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
         return ProblemError(
@@ -105,6 +120,39 @@ def upstream_problem(exc: BaseException, model_id: str) -> ProblemError:
             detail=f"the call to {model_id} failed in transit ({type(exc).__name__})",
         )
     raise exc
+
+
+def is_end_of_life(exc: BaseException, *, retired: bool = False) -> bool:
+    """ResourceNotFoundException for a model marked retired, or whose message says end of life."""
+    if not isinstance(exc, ClientError):
+        return False
+    if str(exc.response.get("Error", {}).get("Code", "")) != "ResourceNotFoundException":
+        return False
+    message = _message(exc).lower()
+    return retired or any(mark in message for mark in END_OF_LIFE_MARKS)
+
+
+def retired_problem(model_id: str, successors: Sequence[str], upstream: str) -> ProblemError:
+    """410 model-retired: Bedrock no longer serves `model_id`; what to move to, and the setting
+    that lets the gateway serve its requests with the successors meanwhile."""
+    example = orjson.dumps({model_id: {}}).decode()
+    moves = f"move to {' or '.join(successors)}, or " if successors else ""
+    return ProblemError(
+        status=410,
+        slug="model-retired",
+        title="The model is retired",
+        detail=(
+            f"{model_id} has reached its end of life and Bedrock no longer serves it: {moves}"
+            f"let the gateway serve its requests with its successors by setting "
+            f"{REPLACEMENTS_SETTING}={example} (Bedrock said: {upstream})"
+        ),
+        extra={
+            "upstream_error": "ResourceNotFoundException",
+            "successors": list(successors),
+            "setting": REPLACEMENTS_SETTING,
+            "setting_example": example,
+        },
+    )
 
 
 def is_content_filtered(exc: BaseException) -> bool:

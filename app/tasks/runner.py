@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import random
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from datetime import time as day_start
 from typing import Any
 
-from ..adapters.base import Call, ModelAdapter, ModelEntry, Notes
+from ..adapters.base import Call, Lifecycle, ModelAdapter, ModelEntry, Notes
 from ..bedrock.client import BedrockClient
 from ..bedrock.errors import upstream_problem
 from ..problems import ProblemError
 from ..schemas.images import FinishReason, GeneratedImage
-from ..schemas.requests import Task
+from ..schemas.requests import Task, TaskRequest
+from .replacement import ReplacementMap, Translation, fit
 from .validation import RequestValidator
 
 
@@ -23,6 +27,10 @@ class TaskResult:
     model_id: str
     images: list[GeneratedImage]
     notes: Notes = field(default_factory=Notes)
+    # Set when a successor served a request for a retired model: that model's id, and the unix
+    # time it was deprecated (RFC 9745's `Deprecation`).
+    requested_model: str | None = None
+    deprecated_at: int | None = None
 
     @property
     def produced(self) -> list[GeneratedImage]:
@@ -37,17 +45,19 @@ class TaskRunner:
         self.validator = validator
         self.bedrock = bedrock
         self._rng = random.SystemRandom()
+        self.replacements = ReplacementMap(validator.registry, validator.settings.replacements)
 
     def replaced(self, entry: ModelEntry, task: Task) -> bool:
         """Whether requests for `entry` doing `task` go to a successor (the replacement map)."""
-        return False
+        return self.replacements.replaced(entry, task)
 
     async def run(self, task: Task, raw: dict[str, Any]) -> TaskResult:
         """Validate `raw` for `task`, call Bedrock, and return every image.
 
         Validation and body building decode base64 and masks: CPU work, so it runs in a thread.
         """
-        entry, adapter, calls, notes = await asyncio.to_thread(self._prepare, task, raw)
+        plan = await asyncio.to_thread(self._prepare, task, raw)
+        entry, adapter, calls = plan.entry, plan.adapter, plan.calls
         outcomes = await asyncio.gather(
             *(self._invoke(entry, adapter, call) for call in calls), return_exceptions=True
         )
@@ -69,14 +79,41 @@ class TaskRunner:
         if failures and len(failures) == len(calls):
             # Nothing came back: the caller gets the upstream failure itself, not an empty list.
             raise failures[0]
-        return TaskResult(model_id=entry.id, images=images, notes=notes)
+        if plan.caller is None:
+            return TaskResult(model_id=entry.id, images=images, notes=plan.notes)
+        size = plan.translation.resize_to if plan.translation else None
+        if size is not None:
+            # The caller's model would have answered at this size: keep its promise.
+            images = await asyncio.to_thread(lambda: [fit(image, size) for image in images])
+        return TaskResult(
+            model_id=entry.id,
+            images=images,
+            notes=plan.notes,
+            requested_model=plan.caller.id,
+            deprecated_at=_deprecated_at(plan.caller),
+        )
 
-    def _prepare(
-        self, task: Task, raw: dict[str, Any]
-    ) -> tuple[ModelEntry, ModelAdapter, list[Call], Notes]:
+    def _prepare(self, task: Task, raw: dict[str, Any]) -> _Plan:
         request, entry, adapter = self.validator.validate(task, raw)
-        calls = adapter.plan(entry, task, request, self._rng)
-        return entry, adapter, calls, adapter.notes(entry, task, request)
+        if not self.replaced(entry, task):
+            calls = adapter.plan(entry, task, request, self._rng)
+            return _Plan(entry, adapter, calls, adapter.notes(entry, task, request))
+        translation = self.replacements.translate(task, _given(request), entry)
+        try:
+            request, successor, adapter = self.validator.validate(translation.task, translation.raw)
+        except ProblemError as problem:
+            raise replace(
+                problem,
+                detail=f"{problem.detail} (the request for retired {entry.id} is served by "
+                f"{translation.successor.id})",
+            ) from None
+        calls = adapter.plan(successor, translation.task, request, self._rng)
+        notes = adapter.notes(successor, translation.task, request)
+        merged = Notes(
+            applied={**translation.applied, **notes.applied},
+            warnings=translation.warnings + notes.warnings,
+        )
+        return _Plan(successor, adapter, calls, merged, caller=entry, translation=translation)
 
     async def _invoke(
         self, entry: ModelEntry, adapter: ModelAdapter, call: Call
@@ -84,5 +121,44 @@ class TaskRunner:
         try:
             payload = await self.bedrock.invoke(entry, call.body)
         except Exception as exc:
-            raise upstream_problem(exc, entry.id) from exc
+            raise upstream_problem(
+                exc,
+                entry.id,
+                retired=entry.status is Lifecycle.RETIRED,
+                successors=self.successor_names(entry),
+            ) from exc
         return adapter.parse(call, payload)
+
+    def successor_names(self, entry: ModelEntry) -> list[str]:
+        """`entry`'s successors as a caller reads them: `alias (id)`."""
+        names = []
+        for name in entry.successors:
+            successor = self.validator.registry.resolve(name)
+            names.append(f"{name} ({successor.id})" if successor and successor.id != name else name)
+        return names
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A request ready to call: the model that serves it and, when replaced, the one it named."""
+
+    entry: ModelEntry
+    adapter: ModelAdapter
+    calls: list[Call]
+    notes: Notes
+    caller: ModelEntry | None = None
+    translation: Translation | None = None
+
+
+def _given(request: TaskRequest) -> dict[str, Any]:
+    """The fields the caller set, as validated (images decoded): the vocabulary translated."""
+    return {name: getattr(request, name) for name in request.given()}
+
+
+def _deprecated_at(entry: ModelEntry) -> int:
+    """When `entry` was deprecated: its end of life, else its legacy date, else (retired with no
+    date known) now, the latest moment it can have been."""
+    when = entry.end_of_life or entry.legacy_date
+    if when is None:
+        return int(time.time())
+    return int(datetime.combine(when, day_start(), tzinfo=UTC).timestamp())

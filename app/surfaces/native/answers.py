@@ -68,9 +68,7 @@ async def render(result: TaskResult, media: str, request_id: str | None) -> Resp
     """The answer for a task's result in the negotiated type."""
     if not result.produced:
         raise _nothing_produced(result)
-    headers = {"Served-Model": result.model_id}
-    if result.notes.warnings:
-        headers["Warning"] = ", ".join(warning_value(w) for w in result.notes.warnings)
+    headers = answer_headers(result)
     if media == JSON:
         body = orjson.dumps(_json_body(result, request_id))
         return Response(body, media_type=JSON, headers=headers)
@@ -82,6 +80,17 @@ async def render(result: TaskResult, media: str, request_id: str | None) -> Resp
         data = await asyncio.to_thread(transcode, data, target)
     headers.update(Seed=str(image.seed), **{"Finish-Reason": image.finish_reason.value})
     return Response(data, media_type=media, headers=headers)
+
+
+def answer_headers(result: TaskResult) -> dict[str, str]:
+    """The headers every answer of `result` carries, whatever its shape: the model that served
+    it, warnings, and (a successor serving a retired model) RFC 9745's `Deprecation`."""
+    headers = {"Served-Model": result.model_id}
+    if result.notes.warnings:
+        headers["Warning"] = ", ".join(warning_value(w) for w in result.notes.warnings)
+    if result.deprecated_at is not None:
+        headers["Deprecation"] = f"@{result.deprecated_at}"
+    return headers
 
 
 def warning_value(text: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from ...adapters.base import Lifecycle
+from ...adapters.base import Lifecycle, ModelEntry
 from ...tasks.runner import TaskRunner
 
 router = APIRouter(prefix="/v1", tags=["models"])
@@ -22,6 +22,15 @@ class TaskInfo(BaseModel):
     default: bool = Field(description="Whether requests without `model` go to this model.")
 
 
+class Replacement(BaseModel):
+    """How the gateway serves a retired model's requests (the replacement map)."""
+
+    successors: dict[str, str | None] = Field(
+        description="Task -> the model that serves it; null: refused, no live model does it.",
+        examples=[{"text-to-image": "stability.sd3-5-large-v1:0"}],
+    )
+
+
 class ModelInfo(BaseModel):
     """A model the gateway serves."""
 
@@ -32,6 +41,9 @@ class ModelInfo(BaseModel):
     legacy_date: date | None
     end_of_life: date | None
     successors: list[str] = Field(description="Models to move to when this one is retired.")
+    replacement: Replacement | None = Field(
+        description="Set when GATEWAY_REPLACEMENTS serves this model's requests with others."
+    )
     invoke_id: str = Field(description="What InvokeModel is called with: id, profile id or ARN.")
     region: str
     read_timeout_s: float
@@ -75,6 +87,7 @@ async def list_models(request: Request) -> ModelList:
                 legacy_date=entry.legacy_date,
                 end_of_life=entry.end_of_life,
                 successors=list(entry.successors),
+                replacement=_replacement(runner, entry),
                 invoke_id=entry.target,
                 region=entry.region or settings.region,
                 read_timeout_s=entry.read_timeout_s or settings.read_timeout_s,
@@ -85,3 +98,10 @@ async def list_models(request: Request) -> ModelList:
             )
         )
     return ModelList(models=out)
+
+
+def _replacement(runner: TaskRunner, entry: ModelEntry) -> Replacement | None:
+    mapped = runner.replacements.successors(entry)
+    if mapped is None:
+        return None
+    return Replacement(successors={task.value: s.id if s else None for task, s in mapped.items()})
