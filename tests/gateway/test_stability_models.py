@@ -1,5 +1,6 @@
-"""SD3.5 Large, Stable Image Ultra and Core (and the retired SD3 Large, v1:0s) behind the native API:
-exact Bedrock bodies, `us.` profile ids, sizes per aspect ratio, image-to-image, every limit."""
+"""SD3.5 Large, Stable Image Ultra and Core (and the retired SD3 Large and v1:0s) behind the
+native API: exact Bedrock bodies, `us.` profile ids, sizes per aspect ratio, image-to-image,
+every limit one step past, lifecycle in GET /v1/models, per-model read timeouts."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import io
 from typing import Any
 
 import httpx
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -17,8 +17,8 @@ from tests.gateway.conftest import b64, image_size, open_gateway, pixels, settin
 from tests.gateway.test_inpaint import (
     ASTRONAUT,
     CHELSEA,
-    CONTENTS,
     COFFEE,
+    CONTENTS,
     ROCKET,
     Content,
     answer_images,
@@ -141,7 +141,8 @@ class TestTextToImage:
         assert response.json()["warnings"] == []
         [body] = bodies(emulator, profile(ULTRA))
         assert body["aspect_ratio"] == ratio
-        assert "width" not in body and "height" not in body
+        assert "width" not in body
+        assert "height" not in body
 
     @pytest.mark.parametrize(
         ("model_id", "fmt", "mime", "magic"),
@@ -192,7 +193,8 @@ class TestTextToImage:
         images = answer_images(response, 3)
         sent = bodies(emulator, profile(CORE))
         seeds = sorted(b["seed"] for b in sent)
-        assert len(set(seeds)) == 3 and all(1 <= s <= SEED_MAX for s in seeds)
+        assert len(set(seeds)) == 3
+        assert all(1 <= s <= SEED_MAX for s in seeds)
         assert sorted(i["seed"] for i in images) == seeds
         assert [{k: v for k, v in b.items() if k != "seed"} for b in sent] == [
             {"prompt": "a kite"}
@@ -490,3 +492,66 @@ class TestLimits:
         self, gateway: httpx.AsyncClient, task: str, fields: dict[str, Any]
     ) -> None:
         answer_images(await post(gateway, task, "json", fields), 1)
+
+
+class TestModels:
+    async def test_listed_with_lifecycle_region_profile_and_limits(
+        self, gateway: httpx.AsyncClient
+    ) -> None:
+        response = await gateway.get("/v1/models")
+        assert response.status_code == 200
+        models = {m["id"]: m for m in response.json()["models"] if m["family"] == "stability"}
+        assert set(models) == set(LIVE + RETIRED)
+        for model_id, model in models.items():
+            assert model["invoke_id"] == profile(model_id)
+            assert model["region"] == "us-west-2"
+            assert model["read_timeout_s"] == 120
+            assert model["status"] == ("active" if model_id in LIVE else "retired")
+            limits = model["limits"]
+            assert set(limits["aspect_ratios"]) == set(SIZES)
+            assert limits["seed"] == [0, SEED_MAX]
+            assert limits["images_per_call"] == 1
+            assert bool(limits["style_presets"]) == (model_id in TAKE_STYLE)
+            assert limits["image_to_image"] == (model_id in TAKE_IMAGES)
+            tasks = {t["task"] for t in model["tasks"]}
+            if model_id in TAKE_IMAGES:
+                assert tasks == {"text-to-image", "image-to-image", "variations"}
+                assert limits["input_image"]["max_pixels"] == 9_437_184
+                assert limits["defaults"]["strength"] == {
+                    "variations": 0.35,
+                    "image-to-image": 0.6,
+                }
+            else:
+                assert tasks == {"text-to-image"}
+                assert "input_image" not in limits
+
+        assert models[SD35]["aliases"] == ["sd3.5-large", "sd3.5"]
+        assert models[SD35]["limits"]["output_formats"] == ["png", "jpeg", "webp"]
+        assert models[ULTRA]["limits"]["output_formats"] == ["png", "jpeg"]
+        assert "tile-texture" in models[CORE]["limits"]["style_presets"]
+        assert models[SD3]["successors"] == ["sd3.5-large"]
+        assert models[ULTRA_V10]["successors"] == ["ultra"]
+        assert models[CORE_V10]["successors"] == ["core"]
+        sd35_t2i = next(t for t in models[SD35]["tasks"] if t["task"] == "text-to-image")
+        assert {"aspect_ratio", "width", "height", "output_format"} <= set(sd35_t2i["fields"])
+        assert "cfg_scale" not in sd35_t2i["fields"]
+
+
+class TestReadTimeout:
+    async def test_entry_timeout_gives_504_while_another_model_answers(
+        self, emulator: EmulatorServer
+    ) -> None:
+        settings = settings_for(emulator, models=[{"id": SD35, "read_timeout_s": 0.2}])
+        emulator.set_faults(latency_ms={"*": 1000})
+        async with open_gateway(settings) as gateway:
+            slow = await t2i(gateway, model="sd3.5", prompt="a clock")
+            assert slow.status_code == 504, slow.text
+            assert slow.headers["content-type"] == "application/problem+json"
+            assert slow.json()["type"].endswith("upstream-timeout")
+            assert SD35 in slow.json()["detail"]
+
+            other = await t2i(gateway, model="core", prompt="a clock")
+            answer_images(other, 1)
+        # botocore retries a read timeout: every attempt timed out before the other model's call.
+        called = [r["model_id"] for r in emulator.requests()]
+        assert called == [profile(SD35)] * settings.max_attempts + [profile(CORE)]
