@@ -75,6 +75,10 @@ class Reading:
 
         Unknown keys and wrong JSON types are violations; a null value reads as absent.
         """
+        for key, (native, _) in spec.items():
+            # Also for keys not sent: a problem may name a field that is missing.
+            if native is not None:
+                self.paths.setdefault(native, f"{path}/{key}")
         for key, value in source.items():
             where = f"{path}/{key}"
             if key not in spec:
@@ -345,7 +349,8 @@ _STABILITY_MODES = {"text-to-image": Task.TEXT_TO_IMAGE, "image-to-image": Task.
 def _read_stability(entry: ModelEntry, body: dict[str, Any]) -> Reading:
     mode = body.get("mode", "text-to-image")
     task = _STABILITY_MODES.get(mode) if isinstance(mode, str) else None
-    reading = Reading(task=task, whole="#/mode" if "mode" in body else "#")
+    # With a bad mode the rest is still checked, as text-to-image, so every violation is named.
+    reading = Reading(task=task or Task.TEXT_TO_IMAGE, whole="#/mode" if "mode" in body else "#")
     if task is None:
         listing = ", ".join(_STABILITY_MODES)
         reading.fail("#/mode", f"{mode!r} is not a valid enum value ({listing})")

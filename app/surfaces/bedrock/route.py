@@ -19,6 +19,7 @@ from starlette.responses import Response
 from ...adapters.base import ModelEntry
 from ...problems import ProblemError, request_id_of
 from ...tasks.runner import TaskRunner
+from ..native.answers import answer_headers
 from .errors import (
     JSON,
     BedrockError,
@@ -28,7 +29,7 @@ from .errors import (
     validation_error,
 )
 from .readers import Reading, read
-from .writers import answer_headers, write
+from .writers import write
 
 log = logging.getLogger("app.surfaces.bedrock")
 router = APIRouter(tags=["bedrock"])

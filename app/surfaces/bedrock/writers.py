@@ -9,7 +9,6 @@ import orjson
 
 from ...schemas.images import FinishReason, GeneratedImage
 from ...tasks.runner import TaskResult
-from ..native.answers import warning_value
 
 _SDXL_FINISH = {
     FinishReason.SUCCESS: "SUCCESS",
@@ -22,14 +21,6 @@ def write(family: str, result: TaskResult) -> bytes:
     """The JSON answer body a model of `family` gives for these images."""
     writer = _WRITERS.get(family, _stability)
     return orjson.dumps(writer(result.images))
-
-
-def answer_headers(result: TaskResult) -> dict[str, str]:
-    """What the native API's answer would carry besides the images: served model, warnings."""
-    headers = {"Served-Model": result.model_id}
-    if result.notes.warnings:
-        headers["Warning"] = ", ".join(warning_value(w) for w in result.notes.warnings)
-    return headers
 
 
 def _titan(images: list[GeneratedImage]) -> dict[str, Any]:
