@@ -160,6 +160,10 @@ class TitanAdapter(ModelAdapter):
     def fields(self, task: Task) -> frozenset[str]:
         return _FIELDS[task]
 
+    def fields_for(self, entry: ModelEntry, task: Task) -> frozenset[str]:
+        """The fields `entry` itself takes for `task`: `fields(task)` less what its limits lack."""
+        return _FIELDS[task] - _lacking(limits_of(entry))
+
     def check(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:
         limits = limits_of(entry)
         problems = _not_taken_by(entry, limits, task, request)
@@ -298,15 +302,20 @@ def _not_taken_by(
     entry: ModelEntry, limits: TitanLimits, task: Task, request: TaskRequest
 ) -> list[FieldProblem]:
     """Fields of the family that this model lacks (conditioning before v2, style but on Nova)."""
-    lacking = set()
+    listing = ", ".join(sorted(_FIELDS[task] - _lacking(limits)))
+    return [
+        FieldProblem(field=name, message=f"not taken by {entry.id} for {task}; it takes: {listing}")
+        for name in sorted(request.given() & _lacking(limits) & _FIELDS[task])
+    ]
+
+
+def _lacking(limits: TitanLimits) -> frozenset[str]:
+    lacking: set[str] = set()
     if not limits.conditioning:
         lacking |= set(_CONDITIONING)
     if not limits.styles:
         lacking.add("style")
-    return [
-        FieldProblem(field=name, message=f"not taken by {entry.id} for {task}")
-        for name in sorted(request.given() & lacking & _FIELDS[task])
-    ]
+    return frozenset(lacking)
 
 
 def _inputs(request: TaskRequest) -> list[tuple[str, InputImage]]:
