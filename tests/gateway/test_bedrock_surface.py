@@ -24,7 +24,10 @@ from PIL import Image
 from starlette.types import Receive, Scope, Send
 
 from app.main import create_app
+from app.schemas.images import FinishReason, GeneratedImage
 from app.settings import Settings
+from app.surfaces.bedrock.writers import write
+from app.tasks.runner import TaskResult
 from emulator.testing import EmulatorServer
 from tests.conftest import DATA
 
@@ -718,3 +721,128 @@ class TestSeedExamples:
         image = Image.open(io.BytesIO(base64.b64decode(first.get("base64").encode("ascii"))))
         assert image.size == (512, 512)  # image-to-image keeps the input's size
         assert [r["model_id"] for r in examples_env.requests()] == [SDXL]
+
+
+TITAN_V2 = "amazon.titan-image-generator-v2:0"
+NOVA = "amazon.nova-canvas-v1:0"
+
+
+class TestTitanFamilyBodies:
+    def test_v2_colour_guided_passes_through(self, runtime: Any, emulator: EmulatorServer) -> None:
+        body = {
+            "taskType": "COLOR_GUIDED_GENERATION",
+            "colorGuidedGenerationParams": {"text": "a bowl", "colors": ["#FF8800", "#0044AA"]},
+            "imageGenerationConfig": {"numberOfImages": 1, "width": 512, "height": 512, "seed": 2},
+        }
+        answer = invoke(runtime, TITAN_V2, json.dumps(body))
+        assert image_size(answer["images"][0]) == (512, 512)
+        assert emulator.requests()[0]["body"] == body
+
+    def test_nova_background_removal_passes_through(
+        self, runtime: Any, emulator: EmulatorServer
+    ) -> None:
+        body = {
+            "taskType": "BACKGROUND_REMOVAL",
+            "backgroundRemovalParams": {"image": b64(data("chelsea.png"))},
+        }
+        answer = invoke(runtime, NOVA, json.dumps(body))
+        assert pixels(answer["images"][0]).shape == (300, 451, 4)
+        assert emulator.requests()[0]["body"] == body
+
+    @pytest.mark.parametrize(
+        ("model_id", "body", "expected"),
+        [
+            (
+                NOVA,
+                {
+                    "taskType": "BACKGROUND_REMOVAL",
+                    "backgroundRemovalParams": {"image": b64(data("chelsea.png"))},
+                    "imageGenerationConfig": {"seed": 1},
+                },
+                ["#: extraneous key [imageGenerationConfig] is not permitted"],
+            ),
+            (
+                TITAN_V2,
+                {
+                    "taskType": "COLOR_GUIDED_GENERATION",
+                    "colorGuidedGenerationParams": {"text": "x", "colors": ["#FF8800", "red"]},
+                },
+                ["#/colorGuidedGenerationParams/colors/1: "],
+            ),
+            (
+                NOVA,
+                {"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "x", "style": "CUBIST"}},
+                ["#/textToImageParams/style: "],
+            ),
+            (
+                TITAN,
+                {
+                    "taskType": "TEXT_IMAGE",
+                    "textToImageParams": {
+                        "text": "x",
+                        "conditionImage": b64(data("astronaut.png")),
+                    },
+                },
+                ["#/textToImageParams/conditionImage: not taken"],
+            ),
+            (
+                TITAN,
+                {"textToImageParams": {"text": "x"}},
+                ["#: required key [taskType] not found"],
+            ),
+        ],
+    )
+    def test_bad_bodies(
+        self,
+        runtime: Any,
+        emulator: EmulatorServer,
+        model_id: str,
+        body: dict[str, Any],
+        expected: list[str],
+    ) -> None:
+        message = refusal(runtime, model_id, json.dumps(body)).response["Error"]["Message"]
+        assert message.startswith(f"{len(expected)} schema violation"), message
+        for part in expected:
+            assert part in message, message
+        assert emulator.requests() == []
+
+
+def _result(*images: GeneratedImage) -> TaskResult:
+    return TaskResult(model_id=SD35, images=list(images))
+
+
+OK = GeneratedImage(b64="aW1n", seed=7, finish_reason=FinishReason.SUCCESS)
+FILTERED = GeneratedImage(
+    b64=None,
+    seed=8,
+    finish_reason=FinishReason.CONTENT_FILTERED,
+    error="Filter reason: output image",
+)
+FAILED = GeneratedImage(b64=None, seed=9, finish_reason=FinishReason.ERROR, error="model failed")
+
+
+class TestWriters:
+    def test_titan_lists_what_was_made_and_why_the_rest_was_not(self) -> None:
+        assert json.loads(write("titan", _result(OK, FILTERED, FAILED))) == {
+            "images": ["aW1n"],
+            "error": "Filter reason: output image; model failed",
+        }
+        assert json.loads(write("titan", _result(OK))) == {"images": ["aW1n"], "error": None}
+
+    def test_sdxl_has_one_artifact_per_image(self) -> None:
+        assert json.loads(write("sdxl", _result(OK, FILTERED, FAILED))) == {
+            "result": "success",
+            "artifacts": [
+                {"seed": 7, "base64": "aW1n", "finishReason": "SUCCESS"},
+                {"seed": 8, "base64": "", "finishReason": "CONTENT_FILTERED"},
+                {"seed": 9, "base64": "", "finishReason": "ERROR"},
+            ],
+        }
+
+    @pytest.mark.parametrize("family", ["stability", "stability-edit", "stability-guided"])
+    def test_stability_seeds_reasons_images(self, family: str) -> None:
+        assert json.loads(write(family, _result(OK, FILTERED, FAILED))) == {
+            "seeds": [7, 8, 9],
+            "finish_reasons": [None, "Filter reason: output image", "Inference error"],
+            "images": ["aW1n"],
+        }

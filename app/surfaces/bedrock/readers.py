@@ -216,10 +216,11 @@ def _read_titan(entry: ModelEntry, body: dict[str, Any]) -> Reading:
     if params_key not in body:
         reading.fail("#", f"required key [{params_key}] not found")
     reading.take(reading.obj(body, params_key, "#"), spec, f"#/{params_key}")
-    config_spec = _TITAN_EDIT_CONFIG if task in (Task.INPAINT, Task.OUTPAINT) else _TITAN_CONFIG
-    reading.take(
-        reading.obj(body, "imageGenerationConfig", "#"), config_spec, "#/imageGenerationConfig"
-    )
+    if "imageGenerationConfig" in allowed:
+        sized_by_input = task in (Task.INPAINT, Task.OUTPAINT)
+        config = reading.obj(body, "imageGenerationConfig", "#")
+        config_spec = _TITAN_EDIT_CONFIG if sized_by_input else _TITAN_CONFIG
+        reading.take(config, config_spec, "#/imageGenerationConfig")
     count = reading.fields.get("n")
     if isinstance(count, int) and count > _TITAN_IMAGES_PER_CALL:
         reading.fail(
