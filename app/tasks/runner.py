@@ -12,7 +12,7 @@ from typing import Any
 
 from ..adapters.base import Call, Lifecycle, ModelAdapter, ModelEntry, Notes
 from ..bedrock.client import BedrockClient
-from ..bedrock.errors import upstream_problem
+from ..bedrock.errors import is_end_of_life, upstream_problem
 from ..problems import ProblemError
 from ..schemas.images import FinishReason, GeneratedImage
 from ..schemas.requests import Task, TaskRequest
@@ -128,6 +128,16 @@ class TaskRunner:
                 successors=self.successor_names(entry),
             ) from exc
         return adapter.parse(call, payload)
+
+    def end_of_life(self, entry: ModelEntry, exc: BaseException) -> ProblemError | None:
+        """The 410 model-retired problem when `exc` says Bedrock no longer serves `entry` (for
+        surfaces that call Bedrock themselves, e.g. a pass-through); None otherwise."""
+        retired = entry.status is Lifecycle.RETIRED
+        if not is_end_of_life(exc, retired=retired):
+            return None
+        return upstream_problem(
+            exc, entry.id, retired=retired, successors=self.successor_names(entry)
+        )
 
     def successor_names(self, entry: ModelEntry) -> list[str]:
         """`entry`'s successors as a caller reads them: `alias (id)`."""
