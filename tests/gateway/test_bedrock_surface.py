@@ -382,11 +382,27 @@ class TestUpstreamErrors:
         assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 424
         assert error.response["originalStatusCode"] == 502
 
-    def test_retired_model(self, runtime: Any, emulator: EmulatorServer) -> None:
+    def test_retired_model_is_gone_naming_its_successors(
+        self, runtime: Any, emulator: EmulatorServer
+    ) -> None:
         emulator.set_retired([TITAN])
         error = refusal(runtime, TITAN, PASS_THROUGH[TITAN])
         assert isinstance(error, runtime.exceptions.ResourceNotFoundException)
+        assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 410
+        message = error.response["Error"]["Message"]
+        assert SD35 in message
+        assert f'GATEWAY_REPLACEMENTS={{"{TITAN}":{{}}}}' in message
+
+    def test_a_missing_model_not_marked_retired_stays_bedrocks_404(
+        self, runtime: Any, emulator: EmulatorServer
+    ) -> None:
+        emulator.set_faults(
+            schedule=[{"fault": "ResourceNotFoundException", "message": "not in this region"}]
+        )
+        error = refusal(runtime, "us." + SD35, PASS_THROUGH["us." + SD35])
+        assert isinstance(error, runtime.exceptions.ResourceNotFoundException)
         assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+        assert error.response["Error"]["Message"] == "not in this region"
 
     def test_dropped_connection_is_service_unavailable(
         self, wire: httpx.Client, emulator: EmulatorServer

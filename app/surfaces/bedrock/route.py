@@ -13,10 +13,12 @@ import asyncio
 import logging
 
 import orjson
+from botocore.exceptions import ClientError
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from ...adapters.base import ModelEntry
+from ...adapters.base import Lifecycle, ModelEntry
+from ...bedrock.errors import is_end_of_life, retired_problem
 from ...problems import ProblemError, request_id_of
 from ...tasks.runner import TaskRunner
 from ..native.answers import answer_headers
@@ -73,6 +75,13 @@ async def _invoke(request: Request, model_id: str) -> tuple[bytes, str, dict[str
     try:
         answer, media = await runner.bedrock.invoke_raw(entry, raw, accept)
     except Exception as exc:
+        if isinstance(exc, ClientError) and is_end_of_life(
+            exc, retired=entry.status is Lifecycle.RETIRED
+        ):
+            # Retired means retired: say what to move to and how the gateway can serve it meanwhile.
+            message = str(exc.response.get("Error", {}).get("Message", ""))
+            gone = retired_problem(entry.id, runner.successor_names(entry), message)
+            raise from_problem(gone) from exc
         raise from_upstream(exc) from exc
     return answer, media, {}
 
