@@ -129,15 +129,18 @@ class ModelAdapter(ABC):
         """Choices made for the caller (a width/height mapped to an aspect ratio, ...)."""
         return Notes()
 
-    def untaken(self, task: Task, request: TaskRequest) -> list[FieldProblem]:
-        """A problem for each field the caller set that this family does not take for `task`."""
-        taken = self.fields(task) | ALWAYS_TAKEN
-        extra = sorted(request.given() - taken)
-        listing = ", ".join(sorted(self.fields(task)))
+    def fields_for(self, entry: ModelEntry, task: Task) -> frozenset[str]:
+        """The fields `entry` itself takes for `task`; the family's when its models all agree."""
+        return self.fields(task)
+
+    def untaken(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:
+        """A problem for each field the caller set that `entry` does not take for `task`."""
+        own = self.fields_for(entry, task)
+        extra = sorted(request.given() - own - ALWAYS_TAKEN)
+        listing = ", ".join(sorted(own))
         return [
             FieldProblem(
-                field=name,
-                message=f"not taken by the {self.family} models for {task}; they take: {listing}",
+                field=name, message=f"not taken by {entry.id} for {task}; it takes: {listing}"
             )
             for name in extra
         ]

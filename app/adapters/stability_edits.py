@@ -147,13 +147,13 @@ class StabilityEditsAdapter(ModelAdapter):
     def fields(self, task: Task) -> frozenset[str]:
         return TOOLS[task].fields
 
-    def untaken(self, task: Task, request: TaskRequest) -> list[FieldProblem]:
+    def untaken(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:
         hints = _HINTS.get(task, {})
         return [
             FieldProblem(field=p.field, message=f"{p.message}; {hints[p.field]}")
             if p.field in hints
             else p
-            for p in super().untaken(task, request)
+            for p in super().untaken(entry, task, request)
         ]
 
     def check(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:

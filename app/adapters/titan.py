@@ -166,8 +166,7 @@ class TitanAdapter(ModelAdapter):
 
     def check(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:
         limits = limits_of(entry)
-        problems = _not_taken_by(entry, limits, task, request)
-        problems += _image_problems(entry, limits, request)
+        problems = _image_problems(entry, limits, request)
         if isinstance(request, RemoveBackgroundRequest):
             if request.n > 1:
                 message = "background removal makes one image; send n=1"
@@ -296,17 +295,6 @@ class TitanAdapter(ModelAdapter):
         if limits.styles:
             described["styles"] = list(NOVA_STYLES)
         return described
-
-
-def _not_taken_by(
-    entry: ModelEntry, limits: TitanLimits, task: Task, request: TaskRequest
-) -> list[FieldProblem]:
-    """Fields of the family that this model lacks (conditioning before v2, style but on Nova)."""
-    listing = ", ".join(sorted(_FIELDS[task] - _lacking(limits)))
-    return [
-        FieldProblem(field=name, message=f"not taken by {entry.id} for {task}; it takes: {listing}")
-        for name in sorted(request.given() & _lacking(limits) & _FIELDS[task])
-    ]
 
 
 def _lacking(limits: TitanLimits) -> frozenset[str]:

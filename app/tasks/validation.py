@@ -64,7 +64,9 @@ class RequestValidator:
         adapter = self.registry.adapter(entry)
         if request is not None:
             reported = {p.field for p in problems}
-            for problem in adapter.untaken(task, request) + adapter.check(entry, task, request):
+            for problem in adapter.untaken(entry, task, request) + adapter.check(
+                entry, task, request
+            ):
                 if problem.field not in reported:
                     problems.append(problem)
                     reported.add(problem.field)

@@ -73,7 +73,7 @@ async def list_models(request: Request) -> ModelList:
         tasks = [
             TaskInfo(
                 task=task.value,
-                fields=sorted(adapter.fields(task) | {"model", "n"}),
+                fields=sorted(adapter.fields_for(entry, task) | {"model", "n"}),
                 default=registry.resolve(runner.validator.default_model(task)) == entry,
             )
             for task in entry.tasks
