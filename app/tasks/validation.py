@@ -29,6 +29,10 @@ class RequestValidator:
         """The model a request without `model` goes to."""
         return self.settings.default_models.get(task.value, self.settings.default_model)
 
+    def default_entry(self, task: Task) -> ModelEntry | None:
+        """The model a request without `model` (and without a selecting field) goes to."""
+        return self._choose(task, {})[0]
+
     def validate(
         self, task: Task, raw: dict[str, Any]
     ) -> tuple[TaskRequest, ModelEntry, ModelAdapter]:

@@ -4,6 +4,91 @@ from __future__ import annotations
 
 import httpx
 
+SDXL = "stability.stable-diffusion-xl-v1"
+RETIRED = {
+    "amazon.titan-image-generator-v1",
+    "amazon.titan-image-generator-v2:0",
+    "amazon.nova-canvas-v1:0",
+    SDXL,
+    "stability.sd3-large-v1:0",
+    "stability.stable-image-ultra-v1:0",
+    "stability.stable-image-core-v1:0",
+}
+
+
+SERVED = {
+    "amazon.titan-image-generator-v1",
+    "amazon.titan-image-generator-v2:0",
+    "amazon.nova-canvas-v1:0",
+    "stability.stable-diffusion-xl-v1",
+    "stability.sd3-5-large-v1:0",
+    "stability.stable-image-ultra-v1:1",
+    "stability.stable-image-core-v1:1",
+    "stability.sd3-large-v1:0",
+    "stability.stable-image-ultra-v1:0",
+    "stability.stable-image-core-v1:0",
+    "stability.stable-image-inpaint-v1:0",
+    "stability.stable-outpaint-v1:0",
+    "stability.stable-image-search-replace-v1:0",
+    "stability.stable-image-search-recolor-v1:0",
+    "stability.stable-image-erase-object-v1:0",
+    "stability.stable-image-remove-background-v1:0",
+    "stability.stable-image-control-sketch-v1:0",
+    "stability.stable-image-control-structure-v1:0",
+    "stability.stable-image-style-guide-v1:0",
+    "stability.stable-style-transfer-v1:0",
+    "stability.stable-fast-upscale-v1:0",
+    "stability.stable-conservative-upscale-v1:0",
+    "stability.stable-creative-upscale-v1:0",
+}
+# Without `model`: the default model, else the first model serving the task (for upscale, the
+# one `mode` picks by default; control has none: `control` is required).
+DEFAULTS = {
+    "text-to-image": "amazon.titan-image-generator-v1",
+    "inpaint": "amazon.titan-image-generator-v1",
+    "outpaint": "amazon.titan-image-generator-v1",
+    "variations": "amazon.titan-image-generator-v1",
+    "image-to-image": "amazon.titan-image-generator-v1",
+    "erase": "stability.stable-image-erase-object-v1:0",
+    "search-replace": "stability.stable-image-search-replace-v1:0",
+    "search-recolor": "stability.stable-image-search-recolor-v1:0",
+    "remove-background": "stability.stable-image-remove-background-v1:0",
+    "upscale": "stability.stable-fast-upscale-v1:0",
+    "style-transfer": "stability.stable-style-transfer-v1:0",
+    "style-guide": "stability.stable-image-style-guide-v1:0",
+    "color-guided": "amazon.titan-image-generator-v2:0",
+}
+
+
+async def test_every_model_with_its_lifecycle_and_where_it_is_called(
+    gateway: httpx.AsyncClient,
+) -> None:
+    models = {m["id"]: m for m in (await gateway.get("/v1/models")).json()["models"]}
+    assert set(models) == SERVED
+    for model in models.values():
+        live = model["id"] in SERVED - RETIRED
+        assert model["status"] == ("active" if live else "retired"), model["id"]
+        if model["id"].startswith("stability.") and model["id"] != SDXL:
+            assert model["invoke_id"] == f"us.{model['id']}"
+            assert model["region"] == "us-west-2"
+        else:
+            assert model["invoke_id"] == model["id"]
+            assert model["region"] == "us-east-1"  # the gateway's own
+    assert models[SDXL]["end_of_life"] == "2025-05-20"
+    assert models["amazon.nova-canvas-v1:0"]["end_of_life"] == "2026-09-30"
+    assert models["stability.stable-fast-upscale-v1:0"]["selector"] == {"mode": "fast"}
+
+
+async def test_each_task_flags_the_model_a_request_without_model_goes_to(
+    gateway: httpx.AsyncClient,
+) -> None:
+    flagged: dict[str, list[str]] = {}
+    for model in (await gateway.get("/v1/models")).json()["models"]:
+        for task in model["tasks"]:
+            if task["default"]:
+                flagged.setdefault(task["task"], []).append(model["id"])
+    assert flagged == {task: [model_id] for task, model_id in DEFAULTS.items()}
+
 
 async def test_lists_titan_and_sdxl_with_tasks_limits_and_defaults(
     gateway: httpx.AsyncClient,
@@ -11,7 +96,6 @@ async def test_lists_titan_and_sdxl_with_tasks_limits_and_defaults(
     response = await gateway.get("/v1/models")
     assert response.status_code == 200
     models = {m["id"]: m for m in response.json()["models"]}
-    assert set(models) == {"amazon.titan-image-generator-v1", "stability.stable-diffusion-xl-v1"}
 
     titan = models["amazon.titan-image-generator-v1"]
     assert titan["aliases"] == ["titan", "titan-v1"]

@@ -74,7 +74,7 @@ async def list_models(request: Request) -> ModelList:
             TaskInfo(
                 task=task.value,
                 fields=sorted(adapter.fields_for(entry, task) | {"model", "n"}),
-                default=registry.resolve(runner.validator.default_model(task)) == entry,
+                default=runner.validator.default_entry(task) == entry,
             )
             for task in entry.tasks
         ]
