@@ -104,7 +104,7 @@ class RequestValidator:
         default = self.default_model(task)
         entry = self.registry.resolve(default)
         if entry is not None and task in entry.tasks:
-            return entry, None
+            return entry, self._selector_conflict(task, entry, raw)
         if task.value in self.settings.default_models:
             message = f"the default model for {task}, {default!r}, cannot do it; name a model"
             return None, FieldProblem(field="model", message=message)

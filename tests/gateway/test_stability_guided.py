@@ -358,6 +358,16 @@ class TestFastUpscale:
         assert_problem(response, emulator, "mode")
         assert "creative-upscale" in response.json()["errors"][0]["message"]
 
+    async def test_a_mode_the_configured_default_does_not_do_is_refused(
+        self, emulator: EmulatorServer
+    ) -> None:
+        settings = settings_for(emulator, default_models={"upscale": "creative-upscale"})
+        async with open_gateway(settings) as gateway:
+            fields = {"mode": "fast", "image": COFFEE}
+            response = await post(gateway, "upscale", "json", fields)
+        assert_problem(response, emulator, "mode")
+        assert "fast-upscale" in response.json()["errors"][0]["message"]
+
     async def test_an_unknown_mode_is_named(
         self, gateway: httpx.AsyncClient, emulator: EmulatorServer
     ) -> None:
