@@ -138,6 +138,7 @@ class ReplacementMap:
                 raw={**raw, "model": successor.id},
                 successor=successor,
                 warnings=(_served(successor, caller),),
+                applied={"requested_model": caller.id},
             )
         return _Translator(self, task, raw, caller, successor).run()
 
@@ -401,8 +402,8 @@ def _served(successor: ModelEntry, caller: ModelEntry) -> str:
 def _refusal(caller: ModelEntry, name: str, message: str) -> ProblemError:
     return invalid(
         [FieldProblem(field=name, message=message)],
-        detail=f"{caller.id} is retired and this request cannot be translated faithfully for "
-        "the model that serves it",
+        detail=f"{caller.id} is served by another model (GATEWAY_REPLACEMENTS) and this request "
+        "cannot be translated faithfully for it",
     )
 
 
