@@ -363,7 +363,7 @@ class TestFastUpscale:
     ) -> None:
         settings = settings_for(emulator, default_models={"upscale": "creative-upscale"})
         async with open_gateway(settings) as gateway:
-            fields = {"mode": "fast", "image": COFFEE}
+            fields = {"mode": "fast", "image": COFFEE, "prompt": "sharper"}
             response = await post(gateway, "upscale", "json", fields)
         assert_problem(response, emulator, "mode")
         assert "fast-upscale" in response.json()["errors"][0]["message"]
