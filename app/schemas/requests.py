@@ -390,8 +390,9 @@ class ColorGuidedRequest(DiffusionRequest, _Sized):
     colors: list[Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")]] = Field(
         min_length=1, max_length=10, examples=[["#FF8800", "#0044AA"]]
     )
-    reference_image: ImageInput | None = Field(default=None)
-    style: NovaStyle | None = Field(default=None, description="Nova Canvas only.")
+    reference_image: ImageInput | None = Field(
+        default=None, description="An image whose colours and layout guide the output."
+    )
 
 
 TaskRequest = (
