@@ -88,6 +88,11 @@ class StabilityAdapter(ModelAdapter):
     def fields(self, task: Task) -> frozenset[str]:
         return _FIELDS[task]
 
+    def fields_for(self, entry: ModelEntry, task: Task) -> frozenset[str]:
+        if StabilityLimits.of(entry).style_preset:
+            return _FIELDS[task]
+        return _FIELDS[task] - {"style_preset"}
+
     def check(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:
         assert isinstance(request, TextToImageRequest | ImageToImageRequest | VariationsRequest)
         limits = StabilityLimits.of(entry)
@@ -108,10 +113,6 @@ class StabilityAdapter(ModelAdapter):
                     field="output_format",
                     message=f"{entry.id} answers {listing}, not {request.output_format}",
                 )
-            )
-        if request.style_preset is not None and not limits.style_preset:
-            problems.append(
-                FieldProblem(field="style_preset", message=f"{entry.id} takes no style_preset")
             )
         if isinstance(request, TextToImageRequest):
             problems += _size_problems(request)

@@ -191,15 +191,20 @@ class StabilityGuidedAdapter(ModelAdapter):
             return frozenset().union(*(tool.fields for tool in UPSCALERS.values()))
         return _BY_TASK[task].fields
 
+    def fields_for(self, entry: ModelEntry, task: Task) -> frozenset[str]:
+        return tool_of(entry, task).fields
+
+    def untaken(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:
+        tool = tool_of(entry, task)
+        return [
+            FieldProblem(field=name, message=_untaken_message(entry, tool, name))
+            for name in sorted(request.given() - tool.fields - ALWAYS_TAKEN)
+        ]
+
     def check(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:
         tool = tool_of(entry, task)
         limits = limits_of(entry, tool)
-        given = request.given()
-        # fields(task) is the union over the upscalers: each one refuses what it does not take.
-        problems = [
-            FieldProblem(field=name, message=_untaken_message(entry, tool, name))
-            for name in sorted(given - tool.fields - ALWAYS_TAKEN)
-        ]
+        problems: list[FieldProblem] = []
         if not tool.seeded and request.n > 1:
             problems.append(
                 FieldProblem(
