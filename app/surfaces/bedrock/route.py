@@ -72,8 +72,16 @@ async def _invoke(request: Request, model_id: str) -> tuple[bytes, str, dict[str
             raise from_problem(problem) from None
         return write(entry.family, result), JSON, answer_headers(result)
     accept = request.headers.get("accept") or JSON
+    answer, media = await _pass_through(runner, entry, raw, accept)
+    return answer, media, {}
+
+
+async def _pass_through(
+    runner: TaskRunner, entry: ModelEntry, raw: bytes, accept: str
+) -> tuple[bytes, str]:
+    """The caller's bytes to the model's target, its answer back untouched."""
     try:
-        answer, media = await runner.bedrock.invoke_raw(entry, raw, accept)
+        return await runner.bedrock.invoke_raw(entry, raw, accept)
     except Exception as exc:
         if isinstance(exc, ClientError) and is_end_of_life(
             exc, retired=entry.status is Lifecycle.RETIRED
@@ -83,7 +91,6 @@ async def _invoke(request: Request, model_id: str) -> tuple[bytes, str, dict[str
             gone = retired_problem(entry.id, runner.successor_names(entry), message)
             raise from_problem(gone) from exc
         raise from_upstream(exc) from exc
-    return answer, media, {}
 
 
 async def _read_body(request: Request) -> bytes:
