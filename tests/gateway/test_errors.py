@@ -124,7 +124,8 @@ class TestBedrockFailures:
         retry_after: str | None,
     ) -> None:
         emulator.set_faults(schedule=[{"fault": fault}])
-        response = await once.post(T2I, json={"prompt": "x", "width": 512, "height": 512})
+        # An active model: a retired one answering ResourceNotFoundException is a 410 instead.
+        response = await once.post(T2I, json={"prompt": "x", "model": "sd3.5-large"})
         problem = assert_problem(response, status, slug)
         assert response.headers.get("retry-after") == retry_after
         if fault != "DropConnection":

@@ -182,4 +182,4 @@ class TestOutpaint:
         }
         response = await post(gateway, "outpaint", "multipart", fields)
         assert_problem(response, emulator, "outpainting_mode")
-        assert "sdxl" in response.json()["errors"][0]["message"]
+        assert "stable-diffusion-xl" in response.json()["errors"][0]["message"]
