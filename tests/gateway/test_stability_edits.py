@@ -3,6 +3,7 @@ replace, search and recolor, erase, remove background. Exact bodies, pixels, and
 
 from __future__ import annotations
 
+import base64
 import io
 from typing import Any
 
@@ -581,6 +582,20 @@ class TestRemoveBackground:
         np.testing.assert_array_equal(
             pixels(image["b64_json"])[..., :3][opaque], pixels(ASTRONAUT)[opaque]
         )
+
+    async def test_a_binary_answer_has_no_seed_header(
+        self, gateway: httpx.AsyncClient, emulator: EmulatorServer
+    ) -> None:
+        response = await gateway.post(
+            "/v1/images/remove-background",
+            json={"image": b64(ASTRONAUT)},
+            headers={"Accept": "image/png"},
+        )
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "image/png"
+        assert response.headers["finish-reason"] == "success"
+        assert "seed" not in response.headers
+        assert_cut_out(base64.b64encode(response.content).decode(), ASTRONAUT)
 
     async def test_webp_keeps_the_alpha(
         self, gateway: httpx.AsyncClient, emulator: EmulatorServer

@@ -78,7 +78,9 @@ async def render(result: TaskResult, media: str, request_id: str | None) -> Resp
     target = IMAGE_TYPES[media]
     if image.mime_type != media:
         data = await asyncio.to_thread(transcode, data, target)
-    headers.update(Seed=str(image.seed), **{"Finish-Reason": image.finish_reason.value})
+    headers["Finish-Reason"] = image.finish_reason.value
+    if image.seed is not None:  # deterministic tools (background removal, fast upscale) have none
+        headers["Seed"] = str(image.seed)
     return Response(data, media_type=media, headers=headers)
 
 
