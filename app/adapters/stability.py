@@ -26,6 +26,8 @@ from .base import Call, Lifecycle, ModelAdapter, ModelEntry, Notes
 from .stability_common import (
     ASPECT_RATIOS,
     PROMPT_MAX,
+    READ_TIMEOUT_S,
+    REGION,
     SEED_MAX,
     ImageRule,
     copy_fields,
@@ -233,8 +235,6 @@ def _strength(task: Task, request: ImageToImageRequest | VariationsRequest) -> f
 
 ADAPTER = StabilityAdapter()
 
-_REGION = "us-west-2"
-_READ_TIMEOUT_S = 120.0
 _WITH_IMAGES = (Task.TEXT_TO_IMAGE, Task.IMAGE_TO_IMAGE, Task.VARIATIONS)
 
 
@@ -248,8 +248,8 @@ def _entry(
         aliases=aliases,
         tasks=tasks,
         invoke_id=f"us.{model_id}",
-        region=_REGION,
-        read_timeout_s=_READ_TIMEOUT_S,
+        region=REGION,
+        read_timeout_s=READ_TIMEOUT_S,
         limits=limits,
         description=description,
         **extra,

@@ -14,10 +14,14 @@ from typing import Any
 from ..imaging.inputs import InputImage
 from ..problems import FieldProblem
 from ..schemas.images import FinishReason, GeneratedImage
-from ..schemas.requests import TaskRequest
-from .base import Call, b64, mime_of_b64, seeds_for
+from ..schemas.requests import Task, TaskRequest
+from .base import Call, ModelEntry, b64, mime_of_b64, seeds_for
 
 SEED_MAX = 4_294_967_294
+# Bedrock serves Stability's current models on demand in us-west-2, and the Image Services only
+# through the us. inference profile; they can take long.
+REGION = "us-west-2"
+READ_TIMEOUT_S = 120.0
 PROMPT_MAX = 10_000
 ASPECT_RATIOS: dict[str, tuple[int, int]] = {
     "21:9": (21, 9),
@@ -137,3 +141,25 @@ def parse_answer(call: Call, payload: dict[str, Any]) -> list[GeneratedImage]:
         FinishReason.CONTENT_FILTERED if text.lower().startswith("filter") else FinishReason.ERROR
     )
     return [GeneratedImage(b64=None, seed=seed, finish_reason=finish, error=text)]
+
+
+def service_entry(
+    family: str,
+    model_id: str,
+    alias: str,
+    task: Task,
+    description: str,
+    selector: dict[str, str] | None = None,
+) -> ModelEntry:
+    """The registry entry of one Image Service: one task, called by its us. profile."""
+    return ModelEntry(
+        id=model_id,
+        family=family,
+        aliases=(alias,),
+        tasks=(task,),
+        invoke_id=f"us.{model_id}",
+        region=REGION,
+        read_timeout_s=READ_TIMEOUT_S,
+        selector=selector or {},
+        description=description,
+    )

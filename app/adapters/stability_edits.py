@@ -32,6 +32,7 @@ from .stability_common import (
     one_call_per_image,
     parse_answer,
     range_problem,
+    service_entry,
 )
 
 OUTPUT_FORMATS = ("png", "jpeg", "webp")
@@ -268,16 +269,7 @@ ADAPTER = StabilityEditsAdapter()
 
 
 def _entry(model_id: str, alias: str, task: Task, description: str) -> ModelEntry:
-    return ModelEntry(
-        id=model_id,
-        family="stability-edit",
-        aliases=(alias,),
-        tasks=(task,),
-        invoke_id=f"us.{model_id}",
-        region="us-west-2",
-        read_timeout_s=120,
-        description=description,
-    )
+    return service_entry(ADAPTER.family, model_id, alias, task, description)
 
 
 MODELS: tuple[ModelEntry, ...] = (

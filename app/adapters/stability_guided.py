@@ -27,6 +27,7 @@ from .stability_common import (
     one_call_per_image,
     parse_answer,
     range_problem,
+    service_entry,
 )
 
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("png", "jpeg", "webp")
@@ -303,18 +304,7 @@ ADAPTER = StabilityGuidedAdapter()
 def _service(
     model_id: str, alias: str, task: Task, description: str, selector: dict[str, str] | None = None
 ) -> ModelEntry:
-    return ModelEntry(
-        id=model_id,
-        family=ADAPTER.family,
-        aliases=(alias,),
-        tasks=(task,),
-        # Bedrock serves the Image Services only through the us. inference profile.
-        invoke_id=f"us.{model_id}",
-        region="us-west-2",
-        read_timeout_s=120,
-        selector=selector or {},
-        description=description,
-    )
+    return service_entry(ADAPTER.family, model_id, alias, task, description, selector)
 
 
 MODELS: tuple[ModelEntry, ...] = (
