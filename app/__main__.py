@@ -6,6 +6,7 @@ process on 127.0.0.1:EMULATOR_PORT and the gateway calls it over HTTP like any B
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -51,9 +52,17 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit(f"the emulator did not start on port {port}")
 
 
+def _exit(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     """Serve the gateway on HOST:PORT."""
     settings = Settings()
+    # uvicorn shuts down on SIGTERM, then raises the signal again for the handler it found. The
+    # default handler would end the process on the spot, skipping the `finally` that stops the
+    # emulator (`kill`, `docker stop`): this one exits through it.
+    signal.signal(signal.SIGTERM, _exit)
     with _emulator(settings):
         uvicorn.run(
             "app.main:create_app",

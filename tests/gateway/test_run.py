@@ -69,3 +69,28 @@ def test_text_to_image_through_the_served_gateway(
     assert as_png.headers["content-type"] == "image/png"
     with Image.open(io.BytesIO(as_png.content)) as image:
         assert image.size == size
+
+
+def test_sigterm_to_the_gateway_stops_its_emulator_too() -> None:
+    """`kill <pid>` or `docker stop` signals the gateway alone; its emulator must not outlive it."""
+    port, emulator_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GATEWAY_"))}
+    env.update(HOST="127.0.0.1", PORT=str(port), EMULATOR_PORT=str(emulator_port))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stderr is not None
+    try:
+        for line in process.stderr:
+            if f"Uvicorn running on http://127.0.0.1:{port}" in line:
+                break
+        else:
+            pytest.fail(f"the gateway exited with {process.wait()} before serving")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        if process.poll() is None:
+            os.killpg(os.getpgid(process.pid), signal.SIGKILL)
+        process.stderr.close()
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", emulator_port)) != 0, "the emulator still serves"
