@@ -133,6 +133,7 @@ class TestPassThrough:
         assert direct.status_code == 200
         assert through.content == direct.content
         assert through.headers["content-type"] == direct.headers["content-type"]
+        assert through.headers["served-model"] == received["resolved_model_id"]
 
     def test_no_content_type_is_accepted(self, wire: httpx.Client) -> None:
         response = wire.post(f"/model/{TITAN}/invoke", content=PASS_THROUGH[TITAN])

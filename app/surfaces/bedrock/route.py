@@ -73,7 +73,7 @@ async def _invoke(request: Request, model_id: str) -> tuple[bytes, str, dict[str
         return write(entry.family, result), JSON, answer_headers(result)
     accept = request.headers.get("accept") or JSON
     answer, media = await _pass_through(runner, entry, raw, accept)
-    return answer, media, {}
+    return answer, media, {"Served-Model": entry.id}
 
 
 async def _pass_through(
