@@ -7,7 +7,6 @@ test is about what the gateway answers, not about retries.
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 from collections.abc import AsyncIterator, Iterator
@@ -29,7 +28,6 @@ from app.settings import Settings
 from app.surfaces.bedrock.writers import write
 from app.tasks.runner import TaskResult
 from emulator.testing import EmulatorServer
-from tests.conftest import DATA
 
 from .conftest import b64, data, image_size, pixels, settings_for
 from .live import GatewayServer
@@ -598,146 +596,6 @@ class TestReplacedPath:
         assert response.status_code == 400
         assert "#/seed: " in response.json()["message"]
         assert emulator.requests() == []
-
-
-IMAGE_PATH = DATA / "astronaut.png"  # 512x512, the size the Titan examples ask for
-
-
-@pytest.fixture
-def examples_env(
-    live: GatewayServer, bedrock_env: EmulatorServer, monkeypatch: pytest.MonkeyPatch
-) -> EmulatorServer:
-    """The examples' environment: the gateway as the endpoint, dummy keys."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", live.url)
-    return bedrock_env
-
-
-def example_image(model_id: str, body: str) -> dict[str, Any]:
-    """The examples' call: a default client, JSON accept and content type, the parsed answer."""
-    bedrock = boto3.client(service_name="bedrock-runtime")
-    try:
-        response = bedrock.invoke_model(
-            body=body, modelId=model_id, accept="application/json", contentType="application/json"
-        )
-        parsed: dict[str, Any] = json.loads(response.get("body").read())
-    finally:
-        bedrock.close()
-    return parsed
-
-
-def titan_example(body: str) -> Image.Image:
-    """A Titan example's image, read as the example reads it."""
-    answer = example_image(TITAN, body)
-    assert answer.get("error") is None
-    return Image.open(io.BytesIO(base64.b64decode(answer.get("images")[0].encode("ascii"))))
-
-
-def read_b64(path: Any) -> str:
-    with open(path, "rb") as handle:
-        return base64.b64encode(handle.read()).decode("utf8")
-
-
-class TestSeedExamples:
-    """AWS's five boto3 examples, unchanged but for the image paths, through the gateway."""
-
-    def test_titan_text_to_image(self, examples_env: EmulatorServer) -> None:
-        body = json.dumps(
-            {
-                "taskType": "TEXT_IMAGE",
-                "textToImageParams": {"text": "A photograph of a cup of coffee from the side."},
-                "imageGenerationConfig": {
-                    "numberOfImages": 1,
-                    "height": 1024,
-                    "width": 1024,
-                    "cfgScale": 8.0,
-                    "seed": 0,
-                },
-            }
-        )
-        assert titan_example(body).size == (1024, 1024)
-        assert [r["model_id"] for r in examples_env.requests()] == [TITAN]
-
-    def test_titan_inpainting(self, examples_env: EmulatorServer) -> None:
-        body = json.dumps(
-            {
-                "taskType": "INPAINTING",
-                "inPaintingParams": {
-                    "text": "Modernize the windows of the house",
-                    "negativeText": "bad quality, low res",
-                    "image": read_b64(IMAGE_PATH),
-                    "maskPrompt": "windows",
-                },
-                "imageGenerationConfig": {
-                    "numberOfImages": 1,
-                    "height": 512,
-                    "width": 512,
-                    "cfgScale": 8.0,
-                },
-            }
-        )
-        assert titan_example(body).size == (512, 512)
-        assert examples_env.requests()[0]["body"] == json.loads(body)
-
-    def test_titan_outpainting(self, examples_env: EmulatorServer, tmp_path: Any) -> None:
-        mask_path = tmp_path / "mask.png"
-        mask = Image.new("RGB", (512, 512), (255, 255, 255))
-        mask.paste((0, 0, 0), (128, 96, 384, 416))
-        mask.save(mask_path)
-        body = json.dumps(
-            {
-                "taskType": "OUTPAINTING",
-                "outPaintingParams": {
-                    "text": "Draw a chocolate chip cookie",
-                    "negativeText": "bad quality, low res",
-                    "image": read_b64(IMAGE_PATH),
-                    "maskImage": read_b64(mask_path),
-                    "outPaintingMode": "DEFAULT",
-                },
-                "imageGenerationConfig": {
-                    "numberOfImages": 1,
-                    "height": 512,
-                    "width": 512,
-                    "cfgScale": 8.0,
-                },
-            }
-        )
-        assert titan_example(body).size == (512, 512)
-
-    def test_titan_image_variation(self, examples_env: EmulatorServer) -> None:
-        body = json.dumps(
-            {
-                "taskType": "IMAGE_VARIATION",
-                "imageVariationParams": {
-                    "text": "Modernize the house, photo-realistic, 8k, hdr",
-                    "negativeText": "bad quality, low resolution, cartoon",
-                    "images": [read_b64(IMAGE_PATH)],
-                    "similarityStrength": 0.7,
-                },
-                "imageGenerationConfig": {
-                    "numberOfImages": 1,
-                    "height": 512,
-                    "width": 512,
-                    "cfgScale": 8.0,
-                },
-            }
-        )
-        assert titan_example(body).size == (512, 512)
-
-    def test_sdxl_image_to_image(self, examples_env: EmulatorServer) -> None:
-        body = json.dumps(
-            {
-                "text_prompts": [{"text": "A space ship."}],
-                "init_image": read_b64(IMAGE_PATH),
-                "style_preset": "isometric",
-            }
-        )
-        answer = example_image(SDXL, body)
-        assert answer["result"] == "success"
-        first = answer.get("artifacts")[0]
-        assert first.get("finishReason") not in ("ERROR", "CONTENT_FILTERED")
-        image = Image.open(io.BytesIO(base64.b64decode(first.get("base64").encode("ascii"))))
-        assert image.size == (512, 512)  # image-to-image keeps the input's size
-        assert [r["model_id"] for r in examples_env.requests()] == [SDXL]
 
 
 TITAN_V2 = "amazon.titan-image-generator-v2:0"
