@@ -155,11 +155,6 @@ def retired_problem(model_id: str, successors: Sequence[str], upstream: str) -> 
     )
 
 
-def is_content_filtered(exc: BaseException) -> bool:
-    """Bedrock's moderation answers ValidationException with this phrase in the message."""
-    return isinstance(exc, ClientError) and CONTENT_FILTER_MARK in _message(exc)
-
-
 def _client_error_problem(exc: ClientError, model_id: str) -> ProblemError:
     code = str(exc.response.get("Error", {}).get("Code", ""))
     message = _message(exc)
