@@ -43,13 +43,40 @@ class Settings(BaseSettings):
     ] = "us-east-1"
 
     # Bedrock calls: image models can take tens of seconds; AWS advises a read timeout of >= 300 s.
-    connect_timeout_s: float = 5.0
-    read_timeout_s: float = 300.0
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    read_timeout_s: float = Field(default=300.0, gt=0)
+    # Everything one request may spend waiting for Bedrock: the wait for a slot, every attempt and
+    # the pauses between them. An attempt never outlives it, whatever the read timeout.
+    request_deadline_s: float = Field(default=180.0, gt=0)
+    # Calls per Bedrock invocation, the first included, across regions (the gateway's own retry
+    # layer; botocore's is off). Pauses between rounds: full jitter, base * 2^round, capped.
     max_attempts: int = Field(default=3, ge=1, le=10)
-    max_concurrency_per_model: int = Field(default=16, ge=1)
+    retry_base_s: float = Field(default=0.5, ge=0)
+    retry_cap_s: float = Field(default=10.0, ge=0)
 
-    # Request limits: bounded memory whatever a caller sends.
-    max_body_bytes: int = 40 * 1024 * 1024
+    # Backpressure: calls in flight per model, callers waiting for a slot per model (more are
+    # refused at once with 429), and the longest wait for one (then 503); plus requests the whole
+    # gateway holds at once, refused before their body is read, so memory stays bounded.
+    max_concurrency_per_model: int = Field(default=16, ge=1)
+    max_queue_per_model: int = Field(default=64, ge=0)
+    queue_timeout_s: float = Field(default=30.0, ge=0)
+    max_requests_in_flight: int = Field(default=256, ge=1)
+
+    # Circuit breaking per (model, region): this many failures in a row open it; after the
+    # cool-down one probe call may pass, and its outcome closes or reopens it.
+    breaker_failure_threshold: int = Field(default=5, ge=1)
+    breaker_cooldown_s: float = Field(default=30.0, gt=0)
+
+    # Endpoint per region, for regions not at AWS's own endpoint (VPC endpoints, a second emulator);
+    # models list the regions to fail over to in `fallback_regions` (GATEWAY_MODELS).
+    endpoints: dict[str, str] = Field(default_factory=dict)
+
+    # SIGTERM: stop accepting, then let in-flight requests finish for up to this long.
+    shutdown_grace_s: float = Field(default=30.0, ge=0)
+
+    # Request limits: bounded memory whatever a caller sends. Bedrock refuses bodies over
+    # 25,000,000 bytes, so no valid request needs much more than that.
+    max_body_bytes: int = Field(default=26 * 1024 * 1024, ge=1)
     max_image_bytes: int = 20 * 1024 * 1024
     max_image_pixels: int = 40_000_000
 
@@ -66,8 +93,10 @@ class Settings(BaseSettings):
     # unless an operator says so.
     replacements: dict[str, dict[str, str]] = Field(default_factory=dict)
 
-    def endpoint(self) -> str | None:
-        """The URL the Bedrock client calls; None lets botocore pick AWS's regional endpoint."""
+    def endpoint(self, region: str | None = None) -> str | None:
+        """The URL the Bedrock client calls for `region`; None lets botocore pick AWS's own."""
+        if region is not None and region in self.endpoints:
+            return self.endpoints[region]
         if self.endpoint_url:
             return self.endpoint_url
         if self.backend is Backend.EMULATOR:

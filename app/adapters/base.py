@@ -52,6 +52,10 @@ class ModelEntry(BaseModel):
         "an ARN; the id itself when omitted.",
     )
     region: str | None = Field(default=None, description="The gateway's region when omitted.")
+    fallback_regions: tuple[str, ...] = Field(
+        default=(),
+        description="Regions to call, in order, when the first is throttling or down.",
+    )
     read_timeout_s: float | None = Field(
         default=None, gt=0, description="The gateway's read timeout when omitted."
     )
