@@ -17,6 +17,7 @@ from .settings import Settings, get_settings
 from .surfaces.bedrock import route as bedrock
 from .surfaces.native import images, models
 from .surfaces.native.spec import component_schemas
+from .surfaces.openai import routes as openai
 from .tasks.runner import TaskRunner
 from .tasks.validation import RequestValidator
 
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(images.router)
     app.include_router(models.router)
     app.include_router(bedrock.router)
+    app.include_router(openai.router)
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     _attach_spec_schemas(app)

@@ -1,0 +1,1 @@
+"""The OpenAI-compatible surface: `/openai/v1/images/*` for apps built on the OpenAI SDK."""
