@@ -1,10 +1,86 @@
 """POST /openai/v1/images/{generations,edits,variations}, answered as OpenAI's Images API answers.
 
+Each request is translated into the native vocabulary and run by the native task runner, so every
+validation, limit, retry and replacement rule is the native API's; only the shapes differ. Errors
+are answered in OpenAI's shape from inside the endpoints, so the app's problem+json handlers never
+see them.
+
 Not in openapi/openapi.json: callers of this surface use the OpenAI SDK and OpenAI's own spec.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
 
+from fastapi import APIRouter, Request
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from ...problems import ProblemError, request_id_of
+from ...tasks.runner import TaskRunner
+from ...tasks.validation import RequestValidator
+from ..native.body import read_fields
+from .answers import render
+from .errors import OpenAIError, from_problem
+from .requests import map_edit, map_generation, map_variation
+from .vocabulary import Mapped
+
+log = logging.getLogger("app.surfaces.openai")
 router = APIRouter(prefix="/openai/v1", include_in_schema=False)
+
+Mapper = Callable[[RequestValidator, dict[str, Any]], Mapped]
+
+
+@router.post("/images/generations")
+async def generations(request: Request) -> Response:
+    """Images from a prompt (JSON)."""
+    return await _serve(request, map_generation, multipart=False)
+
+
+@router.post("/images/edits")
+async def edits(request: Request) -> Response:
+    """An edit of one image by a mask or its transparency, else variations of the images
+    (multipart with `image` / `image[]` files, or JSON with data URLs)."""
+    return await _serve(request, map_edit, multipart=True)
+
+
+@router.post("/images/variations")
+async def variations(request: Request) -> Response:
+    """Variations of one image (multipart; JSON with a data URL also works)."""
+    return await _serve(request, map_variation, multipart=True)
+
+
+async def _serve(request: Request, mapper: Mapper, *, multipart: bool) -> Response:
+    request_id = request_id_of(request.scope)
+    try:
+        response = await _run(request, mapper, multipart=multipart)
+    except OpenAIError as error:
+        return error.response(request_id)
+    except Exception:
+        # A bug: logged with its trace for the operator, answered as OpenAI answers its own.
+        log.exception("unhandled error on %s", request.url.path)
+        return OpenAIError(500, "The gateway failed unexpectedly.", code="internal_error").response(
+            request_id
+        )
+    return response
+
+
+async def _run(request: Request, mapper: Mapper, *, multipart: bool) -> Response:
+    runner: TaskRunner = request.state.runner
+    mapped: Mapped | None = None
+    try:
+        fields = await read_fields(request, multipart=multipart)
+        mapped = await asyncio.to_thread(mapper, runner.validator, fields)
+        result = await runner.run(mapped.task, mapped.raw)
+    except ProblemError as problem:
+        raise from_problem(problem, mapped.param_of if mapped else _as_sent) from None
+    except HTTPException as exc:  # Starlette's answer to a malformed multipart body
+        raise OpenAIError(exc.status_code, str(exc.detail), code="invalid_body") from None
+    return await render(result, mapped)
+
+
+def _as_sent(name: str) -> str | None:
+    return None if name == "body" else name

@@ -1,0 +1,147 @@
+"""The three OpenAI image requests as native tasks: generation, edit (masked or not), variation.
+
+An edit with a mask is an inpaint whose mask marks the edit area with transparent pixels (the
+native `alpha-is-edit` convention). Without a mask, an image with transparent pixels is inpainted
+there; an opaque one gets variations guided by the prompt, when the model makes variations.
+These functions decode at most one image header and alpha channel: call them in a thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...imaging.inputs import ImageInputError, decode_base64_image, load_pixels, parse_image
+from ...imaging.masks import MaskConvention
+from ...schemas.requests import Task
+from ...tasks.validation import RequestValidator
+from .errors import bad_param
+from .vocabulary import Mapped, map_common, taken, target
+
+_TRANSPARENT_BELOW = 128  # the native alpha-is-edit threshold
+
+
+def map_generation(validator: RequestValidator, fields: dict[str, Any]) -> Mapped:
+    """POST /images/generations as text-to-image."""
+    return _mapped(validator, Task.TEXT_TO_IMAGE, fields, {"prompt": fields.get("prompt")})
+
+
+def map_variation(validator: RequestValidator, fields: dict[str, Any]) -> Mapped:
+    """POST /images/variations as native variations of one image."""
+    images, key = _images(fields)
+    if len(images) != 1:
+        raise bad_param(key, f"one image is required; {len(images)} were given")
+    return _mapped(validator, Task.VARIATIONS, fields, {"images": images}, {"images": key})
+
+
+def map_edit(validator: RequestValidator, fields: dict[str, Any]) -> Mapped:
+    """POST /images/edits as an inpaint (a mask, or the image's own transparency) or variations."""
+    images, key = _images(fields)
+    if not images:
+        raise bad_param("image", "required: the image to edit")
+    mask = None if fields.get("mask") is None else _reference(fields["mask"], "mask")
+    prompt = fields.get("prompt")
+    if mask is not None or (len(images) == 1 and _transparent(validator, images[0])):
+        if len(images) > 1:
+            raise bad_param(key, f"a mask edits one image; {len(images)} were given")
+        fixed: dict[str, Any] = {
+            "image": images[0],
+            "mask_convention": MaskConvention.ALPHA_IS_EDIT.value,
+            "prompt": prompt,
+        }
+        names = {"image": key, "mask_convention": "mask"}
+        if mask is not None:
+            fixed["mask"] = mask
+            names["mask"] = "mask"
+        else:
+            names["mask"] = key  # the image's own alpha is the mask
+        return _mapped(validator, Task.INPAINT, fields, fixed, names)
+    chosen = target(validator, Task.VARIATIONS, fields)
+    if chosen.entry is not None and Task.VARIATIONS not in chosen.entry.tasks:
+        raise bad_param(
+            "mask",
+            f"required: {chosen.entry.id} makes no variations, so an edit needs a mask "
+            "(or an image with transparent pixels)",
+        )
+    return _mapped(
+        validator, Task.VARIATIONS, fields, {"images": images, "prompt": prompt}, {"images": key}
+    )
+
+
+def _mapped(
+    validator: RequestValidator,
+    task: Task,
+    fields: dict[str, Any],
+    fixed: dict[str, Any],
+    names: dict[str, str] | None = None,
+) -> Mapped:
+    """`fixed` (images, prompt) plus every other parameter mapped for the chosen model."""
+    chosen = target(validator, task, fields)
+    own = taken(validator, chosen, task)
+    label = chosen.entry.id if chosen.entry is not None else "the model"
+    mapped = Mapped(task=task, raw={}, params={"prompt": "prompt", **(names or {})})
+    for name, value in fixed.items():
+        if value is None:
+            continue
+        if name == "prompt" and own is not None and name not in own:
+            mapped.warnings.append(f"prompt is ignored: {label} takes no prompt for {task}")
+            continue
+        mapped.raw[name] = value
+    map_common(fields, mapped, chosen, own, label)
+    return mapped
+
+
+def _images(fields: dict[str, Any]) -> tuple[list[str | bytes], str]:
+    """The images to work on, from `image` or `images` (file parts, data URLs, or OpenAI's JSON
+    references), and the parameter name the caller used."""
+    key = "images" if fields.get("images") is not None else "image"
+    value = fields.get(key)
+    if value is None:
+        return [], key
+    values = value if isinstance(value, list) else [value]
+    return [_reference(item, f"{key}[{i}]") for i, item in enumerate(values)], key
+
+
+def _reference(value: Any, param: str) -> str | bytes:
+    """An image as the native schema reads it: bytes (a file part) or base64 / data-URL text."""
+    if isinstance(value, bytes | str):
+        return value
+    if isinstance(value, dict):
+        if value.get("file_id") is not None:
+            raise bad_param(
+                param,
+                "file ids are not supported: this gateway keeps no files; send the image as a "
+                "file part or as {'image_url': 'data:image/png;base64,...'}",
+                "unsupported_value",
+            )
+        url = value.get("image_url")
+        if isinstance(url, dict):  # {"image_url": {"url": ...}}, the chat API's shape
+            url = url.get("url")
+        if isinstance(url, str):
+            if url.lower().startswith(("http://", "https://")):
+                raise bad_param(
+                    param,
+                    "image URLs are not fetched by this gateway; send a data URL "
+                    "(data:image/png;base64,...)",
+                    "unsupported_value",
+                )
+            return url
+    raise bad_param(
+        param, "must be a file part, a data URL, or an object {'image_url': 'data:...'}"
+    )
+
+
+def _transparent(validator: RequestValidator, value: str | bytes) -> bool:
+    """Whether the image has pixels transparent enough to be an edit area. An image that cannot
+    be read is not: validation then names what is wrong with it."""
+    settings = validator.settings
+    try:
+        data = decode_base64_image(value) if isinstance(value, str) else value
+        image = parse_image(
+            data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
+        )
+        if not image.has_alpha:
+            return False
+        pixels = load_pixels(image)
+    except ImageInputError:
+        return False
+    return pixels.shape[2] == 4 and bool((pixels[:, :, 3] < _TRANSPARENT_BELOW).any())
