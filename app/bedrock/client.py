@@ -1,4 +1,36 @@
-"""The Bedrock Runtime clients the gateway shares: aioboto3 over HTTP, capped per model.
+"""The Bedrock Runtime client the gateway shares: aioboto3 over HTTP, made resilient.
+
+Every invocation goes through, in order:
+
+- a deadline: one absolute `time.monotonic()` value for all the waiting a request does (slot
+  waits, attempts, pauses); each attempt runs under what is left of it, and passing it mid-attempt
+  is 504 `deadline-exceeded`;
+- failover: the model's regions, `[entry.region or settings.region, *entry.fallback_regions]`, are
+  tried in order, skipping those whose circuit is open; a retryable failure moves the call to the
+  next region at once, and after a full round the call pauses (full jitter, `retry.Backoff`) and
+  starts again from the first. `max_attempts` counts every call, across regions;
+- circuit breaking per (target, region) (`breaker.CircuitBreaker`); when every region is open the
+  caller gets 503 `circuit-open` with Retry-After = what is left of the shortest cool-down;
+- admission per target (`admission.ModelGate`): a slot is held for one attempt only, never during
+  a pause, so waiting callers progress while a failed one backs off.
+
+A pause that would end past the deadline is not taken: the last upstream error is raised, which
+`errors.upstream_problem` maps for the caller. Non-retryable errors (`retry.classify`) are raised
+at once. botocore's own retries are off: this is the only retry layer. Cancellation propagates at
+once: the slot is released, the breaker is not charged, and the HTTP call is abandoned mid-flight
+so Bedrock sees the connection close.
+
+`BedrockClient.counters` (a `collections.Counter`, exported as metrics) has these keys:
+
+- ("attempt", target, region): calls made;
+- ("retry", target, cause): calls made again after a failure, by the failure's cause (Bedrock's
+  error code, or ReadTimeout / ConnectTimeout / ConnectionError);
+- ("failover", target, from_region, to_region): calls moved to another region;
+- ("rejected", target, slug): calls refused by the gateway (overloaded, queue-timeout,
+  circuit-open, deadline-exceeded);
+- ("breaker", target, region, state): circuit transitions into `state` (open, half_open, closed).
+
+`BedrockClient.circuits()` lists every circuit's state and `admission.describe()` every gate's.
 
 botocore fixes the region and read timeout per client, and models differ in both (Stability's
 current models are served from us-west-2 and can take long), so there is one client per
@@ -9,16 +41,25 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections import defaultdict
-from collections.abc import AsyncIterator
+import itertools
+import random
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import aioboto3
 import orjson
 from aiobotocore.config import AioConfig
 
+from ..problems import ProblemError
 from ..settings import Backend, Settings
+from .admission import Admission
+from .breaker import CircuitBreaker, State
+from .retry import Backoff, Verdict, classify
+
+_T = TypeVar("_T")
 
 # The emulator checks no credentials; giving some keeps botocore from searching the chain
 # (environment, profile files, instance metadata), which would slow the first call.
@@ -35,51 +76,74 @@ class Target(Protocol):
     def region(self) -> str | None: ...
 
     @property
+    def fallback_regions(self) -> tuple[str, ...]: ...
+
+    @property
     def read_timeout_s(self) -> float | None: ...
 
 
 class BedrockClient:
-    """Invokes models, at most N calls in flight per model."""
+    """Invokes models under a deadline, with admission, circuit breaking, failover and retries.
 
-    def __init__(self, settings: Settings, stack: AsyncExitStack) -> None:
+    `clock` is the breakers' monotonic clock and `rng` the jitter's generator: both replaceable
+    (attributes `clock`, `backoff.rng`) so tests move time and pin pauses without sleeping.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        stack: AsyncExitStack,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
         self._settings = settings
         self._stack = stack
         self._session = aioboto3.Session()
         self._clients: dict[tuple[str, float], Any] = {}
         self._opening = asyncio.Lock()
-        limit = settings.max_concurrency_per_model
-        self._slots: defaultdict[str, asyncio.Semaphore] = defaultdict(
-            lambda: asyncio.Semaphore(limit)
-        )
+        self._breakers: dict[tuple[str, str], CircuitBreaker] = {}
+        self.clock = clock
+        self.backoff = Backoff(settings.retry_base_s, settings.retry_cap_s, rng)
+        self.admission = Admission(settings.max_concurrency_per_model, settings.max_queue_per_model)
+        self.counters: Counter[tuple[str, ...]] = Counter()
 
-    async def invoke(self, model: Target, body: dict[str, Any]) -> dict[str, Any]:
+    async def invoke(
+        self, model: Target, body: dict[str, Any], *, deadline: float | None = None
+    ) -> dict[str, Any]:
         """POST the body to `model/{target}/invoke` and return the parsed JSON answer.
 
-        botocore exceptions propagate; `bedrock.errors.upstream_problem` turns them into answers.
+        `deadline`: absolute `time.monotonic()`; None means now + request_deadline_s. Raises the
+        last botocore/aiohttp exception (`errors.upstream_problem` maps it) or a ProblemError.
         """
-        client = await self._client_for(model)
-        # A file object, not bytes: aiohttp then streams a multi-megabyte body in chunks instead of
-        # one write (and warns when given raw bytes over 1 MB).
-        payload = io.BytesIO(orjson.dumps(body))
-        async with self._slots[model.target]:
+        payload = orjson.dumps(body)
+
+        async def call(client: Any) -> bytes:
+            # A file object, not bytes: aiohttp then streams a multi-megabyte body in chunks
+            # instead of one write (and warns when given raw bytes over 1 MB).
             response = await client.invoke_model(
                 modelId=model.target,
-                body=payload,
+                body=io.BytesIO(payload),
                 contentType="application/json",
                 accept="application/json",
             )
             async with response["body"] as stream:
-                raw = await stream.read()
-        parsed: dict[str, Any] = orjson.loads(raw)
+                raw: bytes = await stream.read()
+            return raw
+
+        parsed: dict[str, Any] = orjson.loads(await self._resilient(model, deadline, call))
         return parsed
 
-    async def invoke_raw(self, model: Target, body: bytes, accept: str) -> tuple[bytes, str]:
+    async def invoke_raw(
+        self, model: Target, body: bytes, accept: str, *, deadline: float | None = None
+    ) -> tuple[bytes, str]:
         """POST `body` unchanged and return the answer's bytes and content type, untouched.
 
         For callers that speak Bedrock's own schema: nothing is parsed or re-serialised either way.
+        Deadline and errors as for `invoke`.
         """
-        client = await self._client_for(model)
-        async with self._slots[model.target]:
+
+        async def call(client: Any) -> tuple[bytes, str]:
             response = await client.invoke_model(
                 modelId=model.target,
                 body=io.BytesIO(body),
@@ -88,13 +152,162 @@ class BedrockClient:
             )
             async with response["body"] as stream:
                 raw: bytes = await stream.read()
-        return raw, str(response.get("contentType") or "application/json")
+            return raw, str(response.get("contentType") or "application/json")
 
-    async def _client_for(self, model: Target) -> Any:
-        key = (
-            model.region or self._settings.region,
-            model.read_timeout_s or self._settings.read_timeout_s,
+        return await self._resilient(model, deadline, call)
+
+    def regions(self, model: Target) -> list[str]:
+        """The regions `model` is called in, in order of preference."""
+        first = model.region or self._settings.region
+        return list(dict.fromkeys([first, *model.fallback_regions]))
+
+    def circuits(self) -> list[dict[str, Any]]:
+        """Every circuit opened so far: target, region, state, failures in a row, and the seconds
+        left of an open circuit's cool-down."""
+        now = self.clock()
+        return [
+            {"target": target, "region": region, **breaker.describe(now)}
+            for (target, region), breaker in self._breakers.items()
+        ]
+
+    async def _resilient(
+        self,
+        model: Target,
+        deadline: float | None,
+        call: Callable[[Any], Awaitable[_T]],
+    ) -> _T:
+        settings = self._settings
+        if deadline is None:
+            deadline = time.monotonic() + settings.request_deadline_s
+        target = model.target
+        regions = self.regions(model)
+        attempts = 0
+        last: tuple[Exception, Verdict, str] | None = None
+        for round_index in itertools.count():
+            if last is not None:
+                pause = self.backoff.pause(round_index - 1)
+                if time.monotonic() + pause >= deadline:
+                    raise last[0]
+                await asyncio.sleep(pause)
+            called = False
+            for region in regions:
+                if attempts >= settings.max_attempts:
+                    assert last is not None  # max_attempts >= 1, so a call was made
+                    raise last[0]
+                if time.monotonic() >= deadline:
+                    if last is not None:
+                        raise last[0]
+                    raise self._deadline_exceeded(target)
+                breaker = self._breaker(target, region)
+                if not breaker.allow(self.clock()):
+                    continue
+                if last is not None:
+                    self.counters["retry", target, last[1].cause] += 1
+                    if last[2] != region:
+                        self.counters["failover", target, last[2], region] += 1
+                attempts += 1
+                called = True
+                try:
+                    return await self._attempt(model, region, breaker, deadline, call)
+                except Exception as exc:
+                    verdict = classify(exc)
+                    if verdict is None or not verdict.retryable:
+                        raise
+                    last = (exc, verdict, region)
+            if not called:
+                if last is not None:
+                    raise last[0]
+                raise self._circuit_open(target, regions)
+        raise AssertionError("unreachable")  # itertools.count() never ends
+
+    async def _attempt(
+        self,
+        model: Target,
+        region: str,
+        breaker: CircuitBreaker,
+        deadline: float,
+        call: Callable[[Any], Awaitable[_T]],
+    ) -> _T:
+        """One call in one region, holding a slot, under what is left of the deadline."""
+        target = model.target
+        wait_s = min(self._settings.queue_timeout_s, deadline - time.monotonic())
+        try:
+            async with self.admission.gate(target).slot(wait_s):
+                self.counters["attempt", target, region] += 1
+                client = await self._client_for(region, model.read_timeout_s)
+                limit = asyncio.timeout_at(_loop_time(deadline))
+                try:
+                    async with limit:
+                        result = await call(client)
+                except TimeoutError:
+                    if not limit.expired():
+                        raise
+                    # The deadline cut the call: the region was too slow (a timeout, an outage).
+                    breaker.failed(self.clock())
+                    raise self._deadline_exceeded(target) from None
+        except ProblemError as problem:
+            if problem.slug != "deadline-exceeded":
+                breaker.released()
+                self.counters["rejected", target, problem.slug] += 1
+            raise
+        except BaseException as exc:
+            verdict = classify(exc)
+            if verdict is None or not verdict.retryable:
+                # A cancellation or a bug says nothing of the region; a non-retryable answer
+                # (a validation error) proves it is up.
+                if verdict is None:
+                    breaker.released()
+                else:
+                    breaker.succeeded()
+            elif verdict.outage:
+                breaker.failed(self.clock())
+            else:
+                breaker.released()
+            raise
+        breaker.succeeded()
+        return result
+
+    def _breaker(self, target: str, region: str) -> CircuitBreaker:
+        key = (target, region)
+        breaker = self._breakers.get(key)
+        if breaker is None:
+
+            def count(state: State) -> None:
+                self.counters["breaker", target, region, state.value] += 1
+
+            breaker = self._breakers[key] = CircuitBreaker(
+                self._settings.breaker_failure_threshold,
+                self._settings.breaker_cooldown_s,
+                on_change=count,
+            )
+        return breaker
+
+    def _circuit_open(self, target: str, regions: list[str]) -> ProblemError:
+        now = self.clock()
+        wait = min(self._breaker(target, region).retry_after(now) for region in regions)
+        self.counters["rejected", target, "circuit-open"] += 1
+        return ProblemError(
+            status=503,
+            slug="circuit-open",
+            title="The model is failing",
+            detail=(
+                f"{target} failed repeatedly in {', '.join(regions)}; calls are paused for "
+                f"{wait} s before one is tried again"
+            ),
+            headers={"Retry-After": str(wait)},
         )
+
+    def _deadline_exceeded(self, target: str) -> ProblemError:
+        self.counters["rejected", target, "deadline-exceeded"] += 1
+        return ProblemError(
+            status=504,
+            slug="deadline-exceeded",
+            title="The request ran out of time",
+            detail=f"the call to {target} did not finish within the request's deadline",
+        )
+
+    async def _client_for(self, region: str, read_timeout_s: float | None) -> Any:
+        key = (region, read_timeout_s or self._settings.read_timeout_s)
         client = self._clients.get(key)
         if client is None:
             async with self._opening:
@@ -109,14 +322,14 @@ class BedrockClient:
         config = AioConfig(
             connect_timeout=settings.connect_timeout_s,
             read_timeout=read_timeout_s,
-            # One retry layer: botocore's standard mode (throttling, 5xx, transient network errors).
-            retries={"mode": "standard", "total_max_attempts": settings.max_attempts},
+            # One retry layer, the gateway's: botocore's would multiply every attempt.
+            retries={"mode": "standard", "total_max_attempts": 1},
             max_pool_connections=max(64, settings.max_concurrency_per_model * 4),
             tcp_keepalive=True,
         )
         kwargs: dict[str, Any] = {
             "region_name": region,
-            "endpoint_url": settings.endpoint(),
+            "endpoint_url": settings.endpoint(region),
             "config": config,
         }
         if settings.backend is Backend.EMULATOR:
@@ -124,6 +337,11 @@ class BedrockClient:
             # that checks signatures is the `aws` backend's case, with credentials from the chain.
             kwargs.update(_EMULATOR_CREDENTIALS)
         return self._session.client("bedrock-runtime", **kwargs)
+
+
+def _loop_time(deadline: float) -> float:
+    """`deadline` (time.monotonic()) on the event loop's clock."""
+    return asyncio.get_running_loop().time() + (deadline - time.monotonic())
 
 
 @asynccontextmanager

@@ -56,10 +56,13 @@ class TaskRunner:
 
         Validation and body building decode base64 and masks: CPU work, so it runs in a thread.
         """
+        # One deadline for the whole request: every call of the fan-out shares it.
+        deadline = time.monotonic() + self.validator.settings.request_deadline_s
         plan = await asyncio.to_thread(self._prepare, task, raw)
         entry, adapter, calls = plan.entry, plan.adapter, plan.calls
         outcomes = await asyncio.gather(
-            *(self._invoke(entry, adapter, call) for call in calls), return_exceptions=True
+            *(self._invoke(entry, adapter, call, deadline) for call in calls),
+            return_exceptions=True,
         )
         images: list[GeneratedImage] = []
         failures: list[ProblemError] = []
@@ -116,10 +119,10 @@ class TaskRunner:
         return _Plan(successor, adapter, calls, merged, caller=entry, translation=translation)
 
     async def _invoke(
-        self, entry: ModelEntry, adapter: ModelAdapter, call: Call
+        self, entry: ModelEntry, adapter: ModelAdapter, call: Call, deadline: float
     ) -> list[GeneratedImage]:
         try:
-            payload = await self.bedrock.invoke(entry, call.body)
+            payload = await self.bedrock.invoke(entry, call.body, deadline=deadline)
         except Exception as exc:
             raise upstream_problem(
                 exc,

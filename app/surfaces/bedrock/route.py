@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import orjson
 from botocore.exceptions import ClientError
@@ -60,6 +61,7 @@ async def invoke_model(request: Request, model_id: str) -> Response:
 
 async def _invoke(request: Request, model_id: str) -> tuple[bytes, str, dict[str, str]]:
     runner: TaskRunner = request.state.runner
+    deadline = time.monotonic() + runner.validator.settings.request_deadline_s
     raw = await _read_body(request)
     entry = runner.validator.registry.resolve(model_id)
     if entry is None:
@@ -72,16 +74,18 @@ async def _invoke(request: Request, model_id: str) -> tuple[bytes, str, dict[str
             raise from_problem(problem) from None
         return write(entry.family, result), JSON, answer_headers(result)
     accept = request.headers.get("accept") or JSON
-    answer, media = await _pass_through(runner, entry, raw, accept)
+    answer, media = await _pass_through(runner, entry, raw, accept, deadline)
     return answer, media, {"Served-Model": entry.id}
 
 
 async def _pass_through(
-    runner: TaskRunner, entry: ModelEntry, raw: bytes, accept: str
+    runner: TaskRunner, entry: ModelEntry, raw: bytes, accept: str, deadline: float
 ) -> tuple[bytes, str]:
     """The caller's bytes to the model's target, its answer back untouched."""
     try:
-        return await runner.bedrock.invoke_raw(entry, raw, accept)
+        return await runner.bedrock.invoke_raw(entry, raw, accept, deadline=deadline)
+    except ProblemError as problem:  # the client's own refusals: overloaded, circuit open, ...
+        raise from_problem(problem) from None
     except Exception as exc:
         if isinstance(exc, ClientError) and is_end_of_life(
             exc, retired=entry.status is Lifecycle.RETIRED

@@ -46,6 +46,9 @@ class ModelInfo(BaseModel):
     )
     invoke_id: str = Field(description="What InvokeModel is called with: id, profile id or ARN.")
     region: str
+    fallback_regions: list[str] = Field(
+        description="Regions the call moves to, in order, when the first is throttling or down."
+    )
     read_timeout_s: float
     selector: dict[str, str] = Field(
         description="For tasks several models serve: the request field value that picks this one."
@@ -90,6 +93,7 @@ async def list_models(request: Request) -> ModelList:
                 replacement=_replacement(runner, entry),
                 invoke_id=entry.target,
                 region=entry.region or settings.region,
+                fallback_regions=list(entry.fallback_regions),
                 read_timeout_s=entry.read_timeout_s or settings.read_timeout_s,
                 selector=entry.selector,
                 description=entry.description,
