@@ -117,7 +117,9 @@ class RequestValidator:
     ) -> tuple[ModelEntry | None, FieldProblem | None]:
         value = raw.get(key, _SELECTOR_DEFAULTS.get(task))
         options = {entry.selector[key]: entry for entry in candidates if key in entry.selector}
-        if value in options:
+        if (
+            isinstance(value, str) and value in options
+        ):  # any JSON type may come: lists are unhashable
             return options[value], None
         listing = ", ".join(sorted(options))
         if value is None:
