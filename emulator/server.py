@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 import anyio
@@ -21,7 +20,7 @@ from .models import Registry, all_specs
 from .models.base import BedrockError, Invocation, ModelSpec, validation_error
 from .models.checks import schema_error
 from .protocol import error_answer, json_answer, new_request_id
-from .recorder import Recorder
+from .recorder import COUNTERS, Recorder
 from .settings import EmulatorSettings
 
 Scope = MutableMapping[str, Any]
@@ -29,11 +28,19 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
+T = TypeVar("T")
+
 MALFORMED = "Malformed input request, please reformat your input and try again."
+# The longest a control call may wait for the counters (`GET /_emulator/stats?...`).
+MAX_WAIT_S = 120.0
 
 
 class ConnectionDropped(Exception):
     """Raised after a partial answer so that the server aborts the connection (a fault)."""
+
+
+class ClientDisconnected(Exception):
+    """The client hung up before its answer was sent; the invocation was abandoned."""
 
 
 class EmulatorState:
@@ -46,11 +53,15 @@ class EmulatorState:
         self.recorder = Recorder(settings.max_recorded)
         self.retired: set[str] = set(settings.retired_models)
         self.blocked_words = tuple(word.lower() for word in settings.blocked_words)
+        # Cleared while invocations are held (`POST /_emulator/hold`): they wait until it is set.
+        self.released = asyncio.Event()
+        self.released.set()
 
     def reset(self) -> None:
-        """Faults, latency, records, counters and retired models back to the settings."""
+        """Faults, latency, records, counters, holds and retired models back to the settings."""
         self.faults.reset()
         self.recorder.reset()
+        self.released.set()
         self.retired = set(self.settings.retired_models)
 
 
@@ -82,12 +93,15 @@ class InvokeEndpoint:
         )
         self.state.recorder.enter()
         try:
-            status, headers, payload = await self._answer(
-                requested, resolved_id, action, body, size, request_id, receive, send
+            status, headers, payload = await _unless_hung_up(
+                self._answer(requested, resolved_id, action, body, size, request_id, send), receive
             )
         except ConnectionDropped:
             entry["error_code"] = DROP_CONNECTION
             raise
+        except ClientDisconnected:
+            self.state.recorder.hang_up(entry)
+            return
         finally:
             self.state.recorder.leave()
         entry["status"] = status
@@ -103,9 +117,9 @@ class InvokeEndpoint:
         body: bytes | None,
         size: int,
         request_id: str,
-        receive: Receive,
         send: Send,
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        await self.state.released.wait()
         ids = (requested,) if resolved_id is None else (requested, resolved_id)
         latency = self.state.faults.latency_ms(ids)
         if latency:
@@ -115,7 +129,7 @@ class InvokeEndpoint:
             if fault is not None and fault.fault == DROP_CONNECTION:
                 await _drop_connection(send, request_id)
             if fault is not None and fault.fault == SLOW_RESPONSE:
-                await _wait_or_disconnect(receive, self.state.faults.slow_ms / 1000)
+                await asyncio.sleep(self.state.faults.slow_ms / 1000)
             elif fault is not None:
                 raise fault_error(fault, resolved_id or requested, self.state.settings.region)
             spec = self.state.registry.resolve(requested, self.state.retired)
@@ -123,7 +137,10 @@ class InvokeEndpoint:
                 raise validation_error("The model is unsupported for streaming.")
             parsed = _parse_body(body, size, self.state.settings.max_body_bytes)
             invocation = Invocation(spec.model_id, requested, parsed, self.state.blocked_words)
-            result = await anyio.to_thread.run_sync(_invoke, spec, invocation)
+            # Abandoned, not awaited, when the client hangs up: the thread finishes on its own.
+            result = await anyio.to_thread.run_sync(
+                _invoke, spec, invocation, abandon_on_cancel=True
+            )
             return json_answer(200, result, request_id)
         except BedrockError as error:
             return error_answer(error, request_id)
@@ -143,7 +160,23 @@ def create_app(settings: EmulatorSettings | None = None) -> Starlette:
         )
 
     async def stats(request: Request) -> Response:
-        return JSONResponse(state.recorder.stats())
+        try:
+            wanted, timeout_s = _wait_query(request.query_params)
+        except FaultConfigError as error:
+            return JSONResponse({"message": str(error)}, status_code=400)
+        if not wanted:
+            return JSONResponse(state.recorder.stats())
+        with anyio.move_on_after(timeout_s):
+            return JSONResponse(await state.recorder.wait_for(wanted))
+        return JSONResponse(state.recorder.stats(), status_code=408)
+
+    async def hold(request: Request) -> Response:
+        state.released.clear()
+        return JSONResponse({"held": True})
+
+    async def release(request: Request) -> Response:
+        state.released.set()
+        return JSONResponse({"held": False})
 
     async def faults(request: Request) -> Response:
         if request.method == "PUT":
@@ -180,6 +213,8 @@ def create_app(settings: EmulatorSettings | None = None) -> Starlette:
             Route("/_emulator/reset", reset, methods=["POST"]),
             Route("/_emulator/requests", requests, methods=["GET"]),
             Route("/_emulator/stats", stats, methods=["GET"]),
+            Route("/_emulator/hold", hold, methods=["POST"]),
+            Route("/_emulator/release", release, methods=["POST"]),
             Route("/_emulator/faults", faults, methods=["GET", "PUT"]),
             Route("/_emulator/retired", retired, methods=["GET", "PUT"]),
             Route("/_emulator/models", models, methods=["GET"]),
@@ -273,11 +308,47 @@ async def _drop_connection(send: Send, request_id: str) -> None:
     raise ConnectionDropped("fault injected: DropConnection")
 
 
-async def _wait_or_disconnect(receive: Receive, seconds: float) -> None:
-    """Sleep `seconds`, or less if the client hangs up first (it usually does: it timed out)."""
-    deadline = time.monotonic() + seconds
-    with anyio.move_on_after(seconds):
-        while time.monotonic() < deadline:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
+async def _unless_hung_up(answer: Awaitable[T], receive: Receive) -> T:
+    """Await `answer`, or abandon it (cancelled) and raise ClientDisconnected as soon as the client
+    hangs up: every wait of an invocation (hold, latency, SlowResponse, the image work) ends then.
+
+    The body has been read, so the only message left to receive is `http.disconnect`.
+    """
+    task = asyncio.current_task()
+    assert task is not None
+    hung_up = False
+
+    async def watch() -> None:
+        nonlocal hung_up
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        hung_up = True
+        task.cancel()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        return await answer
+    except asyncio.CancelledError:
+        # Ours to turn into ClientDisconnected only when nobody else (server shutdown) cancelled.
+        if hung_up and task.uncancel() == 0:
+            raise ClientDisconnected from None
+        raise
+    finally:
+        watcher.cancel()
+
+
+def _wait_query(query: Any) -> tuple[dict[str, int], float]:
+    """`?in_flight=0&disconnected=3&timeout_s=10` -> ({counter: value}, timeout)."""
+    wanted: dict[str, int] = {}
+    timeout_s = 10.0
+    for name, value in query.items():
+        if name != "timeout_s" and name not in COUNTERS:
+            raise FaultConfigError(f"unknown counter {name!r}; known: {', '.join(COUNTERS)}")
+        try:
+            if name == "timeout_s":
+                timeout_s = min(float(value), MAX_WAIT_S)
+            else:
+                wanted[name] = int(value)
+        except ValueError:
+            raise FaultConfigError(f"{name} must be a number") from None
+    return wanted, timeout_s

@@ -171,7 +171,12 @@ def test_latency_overlaps_concurrent_calls(bedrock_env: EmulatorServer) -> None:
         thread.join()
     client.close()
     assert errors == []
-    assert bedrock_env.stats() == {"in_flight": 0, "max_in_flight": 4, "total": 4}
+    assert bedrock_env.stats() == {
+        "in_flight": 0,
+        "max_in_flight": 4,
+        "total": 4,
+        "disconnected": 0,
+    }
 
 
 def test_reset_clears_faults(runtime: Any, emulator: EmulatorServer) -> None:

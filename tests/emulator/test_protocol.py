@@ -230,10 +230,20 @@ class TestControlApi:
         assert first["headers"]["accept"] == "application/json"
         assert (first["status"], first["error_code"]) == (200, None)
         assert (second["status"], second["error_code"]) == (400, "ValidationException")
-        assert emulator.stats() == {"in_flight": 0, "max_in_flight": 1, "total": 2}
+        assert emulator.stats() == {
+            "in_flight": 0,
+            "max_in_flight": 1,
+            "total": 2,
+            "disconnected": 0,
+        }
         emulator.reset()
         assert emulator.requests() == []
-        assert emulator.stats() == {"in_flight": 0, "max_in_flight": 0, "total": 0}
+        assert emulator.stats() == {
+            "in_flight": 0,
+            "max_in_flight": 0,
+            "total": 0,
+            "disconnected": 0,
+        }
 
     def test_bad_fault_config_is_refused(self, emulator: EmulatorServer) -> None:
         with pytest.raises(urllib.error.HTTPError) as info:
