@@ -38,9 +38,28 @@ def request_body(task: Task, model: type[BaseModel], *, multipart: bool) -> dict
     return {"requestBody": {"required": False, "content": content}}
 
 
-def _problem(description: str) -> dict[str, Any]:
+_REQUEST_ID = {
+    "X-Request-ID": {
+        "description": "The request's id: the caller's own `X-Request-ID` when it is safe to "
+        "echo, else one the gateway made. Problems carry it as `request_id` too.",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+
+def _problem(description: str, *, retry_after: bool = False) -> dict[str, Any]:
+    headers = {**_REQUEST_ID, **(_RETRY_AFTER if retry_after else {})}
     return {
         "description": description,
+        "headers": headers,
         "content": {PROBLEM_JSON: {"schema": {"$ref": _REF.format(model="Problem")}}},
     }
 
@@ -52,8 +71,25 @@ IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
             "`Accept: image/png`, `image/jpeg` or `image/webp` when n is 1."
         ),
         "headers": {
+            **_REQUEST_ID,
+            "Served-Model": {
+                "description": "The id of the model that made the images (a successor's, when "
+                "the replacement map sent the request on).",
+                "required": True,
+                "schema": {"type": "string"},
+            },
+            "Warning": {
+                "description": 'What the gateway changed or ignored, as `299 - "text"` values '
+                "separated by commas; JSON answers list them in `warnings` too.",
+                "schema": {"type": "string"},
+            },
+            "Deprecation": {
+                "description": "The model asked for is retired and a successor served it: "
+                "`@` and the Unix time of the retirement (RFC 9745).",
+                "schema": {"type": "string", "pattern": "^@-?[0-9]+$"},
+            },
             "Seed": {
-                "description": "Binary answers: the seed of the image.",
+                "description": "Binary answers of models that take a seed: the image's seed.",
                 "schema": {"type": "integer"},
             },
             "Finish-Reason": {
@@ -70,13 +106,30 @@ IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     400: _problem("Malformed JSON or multipart, or Bedrock refused the request."),
     406: _problem("The Accept header allows no answer type, or asks for an image with n > 1."),
+    410: _problem("The model is retired and no successor is configured (`model-retired`)."),
     413: _problem("The body is over the size limit."),
     415: _problem("The body or an uploaded image is of a type the endpoint does not take."),
-    422: _problem("A field is not valid for the model; `errors` lists every one."),
-    429: _problem("Bedrock is throttling; retry after `Retry-After` seconds."),
+    422: _problem(
+        "A field is not valid for the model (`errors` lists every one), or content filters "
+        "blocked every image (`content-filtered`)."
+    ),
+    429: _problem(
+        "Bedrock is throttling (`upstream-throttled`) or its quota is spent (`upstream-quota`), "
+        "or the model's queue of waiting requests is full (`overloaded`).",
+        retry_after=True,
+    ),
     502: _problem("Bedrock failed, or the gateway may not call the model."),
-    503: _problem("Bedrock is unavailable; retry after `Retry-After` seconds."),
-    504: _problem("Bedrock did not answer in time."),
+    503: _problem(
+        "Bedrock or the model is unavailable (`upstream-unavailable`, "
+        "`upstream-model-not-ready`), no call slot came free in time (`queue-timeout`), the "
+        "model's circuit is open in every region it may use (`circuit-open`), or the gateway "
+        "has as many requests in flight as it takes (`gateway-busy`).",
+        retry_after=True,
+    ),
+    504: _problem(
+        "Bedrock did not answer in time (`upstream-timeout`), or the request's deadline passed "
+        "(`deadline-exceeded`)."
+    ),
 }
 
 
