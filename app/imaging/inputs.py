@@ -16,6 +16,7 @@ from app.imaging.formats import (
     CORRUPT,
     ImageFormat,
     ImageInputError,
+    check_structure,
     not_accepted_error,
     png_layout,
     png_transparent_key,
@@ -62,8 +63,9 @@ def parse_image(
 ) -> InputImage:
     """Recognise ``data`` by its magic bytes and read its size and mode from the header alone.
 
-    Raises ImageInputError for empty, unrecognised (``unsupported``), corrupt or oversized images;
-    no pixel is decoded here, so a decompression bomb costs nothing.
+    Raises ImageInputError for empty, unrecognised (``unsupported``), oversized, truncated or
+    corrupt images. The pixel limit is checked from the header, and the file's structure (chunk
+    CRCs, end markers) without decoding a pixel, so a decompression bomb costs nothing.
     """
     if not data:
         raise ImageInputError("is empty")
@@ -77,6 +79,7 @@ def parse_image(
         raise ImageInputError(
             f"is {header.width}x{header.height} pixels; at most {max_pixels} pixels are accepted"
         )
+    check_structure(data, fmt)
     return InputImage(data, fmt, header.width, header.height, header.mode, header.has_alpha)
 
 

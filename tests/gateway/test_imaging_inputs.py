@@ -177,8 +177,30 @@ class TestRefusals:
             (b"\x00\x01\xfe\xff", "is not a PNG or JPEG image (the bytes start with '....')"),
             (
                 pillow_bytes(Image.new("RGB", (4, 4)), "WEBP"),
-                "is not a PNG or JPEG image (the bytes start with 'RIFF')",
+                "is not a PNG or JPEG image (it is a WebP file)",
             ),
+            (
+                pillow_bytes(Image.new("RGB", (4, 4)), "BMP"),
+                "is not a PNG or JPEG image (it is a BMP file)",
+            ),
+            (
+                pillow_bytes(Image.new("RGB", (4, 4)), "TIFF"),
+                "is not a PNG or JPEG image (it is a TIFF file)",
+            ),
+            (
+                b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>',
+                "is not a PNG or JPEG image (it is an SVG file)",
+            ),
+            (b"\n  <svg width='10'></svg>", "is not a PNG or JPEG image (it is an SVG file)"),
+            (
+                b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00",
+                "is not a PNG or JPEG image (it is an AVIF file)",
+            ),
+            (
+                b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00",
+                "is not a PNG or JPEG image (it is a HEIC file)",
+            ),
+            (b"<html><body>", "is not a PNG or JPEG image (the bytes start with '<htm')"),
         ],
     )
     def test_not_an_accepted_type(self, data: bytes, message: str) -> None:
@@ -187,7 +209,7 @@ class TestRefusals:
 
     def test_accept_names_the_formats(self) -> None:
         error = refusal(read("rocket.jpg"), accept=frozenset({ImageFormat.PNG}))
-        assert error.message == "is not a PNG image (the bytes start with '....')"
+        assert error.message == "is not a PNG image (it is a JPEG file)"
         error = refusal(b"GIF89a", accept=ALL_FORMATS)
         assert error.message == "is not a PNG, JPEG or WebP image (it is a GIF file)"
 
@@ -241,10 +263,42 @@ class TestRefusals:
         data[sof + 4] = 12
         assert refusal(bytes(data)).message == "is a 12-bit JPEG; only 8-bit JPEGs are accepted"
 
-    @pytest.mark.parametrize("name", ["coffee.png", "rocket.jpg"])
-    def test_truncated_pixel_data(self, name: str) -> None:
-        data = read(name)
-        image = parse(data[: len(data) // 2])  # the header is intact
+    @pytest.mark.parametrize("cut", [0.99, 0.5, 0.1])
+    @pytest.mark.parametrize(
+        "data",
+        [
+            read("coffee.png"),
+            read("rocket.jpg"),
+            pillow_bytes(Image.open(DATA / "chelsea.png"), "JPEG", progressive=True),
+            pillow_bytes(Image.open(DATA / "chelsea.png"), "WEBP"),
+        ],
+        ids=["png", "jpeg", "progressive-jpeg", "webp"],
+    )
+    def test_truncated_files_are_refused_before_decoding(self, data: bytes, cut: float) -> None:
+        # The header is intact; the end of the file is missing.
+        error = refusal(data[: int(len(data) * cut)], accept=ALL_FORMATS)
+        assert error.message == "is truncated or corrupt"
+
+    def test_a_damaged_png_chunk_fails_its_crc(self) -> None:
+        data = bytearray(read("coffee.png"))
+        data[len(data) // 2] ^= 0x01  # one bit in the pixel data
+        assert refusal(bytes(data)).message == "is truncated or corrupt"
+
+    def test_trailing_bytes_after_the_end_are_tolerated(self) -> None:
+        for name in ("coffee.png", "rocket.jpg"):
+            image = parse(read(name) + b"\x00" * 100)
+            assert load_pixels(image).shape[2] == 3
+
+    def test_pixel_data_that_does_not_inflate_is_refused_when_decoding(self) -> None:
+        # Structure and CRCs intact, but the IDAT is not a zlib stream: only decoding can tell.
+        ihdr = png_chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0))
+        data = (
+            b"\x89PNG\r\n\x1a\n"
+            + ihdr
+            + png_chunk(b"IDAT", b"not zlib at all")
+            + png_chunk(b"IEND", b"")
+        )
+        image = parse(data)
         with pytest.raises(ImageInputError, match=r"^is truncated or corrupt$"):
             load_pixels(image)
 
