@@ -1,0 +1,104 @@
+"""Harness for the resilience tests: the gateway over HTTP, with its Bedrock client in reach.
+
+The tests read the client's counters and circuits, and move its breakers' clock, so they see what
+the gateway decided without timing anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from starlette.types import Receive, Scope, Send
+
+from app.bedrock.client import BedrockClient
+from app.main import create_app
+from app.settings import Settings
+from emulator.testing import EmulatorServer
+
+T2I = "/v1/images/text-to-image"
+TITAN = "amazon.titan-image-generator-v1"
+REQUEST = {"prompt": "a red barn", "width": 512, "height": 512, "seed": 7}
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        self.now += seconds
+
+
+@dataclass
+class Gateway:
+    """An HTTP client on the app, and the Bedrock client the app calls through."""
+
+    http: httpx.AsyncClient
+    bedrock: BedrockClient
+
+    def count(self, kind: str, *rest: str) -> int:
+        """The counter (kind, target, *rest)."""
+        return self.bedrock.counters[(kind, TITAN, *rest)]
+
+    def counted(self, kind: str) -> dict[tuple[str, ...], int]:
+        """Every non-zero counter of `kind`, keyed without the kind."""
+        return {key[1:]: n for key, n in self.bedrock.counters.items() if key[0] == kind and n}
+
+
+@asynccontextmanager
+async def open_resilient(settings: Settings) -> AsyncIterator[Gateway]:
+    """The app with its lifespan running, as `open_gateway` opens it, plus its Bedrock client."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app) as state:
+        assert state is not None
+
+        async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+            scope["state"] = dict(state)
+            await app(scope, receive, send)
+
+        transport = httpx.ASGITransport(app=serve)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://gateway", timeout=60
+        ) as http:
+            yield Gateway(http, state["runner"].bedrock)
+
+
+async def until(emulator: EmulatorServer, check: Callable[[dict[str, Any]], bool]) -> None:
+    """Wait until the emulator's stats satisfy `check` (each poll is a round trip to it)."""
+    for _ in range(2000):
+        if check(await asyncio.to_thread(emulator.stats)):
+            return
+    raise AssertionError(f"the emulator never reached the condition: {emulator.stats()}")
+
+
+def calls(emulator: EmulatorServer) -> int:
+    """InvokeModel calls the emulator received."""
+    return len(emulator.requests())
+
+
+def assert_images(response: httpx.Response, count: int = 1) -> None:
+    """A 200 with `count` produced images."""
+    assert response.status_code == 200, response.text
+    images = response.json()["images"]
+    assert [image["finish_reason"] for image in images] == ["success"] * count
+    assert all(image["b64_json"] for image in images)
+
+
+def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
+    """A problem+json answer with this status and type."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem: dict[str, Any] = response.json()
+    assert problem["type"] == f"/problems/{slug}"
+    assert problem["status"] == status
+    return problem
