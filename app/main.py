@@ -11,6 +11,8 @@ from fastapi.routing import APIRoute
 
 from .adapters.registry import ModelRegistry
 from .bedrock.client import open_bedrock
+from .cancellation import CancelOnDisconnect
+from .capacity import CapacityLimit
 from .errors import install_error_handlers
 from .middleware import RequestContextMiddleware
 from .settings import Settings, get_settings
@@ -51,6 +53,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(bedrock.router)
     app.include_router(openai.router)
     install_error_handlers(app)
+    # The last added is the outermost: the request id and body cap wrap everything, so every
+    # answer, a gateway-busy refusal included, carries X-Request-ID.
+    app.add_middleware(CancelOnDisconnect)
+    app.add_middleware(CapacityLimit, limit=settings.max_requests_in_flight)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     _attach_spec_schemas(app)
     return app
