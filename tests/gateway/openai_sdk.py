@@ -16,7 +16,9 @@ API_KEY = "x"  # the gateway does not check it; the SDK insists on one
 
 
 @asynccontextmanager
-async def openai_client(settings: Settings, *, max_retries: int = 0) -> AsyncIterator[openai.AsyncOpenAI]:
+async def openai_client(
+    settings: Settings, *, max_retries: int = 0
+) -> AsyncIterator[openai.AsyncOpenAI]:
     """An AsyncOpenAI on the app (lifespan running), through the SDK's own HTTP stack."""
     app = create_app(settings)
     async with app.router.lifespan_context(app) as state:
@@ -27,11 +29,13 @@ async def openai_client(settings: Settings, *, max_retries: int = 0) -> AsyncIte
             await app(scope, receive, send)
 
         transport = httpx2.ASGITransport(app=serve)
-        async with httpx2.AsyncClient(transport=transport, base_url="http://gateway") as http:
-            async with openai.AsyncOpenAI(
+        async with (
+            httpx2.AsyncClient(transport=transport, base_url="http://gateway") as http,
+            openai.AsyncOpenAI(
                 base_url="http://gateway/openai/v1",
                 api_key=API_KEY,
                 http_client=http,
                 max_retries=max_retries,
-            ) as client:
-                yield client
+            ) as client,
+        ):
+            yield client

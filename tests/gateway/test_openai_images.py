@@ -59,6 +59,7 @@ async def test_generate_maps_n_size_quality_and_native_fields(
         size="512x512",
         quality="hd",
         user="someone",
+        stream=False,
         extra_body={"seed": 7, "negative_prompt": "blur"},
     )
     response = raw.parse()
@@ -122,12 +123,15 @@ async def test_url_answers_are_data_urls_in_the_output_format(client: openai.Asy
     response = await client.images.generate(
         prompt="a red fox", size="512x512", response_format="url", output_format="jpeg"
     )
-    assert response.data is not None and response.output_format == "jpeg"
+    assert response.data is not None
+    assert response.output_format == "jpeg"
     url = response.data[0].url or ""
     prefix = "data:image/jpeg;base64,"
-    assert url.startswith(prefix) and response.data[0].b64_json is None
+    assert url.startswith(prefix)
+    assert response.data[0].b64_json is None
     jpeg = base64.b64decode(url[len(prefix) :])
-    assert jpeg.startswith(b"\xff\xd8\xff") and image_size(jpeg) == (512, 512)
+    assert jpeg.startswith(b"\xff\xd8\xff")
+    assert image_size(jpeg) == (512, 512)
 
 
 async def test_edit_multipart_changes_only_the_transparent_area_of_the_mask(
@@ -149,7 +153,8 @@ async def test_edit_multipart_changes_only_the_transparent_area_of_the_mask(
     assert set(body) == {"taskType", "inPaintingParams", "imageGenerationConfig"}
     assert body["taskType"] == "INPAINTING"
     assert body["imageGenerationConfig"] == {"numberOfImages": 1, "seed": 5}
-    assert set(params) == {"text", "image", "maskImage"} and params["text"] == "a blue cup"
+    assert set(params) == {"text", "image", "maskImage"}
+    assert params["text"] == "a blue cup"
     assert params["image"] == b64(COFFEE)
     # Titan's convention: black (0, 0, 0) marks the pixels to edit, exactly the transparent ones.
     mask = pixels(params["maskImage"])
@@ -188,7 +193,8 @@ async def test_edit_of_a_transparent_image_without_mask_edits_its_transparent_pi
     )
     (edited,) = decoded(response)
     changed = np.any(pixels(edited)[..., :3] != pixels(COFFEE)[..., :3], axis=2)
-    assert changed.any() and not (changed & ~EDIT_AREA).any()
+    assert changed.any()
+    assert not (changed & ~EDIT_AREA).any()
     (body,) = bodies(emulator)
     assert body["taskType"] == "INPAINTING"
     assert np.array_equal(pixels(body["inPaintingParams"]["maskImage"]).max(axis=2) == 0, EDIT_AREA)
@@ -236,7 +242,9 @@ async def test_edit_size_is_ignored_with_a_warning_when_the_answer_has_the_input
 
 
 async def test_variations(client: openai.AsyncOpenAI, emulator: EmulatorServer) -> None:
-    with pytest.warns(DeprecationWarning):  # the SDK marks OpenAI's own endpoint as retired
+    with pytest.warns(
+        DeprecationWarning, match="deprecated"
+    ):  # the SDK marks OpenAI's own endpoint as retired
         response = await client.images.create_variation(
             image=("coffee.png", COFFEE, "image/png"),
             n=2,
@@ -272,5 +280,6 @@ async def test_images_that_failed_are_counted_not_dropped_silently(
         )
     returned = len(decoded(raw.parse()))
     failed = int(raw.headers["images-failed"])
-    assert returned + failed == 6 and failed in (1, 5)
+    assert returned + failed == 6
+    assert failed in (1, 5)
     assert raw.headers["warning"].count(" is missing: ") == failed

@@ -22,8 +22,8 @@ from starlette.responses import Response
 from ...problems import ProblemError, request_id_of
 from ...tasks.runner import TaskRunner
 from ...tasks.validation import RequestValidator
-from ..native.body import read_fields
 from .answers import render
+from .body import read_body
 from .errors import OpenAIError, from_problem
 from .requests import map_edit, map_generation, map_variation
 from .vocabulary import Mapped
@@ -72,7 +72,7 @@ async def _run(request: Request, mapper: Mapper, *, multipart: bool) -> Response
     runner: TaskRunner = request.state.runner
     mapped: Mapped | None = None
     try:
-        fields = await read_fields(request, multipart=multipart)
+        fields = await read_body(request, multipart=multipart)
         mapped = await asyncio.to_thread(mapper, runner.validator, fields)
         result = await runner.run(mapped.task, mapped.raw)
     except ProblemError as problem:
