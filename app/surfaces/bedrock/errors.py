@@ -4,17 +4,20 @@ Bedrock answers an error with its HTTP status, the header `x-amzn-ErrorType: <Co
 takes the code from it) and the body `{"message": "..."}`. What maps to what:
 
 - An upstream ClientError comes back as Bedrock sent it: its code, message and status (and
-  ModelErrorException's `originalStatusCode` / `resourceName`).
+  ModelErrorException's `originalStatusCode` / `resourceName`), ARNs and key ids withheld.
 - Transport failures have no Bedrock answer, so the gateway picks the code a client expects for
   them: a read timeout is 408 ModelTimeoutException (the model did not answer in time; botocore does
   not retry it, as the gateway's own client already did); a connection that cannot be made or
-  breaks is 503 ServiceUnavailableException (retryable, as it is for Bedrock).
-- A ProblemError (the replaced path runs the native task runner) carrying
-  `extra["upstream_error"]` maps back to that Bedrock code; the gateway's own problems map by
-  status: 400/406/413/415/422 ValidationException, 403 AccessDeniedException, 404
-  ResourceNotFoundException, 410 (a retired model) ResourceNotFoundException with status 410 kept,
-  429 ThrottlingException, 503 ServiceUnavailableException, 504 ModelTimeoutException, anything else
-  InternalServerException.
+  breaks is 503 ServiceUnavailableException (retryable, as it is for Bedrock); no credentials is
+  403 AccessDeniedException.
+- A ProblemError: the gateway's own refusals by type (overloaded 429 ThrottlingException;
+  gateway-busy, queue-timeout, circuit-open 503 ServiceUnavailableException; deadline-exceeded 408
+  ModelTimeoutException); one carrying `extra["upstream_error"]` maps back to that Bedrock code;
+  the others by type (content-filtered ValidationException, no-images ModelErrorException,
+  model-retired ResourceNotFoundException with status 410 kept), else by status:
+  400/406/413/415/422 ValidationException, 403 AccessDeniedException, 404
+  ResourceNotFoundException, 429 ThrottlingException, 503 ServiceUnavailableException, 504
+  ModelTimeoutException, anything else InternalServerException. Retry-After is kept.
 - A body over the size cap is a ValidationException: it is what Bedrock answers for an input it
   will not take, and boto3 raises it without retrying.
 """
@@ -24,16 +27,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import orjson
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectTimeoutError,
-    ReadTimeoutError,
-)
+from botocore.exceptions import ClientError
 from starlette.responses import Response
 
+from ...bedrock.errors import (
+    CONNECT_FAILED,
+    CONNECTION_BROKEN,
+    NO_CREDENTIALS,
+    READ_TIMEOUT,
+    UNKNOWN,
+    scrub,
+    transport_failure,
+)
 from ...problems import ProblemError
 
 INVALID_MODEL = "The provided model identifier is invalid."
@@ -67,6 +73,40 @@ _BY_STATUS: dict[int, str] = {
 }
 _MODEL_ERROR_FIELDS = ("originalStatusCode", "resourceName")
 
+# The gateway's own refusals (issue 6): the code a Bedrock client retries or gives up on as it
+# should, whatever Bedrock error led to them.
+_GATEWAY_SLUGS: dict[str, str] = {
+    "overloaded": "ThrottlingException",
+    "gateway-busy": "ServiceUnavailableException",
+    "queue-timeout": "ServiceUnavailableException",
+    "circuit-open": "ServiceUnavailableException",
+    "deadline-exceeded": "ModelTimeoutException",
+}
+# Problems without a Bedrock code.
+_BY_SLUG: dict[str, str] = {
+    "upstream-unavailable": "ServiceUnavailableException",
+    "upstream-connection": "ServiceUnavailableException",
+    "upstream-timeout": "ModelTimeoutException",
+    "upstream-access-denied": "AccessDeniedException",
+    "content-filtered": "ValidationException",
+    "no-images": "ModelErrorException",
+    "model-retired": "ResourceNotFoundException",
+}
+# A call that got no answer: the code a client expects for it (keys of bedrock.errors' table).
+_TRANSPORT: dict[str, tuple[str, str]] = {
+    CONNECT_FAILED: ("ServiceUnavailableException", "The gateway could not reach Bedrock."),
+    CONNECTION_BROKEN: ("ServiceUnavailableException", "The connection to Bedrock broke."),
+    READ_TIMEOUT: (
+        "ModelTimeoutException",
+        "The model did not answer within the gateway's read timeout.",
+    ),
+    NO_CREDENTIALS: (
+        "AccessDeniedException",
+        "The gateway has no AWS credentials to call Bedrock.",
+    ),
+    UNKNOWN: ("InternalServerException", "The gateway's call to Bedrock failed."),
+}
+
 
 @dataclass
 class BedrockError(Exception):
@@ -76,6 +116,7 @@ class BedrockError(Exception):
     message: str
     status: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.status:
@@ -86,7 +127,7 @@ class BedrockError(Exception):
 
     def response(self, request_id: str | None) -> Response:
         """The HTTP answer, with the request id botocore reports."""
-        headers = {"x-amzn-ErrorType": self.code}
+        headers = {**self.headers, "x-amzn-ErrorType": self.code}
         if request_id:
             headers["x-amzn-RequestId"] = request_id
         body = orjson.dumps({"message": self.message, **self.extra})
@@ -109,40 +150,50 @@ def invalid_model() -> BedrockError:
 
 def from_upstream(exc: BaseException) -> BedrockError:
     """The Bedrock error for a failed pass-through call; unknown exceptions propagate."""
+    if isinstance(exc, ProblemError):
+        return from_problem(exc)
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code") or "InternalServerException")
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         answer: dict[str, Any] = dict(exc.response)
-        extra = {k: answer[k] for k in _MODEL_ERROR_FIELDS if k in answer}
+        extra = {
+            k: scrub(v) if isinstance(v, str) else v
+            for k, v in answer.items()
+            if k in _MODEL_ERROR_FIELDS
+        }
         return BedrockError(
             code,
-            str(error.get("Message") or code),
+            scrub(str(error.get("Message") or code)),
             status=status if isinstance(status, int) else 0,
             extra=extra,
         )
-    if isinstance(exc, ReadTimeoutError):
-        return BedrockError(
-            "ModelTimeoutException", "The model did not answer within the gateway's read timeout."
-        )
-    if isinstance(exc, ConnectTimeoutError | BotoCoreError | aiohttp.ClientError):
-        return BedrockError(
-            "ServiceUnavailableException",
-            f"The gateway could not reach Bedrock ({type(exc).__name__}).",
-        )
-    raise exc
+    failure = transport_failure(exc)
+    if failure is None:
+        raise exc
+    code, message = _TRANSPORT[failure]
+    return BedrockError(code, f"{message} ({type(exc).__name__})")
 
 
 def from_problem(problem: ProblemError) -> BedrockError:
-    """The Bedrock error for a problem the native task runner raised."""
+    """The Bedrock error for a problem the gateway raised (its own, or Bedrock's mapped).
+
+    The gateway's own refusals map by their type; an upstream problem goes back to Bedrock's code
+    (`upstream_error`); the rest by type, else by status. Bedrock's status for the code, except a
+    retired model's 410. Retry-After is kept: botocore ignores it, other clients may not.
+    """
     upstream = problem.extra.get("upstream_error")
-    if isinstance(upstream, str) and upstream:
+    code = _GATEWAY_SLUGS.get(problem.slug)
+    if code is None and isinstance(upstream, str) and upstream:
         code = upstream
-    else:
-        code = _BY_STATUS.get(problem.status, "InternalServerException")
+    if code is None:
+        code = _BY_SLUG.get(problem.slug) or _BY_STATUS.get(
+            problem.status, "InternalServerException"
+        )
     status = 410 if problem.status == 410 else STATUS.get(code, 500)
     message = problem.detail
     if problem.errors:
         listing = "; ".join(f"{e.field}: {e.message}" for e in problem.errors)
         message = f"{message}: {listing}"
-    return BedrockError(code, message, status=status)
+    headers = {k: v for k, v in problem.headers.items() if k.lower() == "retry-after"}
+    return BedrockError(code, message, status=status, headers=headers)
