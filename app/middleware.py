@@ -10,6 +10,7 @@ import re
 import uuid
 
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .problems import ProblemError, problem_response
@@ -17,16 +18,24 @@ from .problems import ProblemError, problem_response
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
-class BodyTooLarge(ProblemError):
-    """413: the body passed the configured cap."""
+# Both bases define `headers`; ProblemError's (first in the MRO) is the one used.
+class BodyTooLarge(ProblemError, HTTPException):  # type: ignore[misc]
+    """413: the body passed the configured cap.
+
+    Also an HTTPException: FastAPI turns any other error met while it reads a route's body or form
+    parameters into a plain 400, but lets HTTPExceptions through, and the ProblemError handler
+    (first in the MRO) answers them. Code that reads the body itself catches it as a ProblemError.
+    """
 
     def __init__(self, limit: int) -> None:
-        super().__init__(
+        ProblemError.__init__(
+            self,
             status=413,
             slug="payload-too-large",
             title="The request body is too large",
             detail=f"the body is over the limit of {limit} bytes",
         )
+        self.status_code = 413
 
 
 class RequestContextMiddleware:
@@ -57,6 +66,7 @@ class RequestContextMiddleware:
             return
 
         received = 0
+        started = False
 
         async def capped_receive() -> Message:
             nonlocal received
@@ -64,10 +74,23 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    # The rest of the body is never read: the server drops the connection after
+                    # the answer.
                     raise BodyTooLarge(limit)
             return message
 
-        await self.app(scope, capped_receive, send_with_id)
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started |= message["type"] == "http.response.start"
+            await send_with_id(message)
+
+        try:
+            await self.app(scope, capped_receive, tracked_send)
+        except BodyTooLarge as exc:
+            # Met outside any route's handlers: answered here, unless an answer has begun.
+            if started:
+                raise
+            await problem_response(exc, scope)(scope, receive, send_with_id)
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
