@@ -7,7 +7,7 @@ PORT ?= 8000
 EMULATOR_PORT ?= 8001
 STAMP := $(VENV)/.installed
 
-.PHONY: install run emulator test lint format spec bench clean
+.PHONY: install run emulator test lint format spec clients bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ format: $(STAMP)
 ## Rewrite openapi/openapi.json from the app (a test fails when they differ).
 spec: $(STAMP)
 	$(BIN)/python -m app.openapi_export openapi/openapi.json
+
+## Generate a Python and a TypeScript client from openapi/openapi.json and run each over every
+## operation against a live gateway and emulator (needs Node.js >= 20.19 and npm).
+clients: $(STAMP)
+	$(BIN)/python clients/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,491 @@
+"""Drive the Python client generated from openapi/openapi.json against a live gateway.
+
+    python clients/python/driver.py BASE_URL SPEC   (clients/python/generated on sys.path)
+
+Every operation of the spec is called through its generated module: GET /v1/models, text-to-image
+and color-guided with JSON bodies, and every edit task twice, with a multipart body that uploads
+real images from tests/data and with a JSON body carrying them in base64. Each answer is checked:
+status, the parsed model, the Served-Model header, and every image decoded to its expected size.
+Binary answers (`Accept: image/png`, jpeg, webp) go through the generated client's own httpx
+client: the generator keeps one media type per status (JSON here) and would parse the bytes as
+JSON. A hook records every answer, and the run fails unless each request media type of each
+operation and each media type of the 200 answers was answered at least once.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from gateway_client import Client
+from gateway_client.api.images import (
+    color_guided,
+    control,
+    erase,
+    image_to_image,
+    inpaint,
+    outpaint,
+    remove_background,
+    search_recolor,
+    search_replace,
+    style_guide,
+    style_transfer,
+    text_to_image,
+    upscale,
+    variations,
+)
+from gateway_client.api.models import list_models
+from gateway_client.models import (
+    ColorGuidedRequest,
+    ControlRequest,
+    ControlRequestMultipart,
+    ControlRequestMultipartControlType0,
+    EraseRequest,
+    EraseRequestMultipart,
+    ImagesResponse,
+    ImageToImageRequest,
+    ImageToImageRequestMultipart,
+    InpaintRequest,
+    InpaintRequestMultipart,
+    MaskConvention,
+    ModelList,
+    OutpaintRequest,
+    OutpaintRequestMultipart,
+    Problem,
+    RemoveBackgroundRequest,
+    RemoveBackgroundRequestMultipart,
+    RemoveBackgroundRequestMultipartOutputFormatType0,
+    SearchRecolorRequest,
+    SearchRecolorRequestMultipart,
+    SearchReplaceRequest,
+    SearchReplaceRequestMultipart,
+    StyleGuideRequest,
+    StyleGuideRequestMultipart,
+    StyleGuideRequestMultipartAspectRatioType0,
+    StyleTransferRequest,
+    StyleTransferRequestMultipart,
+    TextToImageRequest,
+    UpscaleRequest,
+    UpscaleRequestMultipart,
+    VariationsRequest,
+    VariationsRequestMultipart,
+)
+from gateway_client.types import File, Response
+from PIL import Image
+
+DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
+COFFEE = (600, 400)
+CHELSEA = (451, 300)
+ASTRONAUT = (512, 512)
+ROCKET = (640, 427)
+FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
+
+
+class DriverError(AssertionError):
+    """An answer the generated client got is not what the operation promises."""
+
+
+def check(condition: bool, message: str) -> None:
+    """Fail the current operation with `message` unless `condition` holds."""
+    if not condition:
+        raise DriverError(message)
+
+
+def upload(name: str) -> File:
+    """A test image as a file part, with its name and type as a browser would send them."""
+    mime = "image/jpeg" if name.endswith(".jpg") else "image/png"
+    return File(payload=io.BytesIO((DATA / name).read_bytes()), file_name=name, mime_type=mime)
+
+
+def b64(name: str) -> str:
+    """A test image in base64, as JSON bodies carry it."""
+    return base64.b64encode((DATA / name).read_bytes()).decode()
+
+
+def decoded(data: bytes) -> Image.Image:
+    """The image `data` holds, fully decoded (a truncated image fails here, not later)."""
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def expect_images(
+    response: Response[ImagesResponse | Problem],
+    *,
+    n: int,
+    size: tuple[int, int],
+    model: str,
+) -> ImagesResponse:
+    """A 200 with `n` images of `size` pixels from `model`, each decoding to its stated type."""
+    parsed = response.parsed
+    check(
+        response.status_code == 200 and isinstance(parsed, ImagesResponse),
+        f"expected 200 with images, got {response.status_code}: {response.content[:300]!r}",
+    )
+    assert isinstance(parsed, ImagesResponse)
+    check(parsed.model == model, f"served by {parsed.model}, expected {model}")
+    check(response.headers.get("served-model") == model, "Served-Model header")
+    check(len(parsed.images) == n, f"{len(parsed.images)} images, expected {n}")
+    for out in parsed.images:
+        check(out.finish_reason.value == "success", f"finish_reason {out.finish_reason}")
+        check(isinstance(out.b64_json, str), "no b64_json")
+        assert isinstance(out.b64_json, str)
+        image = decoded(base64.b64decode(out.b64_json))
+        check(image.size == size, f"image of {image.size}, expected {size}")
+        check(
+            isinstance(out.mime_type, str) and FORMATS[out.mime_type] == image.format,
+            f"mime_type {out.mime_type} but the bytes are {image.format}",
+        )
+    return parsed
+
+
+def expect_binary(
+    client: Client, path: str, accept: str, *, size: tuple[int, int], **body: Any
+) -> None:
+    """POST through the generated client's httpx client and expect the image bytes themselves."""
+    answer = client.get_httpx_client().post(path, headers={"Accept": accept}, **body)
+    check(answer.status_code == 200, f"{accept}: {answer.status_code} {answer.text[:300]}")
+    check(answer.headers["content-type"] == accept, f"content-type {answer.headers}")
+    check(answer.headers.get("finish-reason") == "success", "Finish-Reason header")
+    image = decoded(answer.content)
+    check(image.format == FORMATS[accept], f"{accept} answer holds {image.format}")
+    check(image.size == size, f"binary image of {image.size}, expected {size}")
+
+
+def check_list_models(client: Client) -> None:
+    """Every model with its tasks; between them the models do every task of the spec."""
+    response = list_models.sync_detailed(client=client)
+    parsed = response.parsed
+    check(response.status_code == 200 and isinstance(parsed, ModelList), "listModels")
+    assert isinstance(parsed, ModelList)
+    ids = {model.id for model in parsed.models}
+    for expected in ("amazon.titan-image-generator-v1", "stability.sd3-5-large-v1:0"):
+        check(expected in ids, f"{expected} not listed")
+    tasks = {task.task for model in parsed.models for task in model.tasks}
+    check(tasks == TASKS, f"tasks listed {sorted(tasks)}, spec has {sorted(TASKS)}")
+    for model in parsed.models:
+        check(bool(model.tasks) and bool(model.region), f"{model.id} lists no task or region")
+        for task in model.tasks:
+            check("prompt" in task.fields or task.task in PROMPTLESS, f"{model.id} {task.task}")
+
+
+def check_text_to_image(client: Client) -> None:
+    """JSON bodies: Titan's n and size, SD3.5's aspect ratio; a refusal parses as a Problem."""
+    body = TextToImageRequest(prompt="a lighthouse at dusk", n=2, width=1152, height=768)
+    response = text_to_image.sync_detailed(client=client, body=body)
+    expect_images(response, n=2, size=(1152, 768), model="amazon.titan-image-generator-v1")
+    body = TextToImageRequest.from_dict(
+        {"model": "sd3.5-large", "prompt": "a lighthouse", "aspect_ratio": "16:9"}
+    )
+    response = text_to_image.sync_detailed(client=client, body=body)
+    expect_images(response, n=1, size=(1344, 768), model="stability.sd3-5-large-v1:0")
+    refused = text_to_image.sync_detailed(
+        client=client, body=TextToImageRequest(prompt="x", width=1000, height=1000)
+    )
+    problem = refused.parsed
+    check(refused.status_code == 422 and isinstance(problem, Problem), "422 as a Problem")
+    assert isinstance(problem, Problem)
+    check(problem.status == 422 and bool(problem.errors), f"problem {problem.to_dict()}")
+    for accept in ("image/png", "image/jpeg", "image/webp"):
+        one = TextToImageRequest(prompt="a lighthouse", width=1024, height=1024, seed=42)
+        expect_binary(
+            client, "/v1/images/text-to-image", accept, size=(1024, 1024), json=one.to_dict()
+        )
+
+
+def check_color_guided(client: Client) -> None:
+    """JSON only: a palette of colours on Titan v2."""
+    body = ColorGuidedRequest.from_dict(
+        {"model": "titan-v2", "prompt": "a living room", "colors": ["#FF8800", "#0044AA"]}
+    )
+    response = color_guided.sync_detailed(client=client, body=body)
+    expect_images(response, n=1, size=(1024, 1024), model="amazon.titan-image-generator-v2:0")
+
+
+def check_inpaint(client: Client) -> None:
+    """A mask in each upload convention: Titan's black in multipart, OpenAI's alpha in JSON."""
+    model = "amazon.titan-image-generator-v1"
+    multipart = InpaintRequestMultipart(
+        image=upload("coffee.png"), mask=upload("coffee-mask-black-edit.png"), prompt="a latte"
+    )
+    expect_images(
+        inpaint.sync_detailed(client=client, body=multipart), n=1, size=COFFEE, model=model
+    )
+    body = InpaintRequest.from_dict(
+        {
+            "image": b64("coffee.png"),
+            "mask": b64("coffee-mask-alpha-edit.png"),
+            "mask_convention": "alpha-is-edit",
+            "prompt": "a latte",
+        }
+    )
+    expect_images(inpaint.sync_detailed(client=client, body=body), n=1, size=COFFEE, model=model)
+
+
+def check_outpaint(client: Client) -> None:
+    """Stability outpaint widens the canvas by the pixels asked for."""
+    model = "stability.stable-outpaint-v1:0"
+    multipart = OutpaintRequestMultipart(
+        image=upload("chelsea.png"), model="stability-outpaint", left=64, right=36, prompt="a sofa"
+    )
+    size = (CHELSEA[0] + 100, CHELSEA[1])
+    expect_images(
+        outpaint.sync_detailed(client=client, body=multipart), n=1, size=size, model=model
+    )
+    body = OutpaintRequest.from_dict(
+        {"image": b64("chelsea.png"), "model": "stability-outpaint", "up": 20, "prompt": "a sofa"}
+    )
+    size = (CHELSEA[0], CHELSEA[1] + 20)
+    expect_images(outpaint.sync_detailed(client=client, body=body), n=1, size=size, model=model)
+
+
+def check_variations(client: Client) -> None:
+    """Two images in one multipart body (a repeated file part), one in a JSON list."""
+    model = "amazon.titan-image-generator-v1"
+    multipart = VariationsRequestMultipart(
+        images=[upload("coffee-1216x832.png"), upload("chelsea.png")], n=2, width=1152, height=768
+    )
+    response = variations.sync_detailed(client=client, body=multipart)
+    expect_images(response, n=2, size=(1152, 768), model=model)
+    body = VariationsRequest.from_dict({"images": [b64("coffee.png")]})
+    response = variations.sync_detailed(client=client, body=body)
+    expect_images(response, n=1, size=(1024, 1024), model=model)
+
+
+def check_image_to_image(client: Client) -> None:
+    """A JPEG upload to SD3.5 Large; SDXL from JSON."""
+    multipart = ImageToImageRequestMultipart(
+        image=upload("rocket.jpg"), model="sd3.5-large", prompt="as a watercolour", strength=0.6
+    )
+    response = image_to_image.sync_detailed(client=client, body=multipart)
+    expect_images(response, n=1, size=ROCKET, model="stability.sd3-5-large-v1:0")
+    body = ImageToImageRequest.from_dict(
+        {"image": b64("coffee-1216x832.png"), "model": "sdxl", "prompt": "a space ship"}
+    )
+    response = image_to_image.sync_detailed(client=client, body=body)
+    expect_images(response, n=1, size=(1216, 832), model="stability.stable-diffusion-xl-v1")
+
+
+def check_erase(client: Client) -> None:
+    """Stability's white-is-edit mask as a file; the image's own transparency in JSON."""
+    model = "stability.stable-image-erase-object-v1:0"
+    multipart = EraseRequestMultipart(
+        image=upload("coffee.png"),
+        mask=upload("coffee-mask-white-edit.png"),
+        mask_convention=MaskConvention.WHITE_IS_EDIT,
+    )
+    expect_images(erase.sync_detailed(client=client, body=multipart), n=1, size=COFFEE, model=model)
+    body = EraseRequest.from_dict(
+        {"image": b64("coffee-mask-alpha-edit.png"), "mask_convention": "alpha-is-edit"}
+    )
+    expect_images(erase.sync_detailed(client=client, body=body), n=1, size=COFFEE, model=model)
+
+
+def check_search_replace(client: Client) -> None:
+    """Replace what a prompt names."""
+    model = "stability.stable-image-search-replace-v1:0"
+    multipart = SearchReplaceRequestMultipart(
+        image=upload("coffee.png"), search_prompt="the cup", prompt="a teapot"
+    )
+    response = search_replace.sync_detailed(client=client, body=multipart)
+    expect_images(response, n=1, size=COFFEE, model=model)
+    body = SearchReplaceRequest.from_dict(
+        {"image": b64("chelsea.png"), "search_prompt": "the cat", "prompt": "a dog"}
+    )
+    response = search_replace.sync_detailed(client=client, body=body)
+    expect_images(response, n=1, size=CHELSEA, model=model)
+
+
+def check_search_recolor(client: Client) -> None:
+    """Recolour what a prompt names."""
+    model = "stability.stable-image-search-recolor-v1:0"
+    multipart = SearchRecolorRequestMultipart(
+        image=upload("chelsea.png"), select_prompt="the cat", prompt="a black cat"
+    )
+    response = search_recolor.sync_detailed(client=client, body=multipart)
+    expect_images(response, n=1, size=CHELSEA, model=model)
+    body = SearchRecolorRequest.from_dict(
+        {"image": b64("coffee.png"), "select_prompt": "the cup", "prompt": "a red cup"}
+    )
+    response = search_recolor.sync_detailed(client=client, body=body)
+    expect_images(response, n=1, size=COFFEE, model=model)
+
+
+def check_remove_background(client: Client) -> None:
+    """WebP in JSON; PNG bytes as the answer itself, uploaded by multipart and by JSON."""
+    model = "stability.stable-image-remove-background-v1:0"
+    multipart = RemoveBackgroundRequestMultipart(
+        image=upload("astronaut.png"),
+        output_format=RemoveBackgroundRequestMultipartOutputFormatType0.WEBP,
+    )
+    response = remove_background.sync_detailed(client=client, body=multipart)
+    expect_images(response, n=1, size=ASTRONAUT, model=model)
+    body = RemoveBackgroundRequest.from_dict({"image": b64("rocket.jpg")})
+    response = remove_background.sync_detailed(client=client, body=body)
+    expect_images(response, n=1, size=ROCKET, model=model)
+    path = "/v1/images/remove-background"
+    upload_body = RemoveBackgroundRequestMultipart(image=upload("astronaut.png"))
+    expect_binary(client, path, "image/png", size=ASTRONAUT, files=upload_body.to_multipart())
+
+
+def check_upscale(client: Client) -> None:
+    """Fast upscale: four times the pixels on each side."""
+    model = "stability.stable-fast-upscale-v1:0"
+    multipart = UpscaleRequestMultipart(image=upload("chelsea.png"))
+    size = (CHELSEA[0] * 4, CHELSEA[1] * 4)
+    expect_images(upscale.sync_detailed(client=client, body=multipart), n=1, size=size, model=model)
+    body = UpscaleRequest.from_dict({"image": b64("coffee.png"), "mode": "fast"})
+    size = (COFFEE[0] * 4, COFFEE[1] * 4)
+    expect_images(upscale.sync_detailed(client=client, body=body), n=1, size=size, model=model)
+
+
+def check_style_transfer(client: Client) -> None:
+    """Two uploads in one body: the image to redraw and the style to take."""
+    model = "stability.stable-style-transfer-v1:0"
+    multipart = StyleTransferRequestMultipart(
+        init_image=upload("coffee.png"), style_image=upload("astronaut.png"), style_strength=0.8
+    )
+    response = style_transfer.sync_detailed(client=client, body=multipart)
+    expect_images(response, n=1, size=COFFEE, model=model)
+    body = StyleTransferRequest.from_dict(
+        {"init_image": b64("chelsea.png"), "style_image": b64("rocket.jpg")}
+    )
+    response = style_transfer.sync_detailed(client=client, body=body)
+    expect_images(response, n=1, size=CHELSEA, model=model)
+
+
+def check_style_guide(client: Client) -> None:
+    """A new image in a reference's style, at the aspect ratio asked for."""
+    model = "stability.stable-image-style-guide-v1:0"
+    multipart = StyleGuideRequestMultipart(
+        image=upload("astronaut.png"),
+        prompt="a mountain village",
+        aspect_ratio=StyleGuideRequestMultipartAspectRatioType0("3:2"),
+    )
+    response = style_guide.sync_detailed(client=client, body=multipart)
+    expect_images(response, n=1, size=(1216, 832), model=model)
+    body = StyleGuideRequest.from_dict({"image": b64("coffee.png"), "prompt": "a village"})
+    response = style_guide.sync_detailed(client=client, body=body)
+    expect_images(response, n=1, size=(1024, 1024), model=model)
+
+
+def check_control(client: Client) -> None:
+    """Sketch control by multipart, structure control by JSON: each picks its model."""
+    multipart = ControlRequestMultipart(
+        image=upload("chelsea.png"),
+        control=ControlRequestMultipartControlType0.SKETCH,
+        prompt="a castle",
+    )
+    response = control.sync_detailed(client=client, body=multipart)
+    expect_images(response, n=1, size=CHELSEA, model="stability.stable-image-control-sketch-v1:0")
+    body = ControlRequest.from_dict(
+        {"image": b64("coffee.png"), "control": "structure", "prompt": "a castle"}
+    )
+    response = control.sync_detailed(client=client, body=body)
+    expect_images(response, n=1, size=COFFEE, model="stability.stable-image-control-structure-v1:0")
+
+
+CHECKS: dict[str, Callable[[Client], None]] = {
+    "listModels": check_list_models,
+    "textToImage": check_text_to_image,
+    "colorGuided": check_color_guided,
+    "inpaint": check_inpaint,
+    "outpaint": check_outpaint,
+    "variations": check_variations,
+    "imageToImage": check_image_to_image,
+    "erase": check_erase,
+    "searchReplace": check_search_replace,
+    "searchRecolor": check_search_recolor,
+    "removeBackground": check_remove_background,
+    "upscale": check_upscale,
+    "styleTransfer": check_style_transfer,
+    "styleGuide": check_style_guide,
+    "control": check_control,
+}
+TASKS: set[str] = set()  # filled from the spec: every /v1/images/<task> path
+PROMPTLESS = {"variations", "erase", "remove-background", "upscale", "style-transfer"}
+
+
+class Coverage:
+    """What the live gateway answered with 2xx: (method, path, request type, answer type)."""
+
+    def __init__(self) -> None:
+        self.answered: set[tuple[str, str, str, str]] = set()
+
+    def hook(self, response: httpx.Response) -> None:
+        """httpx response hook: record each successful answer."""
+        if response.is_success:
+            request = response.request
+            self.answered.add(
+                (
+                    request.method.lower(),
+                    request.url.path,
+                    _media(request.headers.get("content-type")),
+                    _media(response.headers.get("content-type")),
+                )
+            )
+
+    def missing(self, spec: dict[str, Any]) -> list[str]:
+        """Each request media type of each operation, and each 200 answer type, not yet seen."""
+        gaps = []
+        answer_types: set[str] = set()
+        for path, item in spec["paths"].items():
+            for method, operation in item.items():
+                body = operation.get("requestBody", {}).get("content", {"": {}})
+                for media in body:
+                    if not any(a[:3] == (method, path, media) for a in self.answered):
+                        gaps.append(f"{operation['operationId']} with a {media or 'no'} body")
+                answer_types |= set(operation["responses"]["200"].get("content", {}))
+        seen = {a[3] for a in self.answered}
+        gaps += [f"a 200 answer of type {media}" for media in sorted(answer_types - seen)]
+        return gaps
+
+
+def _media(header: str | None) -> str:
+    return (header or "").split(";")[0].strip().lower()
+
+
+def main() -> int:
+    """Run every operation's check; print each result; non-zero if any failed."""
+    base_url, spec_path = sys.argv[1], sys.argv[2]
+    spec: dict[str, Any] = json.loads(Path(spec_path).read_text())
+    operations = {op["operationId"] for item in spec["paths"].values() for op in item.values()}
+    TASKS.update(p.removeprefix("/v1/images/") for p in spec["paths"] if "/images/" in p)
+    failures = []
+    if set(CHECKS) != operations:
+        failures.append(
+            f"the driver checks {sorted(CHECKS)} but the spec has {sorted(operations)}: "
+            "add a check for each new operation"
+        )
+    coverage = Coverage()
+    client = Client(
+        base_url=base_url,
+        timeout=httpx.Timeout(120.0),
+        httpx_args={"event_hooks": {"response": [coverage.hook]}},
+        raise_on_unexpected_status=True,
+    )
+    with client:
+        for operation_id, run in CHECKS.items():
+            try:
+                run(client)
+            except Exception:
+                failures.append(f"{operation_id}: {traceback.format_exc()}")
+                print(f"FAIL {operation_id}", flush=True)
+            else:
+                print(f"ok   {operation_id}", flush=True)
+    failures += [f"never exercised: {gap}" for gap in coverage.missing(spec)]
+    for failure in failures:
+        print(failure, file=sys.stderr)
+    print(f"python client: {len(CHECKS)} operations, {len(failures)} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,466 @@
+// Drives the client @hey-api/openapi-ts generated from openapi/openapi.json against a live gateway.
+//
+//   node dist/driver.js BASE_URL SPEC
+//
+// Every operation of the spec is called: GET /v1/models, text-to-image and color-guided with JSON
+// bodies through their SDK functions, and every edit task twice, with a JSON body (base64 images)
+// through its SDK function and with a multipart body that uploads real images from tests/data.
+// hey-api generates one request media type per operation and takes JSON when a body offers
+// several (hey-api/hey-api#2311), so multipart goes through the generated client's `post` with
+// the generated `*RequestMultipart` type and the generated form-data serializer. Binary answers
+// (Accept: image/png, jpeg, webp) come back as Blobs: the client parses by the answer's type.
+// An interceptor records every answer, and the run fails unless each request media type of each
+// operation and each media type of the 200 answers was answered at least once.
+
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { imageSize } from "image-size";
+
+import { client } from "./generated/client.gen.js";
+import { formDataBodySerializer } from "./generated/client/index.js";
+import {
+  colorGuided,
+  control,
+  erase,
+  imageToImage,
+  inpaint,
+  listModels,
+  outpaint,
+  removeBackground,
+  searchRecolor,
+  searchReplace,
+  styleGuide,
+  styleTransfer,
+  textToImage,
+  upscale,
+  variations,
+} from "./generated/sdk.gen.js";
+import type {
+  ControlRequestMultipart,
+  EraseRequestMultipart,
+  ImagesResponse,
+  ImageToImageRequestMultipart,
+  InpaintRequestMultipart,
+  OutpaintRequestMultipart,
+  Problem,
+  RemoveBackgroundRequestMultipart,
+  SearchRecolorRequestMultipart,
+  SearchReplaceRequestMultipart,
+  StyleGuideRequestMultipart,
+  StyleTransferRequestMultipart,
+  UpscaleRequestMultipart,
+  VariationsRequestMultipart,
+} from "./generated/types.gen.js";
+
+const DATA = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "tests", "data");
+type Size = readonly [number, number];
+const COFFEE: Size = [600, 400];
+const CHELSEA: Size = [451, 300];
+const ASTRONAUT: Size = [512, 512];
+const ROCKET: Size = [640, 427];
+const FORMATS: Record<string, string> = { "image/png": "png", "image/jpeg": "jpg", "image/webp": "webp" };
+
+/** What a generated call resolves to (responseStyle "fields"), whatever its operation. */
+interface Answer {
+  data?: unknown;
+  error?: unknown;
+  response: Response;
+}
+
+function check(condition: boolean, message: string): asserts condition {
+  if (!condition) {
+    throw new Error(message);
+  }
+}
+
+function bytes(name: string): Buffer {
+  return readFileSync(join(DATA, name));
+}
+
+/** A test image as a file part, with its name and type as a browser would send them. */
+function upload(name: string): File {
+  const type = name.endsWith(".jpg") ? "image/jpeg" : "image/png";
+  return new File([new Uint8Array(bytes(name))], name, { type });
+}
+
+/** A test image in base64, as JSON bodies carry it. */
+function b64(name: string): string {
+  return bytes(name).toString("base64");
+}
+
+function sizeOf(data: Uint8Array, mime: string): Size {
+  const found = imageSize(data);
+  check(found.type === FORMATS[mime], `${mime} stated, the bytes are ${found.type}`);
+  return [found.width, found.height];
+}
+
+function sameSize(got: Size, want: Size): boolean {
+  return got[0] === want[0] && got[1] === want[1];
+}
+
+function isImagesResponse(data: unknown): data is ImagesResponse {
+  return typeof data === "object" && data !== null && Array.isArray((data as ImagesResponse).images);
+}
+
+/** A 200 with `n` images of `size` pixels from `model`, each of its stated type. */
+function expectImages(answer: Answer, n: number, size: Size, model: string): void {
+  const { data, response } = answer;
+  check(
+    response.status === 200 && isImagesResponse(data),
+    `expected 200 with images, got ${response.status}: ${JSON.stringify(answer.error ?? data)}`,
+  );
+  check(data.model === model, `served by ${data.model}, expected ${model}`);
+  check(response.headers.get("served-model") === model, "Served-Model header");
+  check(data.images.length === n, `${data.images.length} images, expected ${n}`);
+  for (const image of data.images) {
+    check(image.finish_reason === "success", `finish_reason ${image.finish_reason}`);
+    check(typeof image.b64_json === "string", "no b64_json");
+    check(typeof image.mime_type === "string", "no mime_type");
+    const got = sizeOf(Buffer.from(image.b64_json, "base64"), image.mime_type);
+    check(sameSize(got, size), `image of ${got}, expected ${size}`);
+  }
+}
+
+/** A 200 whose body is the image itself, parsed by the client as a Blob. */
+async function expectBinary(answer: Answer, accept: string, size: Size): Promise<void> {
+  const { data, response } = answer;
+  check(response.status === 200, `${accept}: ${response.status} ${JSON.stringify(answer.error)}`);
+  check(response.headers.get("content-type") === accept, `content-type for ${accept}`);
+  check(response.headers.get("finish-reason") === "success", "Finish-Reason header");
+  check(data instanceof Blob, `${accept} answer parsed as ${typeof data}, not a Blob`);
+  const got = sizeOf(new Uint8Array(await data.arrayBuffer()), accept);
+  check(sameSize(got, size), `binary image of ${got}, expected ${size}`);
+}
+
+/** POST a multipart body of a generated `*RequestMultipart` type through the generated client. */
+function postMultipart(url: string, body: object, accept = "application/json"): Promise<Answer> {
+  return client.post<Record<number, unknown>, Problem, false>({
+    url,
+    body,
+    ...formDataBodySerializer,
+    // fetch writes the multipart Content-Type itself, boundary included
+    headers: { "Content-Type": null, Accept: accept },
+  });
+}
+
+const TITAN = "amazon.titan-image-generator-v1";
+const PROMPTLESS = new Set(["variations", "erase", "remove-background", "upscale", "style-transfer"]);
+const TASKS = new Set<string>();
+
+const CHECKS: Record<string, () => Promise<void>> = {
+  async listModels() {
+    const { data, response } = await listModels();
+    check(response.status === 200 && data !== undefined, "listModels");
+    const ids = new Set(data.models.map((model) => model.id));
+    for (const expected of [TITAN, "stability.sd3-5-large-v1:0"]) {
+      check(ids.has(expected), `${expected} not listed`);
+    }
+    const tasks = new Set(data.models.flatMap((model) => model.tasks.map((task) => task.task)));
+    check(
+      tasks.size === TASKS.size && [...TASKS].every((task) => tasks.has(task)),
+      `tasks listed ${[...tasks].sort()}, spec has ${[...TASKS].sort()}`,
+    );
+    for (const model of data.models) {
+      check(model.tasks.length > 0 && model.region !== "", `${model.id} lists no task or region`);
+      for (const task of model.tasks) {
+        check(task.fields.includes("prompt") || PROMPTLESS.has(task.task), `${model.id} ${task.task}`);
+      }
+    }
+  },
+
+  async textToImage() {
+    const titan = await textToImage({
+      body: { prompt: "a lighthouse at dusk", n: 2, width: 1152, height: 768 },
+    });
+    expectImages(titan, 2, [1152, 768], TITAN);
+    const sd35 = await textToImage({
+      body: { model: "sd3.5-large", prompt: "a lighthouse", aspect_ratio: "16:9" },
+    });
+    expectImages(sd35, 1, [1344, 768], "stability.sd3-5-large-v1:0");
+    const refused = await textToImage({ body: { prompt: "x", width: 1000, height: 1000 } });
+    check(refused.response.status === 422, `expected 422, got ${refused.response.status}`);
+    check(
+      refused.error?.status === 422 && (refused.error.errors ?? []).length > 0,
+      `problem ${JSON.stringify(refused.error)}`,
+    );
+    for (const accept of ["image/png", "image/jpeg", "image/webp"]) {
+      const answer = await textToImage({
+        body: { prompt: "a lighthouse", width: 1024, height: 1024, seed: 42 },
+        headers: { Accept: accept },
+      });
+      await expectBinary(answer, accept, [1024, 1024]);
+    }
+  },
+
+  async colorGuided() {
+    const answer = await colorGuided({
+      body: { model: "titan-v2", prompt: "a living room", colors: ["#FF8800", "#0044AA"] },
+    });
+    expectImages(answer, 1, [1024, 1024], "amazon.titan-image-generator-v2:0");
+  },
+
+  async inpaint() {
+    const form: InpaintRequestMultipart = {
+      image: upload("coffee.png"),
+      mask: upload("coffee-mask-black-edit.png"),
+      prompt: "a latte",
+    };
+    expectImages(await postMultipart("/v1/images/inpaint", form), 1, COFFEE, TITAN);
+    const json = await inpaint({
+      body: {
+        image: b64("coffee.png"),
+        mask: b64("coffee-mask-alpha-edit.png"),
+        mask_convention: "alpha-is-edit",
+        prompt: "a latte",
+      },
+    });
+    expectImages(json, 1, COFFEE, TITAN);
+  },
+
+  async outpaint() {
+    const model = "stability.stable-outpaint-v1:0";
+    const form: OutpaintRequestMultipart = {
+      image: upload("chelsea.png"),
+      model: "stability-outpaint",
+      left: 64,
+      right: 36,
+      prompt: "a sofa",
+    };
+    const wider: Size = [CHELSEA[0] + 100, CHELSEA[1]];
+    expectImages(await postMultipart("/v1/images/outpaint", form), 1, wider, model);
+    const json = await outpaint({
+      body: { image: b64("chelsea.png"), model: "stability-outpaint", up: 20, prompt: "a sofa" },
+    });
+    expectImages(json, 1, [CHELSEA[0], CHELSEA[1] + 20], model);
+  },
+
+  async variations() {
+    const form: VariationsRequestMultipart = {
+      images: [upload("coffee-1216x832.png"), upload("chelsea.png")],
+      n: 2,
+      width: 1152,
+      height: 768,
+    };
+    expectImages(await postMultipart("/v1/images/variations", form), 2, [1152, 768], TITAN);
+    const json = await variations({ body: { images: [b64("coffee.png")] } });
+    expectImages(json, 1, [1024, 1024], TITAN);
+  },
+
+  async imageToImage() {
+    const form: ImageToImageRequestMultipart = {
+      image: upload("rocket.jpg"),
+      model: "sd3.5-large",
+      prompt: "as a watercolour",
+      strength: 0.6,
+    };
+    const sd35 = await postMultipart("/v1/images/image-to-image", form);
+    expectImages(sd35, 1, ROCKET, "stability.sd3-5-large-v1:0");
+    const json = await imageToImage({
+      body: { image: b64("coffee-1216x832.png"), model: "sdxl", prompt: "a space ship" },
+    });
+    expectImages(json, 1, [1216, 832], "stability.stable-diffusion-xl-v1");
+  },
+
+  async erase() {
+    const model = "stability.stable-image-erase-object-v1:0";
+    const form: EraseRequestMultipart = {
+      image: upload("coffee.png"),
+      mask: upload("coffee-mask-white-edit.png"),
+      mask_convention: "white-is-edit",
+    };
+    expectImages(await postMultipart("/v1/images/erase", form), 1, COFFEE, model);
+    const json = await erase({
+      body: { image: b64("coffee-mask-alpha-edit.png"), mask_convention: "alpha-is-edit" },
+    });
+    expectImages(json, 1, COFFEE, model);
+  },
+
+  async searchReplace() {
+    const model = "stability.stable-image-search-replace-v1:0";
+    const form: SearchReplaceRequestMultipart = {
+      image: upload("coffee.png"),
+      search_prompt: "the cup",
+      prompt: "a teapot",
+    };
+    expectImages(await postMultipart("/v1/images/search-replace", form), 1, COFFEE, model);
+    const json = await searchReplace({
+      body: { image: b64("chelsea.png"), search_prompt: "the cat", prompt: "a dog" },
+    });
+    expectImages(json, 1, CHELSEA, model);
+  },
+
+  async searchRecolor() {
+    const model = "stability.stable-image-search-recolor-v1:0";
+    const form: SearchRecolorRequestMultipart = {
+      image: upload("chelsea.png"),
+      select_prompt: "the cat",
+      prompt: "a black cat",
+    };
+    expectImages(await postMultipart("/v1/images/search-recolor", form), 1, CHELSEA, model);
+    const json = await searchRecolor({
+      body: { image: b64("coffee.png"), select_prompt: "the cup", prompt: "a red cup" },
+    });
+    expectImages(json, 1, COFFEE, model);
+  },
+
+  async removeBackground() {
+    const model = "stability.stable-image-remove-background-v1:0";
+    const form: RemoveBackgroundRequestMultipart = {
+      image: upload("astronaut.png"),
+      output_format: "webp",
+    };
+    expectImages(await postMultipart("/v1/images/remove-background", form), 1, ASTRONAUT, model);
+    const json = await removeBackground({ body: { image: b64("rocket.jpg") } });
+    expectImages(json, 1, ROCKET, model);
+    const png: RemoveBackgroundRequestMultipart = { image: upload("astronaut.png") };
+    const answer = await postMultipart("/v1/images/remove-background", png, "image/png");
+    await expectBinary(answer, "image/png", ASTRONAUT);
+  },
+
+  async upscale() {
+    const model = "stability.stable-fast-upscale-v1:0";
+    const form: UpscaleRequestMultipart = { image: upload("chelsea.png") };
+    const fourfold: Size = [CHELSEA[0] * 4, CHELSEA[1] * 4];
+    expectImages(await postMultipart("/v1/images/upscale", form), 1, fourfold, model);
+    const json = await upscale({ body: { image: b64("coffee.png"), mode: "fast" } });
+    expectImages(json, 1, [COFFEE[0] * 4, COFFEE[1] * 4], model);
+  },
+
+  async styleTransfer() {
+    const model = "stability.stable-style-transfer-v1:0";
+    const form: StyleTransferRequestMultipart = {
+      init_image: upload("coffee.png"),
+      style_image: upload("astronaut.png"),
+      style_strength: 0.8,
+    };
+    expectImages(await postMultipart("/v1/images/style-transfer", form), 1, COFFEE, model);
+    const json = await styleTransfer({
+      body: { init_image: b64("chelsea.png"), style_image: b64("rocket.jpg") },
+    });
+    expectImages(json, 1, CHELSEA, model);
+  },
+
+  async styleGuide() {
+    const model = "stability.stable-image-style-guide-v1:0";
+    const form: StyleGuideRequestMultipart = {
+      image: upload("astronaut.png"),
+      prompt: "a mountain village",
+      aspect_ratio: "3:2",
+    };
+    expectImages(await postMultipart("/v1/images/style-guide", form), 1, [1216, 832], model);
+    const json = await styleGuide({ body: { image: b64("coffee.png"), prompt: "a village" } });
+    expectImages(json, 1, [1024, 1024], model);
+  },
+
+  async control() {
+    const form: ControlRequestMultipart = {
+      image: upload("chelsea.png"),
+      control: "sketch",
+      prompt: "a castle",
+    };
+    const sketch = await postMultipart("/v1/images/control", form);
+    expectImages(sketch, 1, CHELSEA, "stability.stable-image-control-sketch-v1:0");
+    const json = await control({
+      body: { image: b64("coffee.png"), control: "structure", prompt: "a castle" },
+    });
+    expectImages(json, 1, COFFEE, "stability.stable-image-control-structure-v1:0");
+  },
+};
+
+interface Operation {
+  operationId: string;
+  requestBody?: { content: Record<string, unknown> };
+  responses: Record<string, { content?: Record<string, unknown> }>;
+}
+
+interface Spec {
+  paths: Record<string, Record<string, Operation>>;
+}
+
+function media(header: string | null): string {
+  return (header ?? "").split(";")[0]!.trim().toLowerCase();
+}
+
+/** Each request media type of each operation, and each 200 answer type, not yet answered. */
+function missing(spec: Spec, answered: Set<string>): string[] {
+  const gaps: string[] = [];
+  const answerTypes = new Set<string>();
+  const seen = [...answered].map((key) => JSON.parse(key) as [string, string, string, string]);
+  for (const [path, item] of Object.entries(spec.paths)) {
+    for (const [method, operation] of Object.entries(item)) {
+      for (const type of Object.keys(operation.requestBody?.content ?? { "": {} })) {
+        if (!seen.some(([m, p, t]) => m === method && p === path && t === type)) {
+          gaps.push(`${operation.operationId} with a ${type || "no"} body`);
+        }
+      }
+      for (const type of Object.keys(operation.responses["200"]?.content ?? {})) {
+        answerTypes.add(type);
+      }
+    }
+  }
+  const answerTypesSeen = new Set(seen.map(([, , , type]) => type));
+  for (const type of [...answerTypes].sort()) {
+    if (!answerTypesSeen.has(type)) {
+      gaps.push(`a 200 answer of type ${type}`);
+    }
+  }
+  return gaps;
+}
+
+async function main(): Promise<number> {
+  const [baseUrl, specPath] = process.argv.slice(2);
+  check(baseUrl !== undefined && specPath !== undefined, "usage: driver.js BASE_URL SPEC");
+  const spec = JSON.parse(readFileSync(specPath, "utf8")) as Spec;
+  const operations = Object.values(spec.paths).flatMap((item) =>
+    Object.values(item).map((operation) => operation.operationId),
+  );
+  for (const path of Object.keys(spec.paths)) {
+    if (path.startsWith("/v1/images/")) {
+      TASKS.add(path.slice("/v1/images/".length));
+    }
+  }
+  const failures: string[] = [];
+  const checked = Object.keys(CHECKS).sort();
+  if (JSON.stringify(checked) !== JSON.stringify([...operations].sort())) {
+    failures.push(
+      `the driver checks ${checked} but the spec has ${operations.sort()}: ` +
+        "add a check for each new operation",
+    );
+  }
+  const answered = new Set<string>();
+  client.setConfig({ baseUrl });
+  client.interceptors.response.use((response, request) => {
+    if (response.ok) {
+      const url = new URL(request.url);
+      const key = [
+        request.method.toLowerCase(),
+        url.pathname,
+        media(request.headers.get("content-type")),
+        media(response.headers.get("content-type")),
+      ];
+      answered.add(JSON.stringify(key));
+    }
+    return response;
+  });
+  for (const [operationId, run] of Object.entries(CHECKS)) {
+    try {
+      await run();
+      console.log(`ok   ${operationId}`);
+    } catch (error) {
+      failures.push(`${operationId}: ${error instanceof Error ? error.stack : String(error)}`);
+      console.log(`FAIL ${operationId}`);
+    }
+  }
+  for (const gap of missing(spec, answered)) {
+    failures.push(`never exercised: ${gap}`);
+  }
+  for (const failure of failures) {
+    console.error(failure);
+  }
+  console.log(`typescript client: ${checked.length} operations, ${failures.length} failures`);
+  return failures.length > 0 ? 1 : 0;
+}
+
+process.exitCode = await main();
