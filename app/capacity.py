@@ -12,6 +12,9 @@ serves.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .problems import ProblemError, problem_response
@@ -36,11 +39,21 @@ class GatewayBusy(ProblemError):
 
 
 class CapacityLimit:
-    """Admits at most `limit` requests at once; answers the next ones 503 gateway-busy."""
+    """Admits at most `limit` requests at once; answers the next ones 503 gateway-busy.
 
-    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+    `answer` renders the refusal for the request's surface (problem+json by default).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limit: int,
+        answer: Callable[[ProblemError, Scope], Response] = problem_response,
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.answer = answer
         self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -48,7 +61,7 @@ class CapacityLimit:
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.limit:
-            await problem_response(GatewayBusy(self.limit), scope)(scope, receive, send)
+            await self.answer(GatewayBusy(self.limit), scope)(scope, receive, send)
             return
         self.in_flight += 1
         try:

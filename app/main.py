@@ -8,6 +8,8 @@ from typing import Any, TypedDict
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from starlette.responses import Response
+from starlette.types import Scope
 
 from .adapters.registry import ModelRegistry
 from .bedrock.client import open_bedrock
@@ -15,11 +17,14 @@ from .cancellation import CancelOnDisconnect
 from .capacity import CapacityLimit
 from .errors import install_error_handlers
 from .middleware import RequestContextMiddleware
+from .problems import ProblemError, problem_response, request_id_of
 from .settings import Settings, get_settings
 from .surfaces.bedrock import route as bedrock
+from .surfaces.bedrock.errors import from_problem as bedrock_error
 from .surfaces.native import images, models
 from .surfaces.native.spec import component_schemas
 from .surfaces.openai import routes as openai
+from .surfaces.openai.errors import from_problem as openai_error
 from .tasks.runner import TaskRunner
 from .tasks.validation import RequestValidator
 
@@ -56,10 +61,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The last added is the outermost: the request id and body cap wrap everything, so every
     # answer, a gateway-busy refusal included, carries X-Request-ID.
     app.add_middleware(CancelOnDisconnect)
-    app.add_middleware(CapacityLimit, limit=settings.max_requests_in_flight)
+    app.add_middleware(CapacityLimit, limit=settings.max_requests_in_flight, answer=_refusal)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     _attach_spec_schemas(app)
     return app
+
+
+def _refusal(problem: ProblemError, scope: Scope) -> Response:
+    """A refusal made before routing, in the shape of the surface the path belongs to."""
+    path: str = scope["path"]
+    if path.startswith("/model/"):
+        return bedrock_error(problem).response(request_id_of(scope))
+    if path.startswith("/openai/"):
+        return openai_error(problem, lambda _: None).response(request_id_of(scope))
+    return problem_response(problem, scope)
 
 
 def _operation_id(route: APIRoute) -> str:
