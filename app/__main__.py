@@ -2,10 +2,15 @@
 
 With the emulator backend and no AWS_ENDPOINT_URL_BEDROCK_RUNTIME, the emulator starts as its own
 process on 127.0.0.1:EMULATOR_PORT and the gateway calls it over HTTP like any Bedrock endpoint.
+
+SIGTERM (or Ctrl-C) shuts down gracefully: the gateway stops accepting connections, lets the
+requests in flight finish for up to GATEWAY_SHUTDOWN_GRACE_S (then cancels them), closes its
+Bedrock clients, stops the emulator and exits with 128 + the signal's number (143 for SIGTERM).
 """
 
 from __future__ import annotations
 
+import math
 import signal
 import socket
 import subprocess
@@ -19,6 +24,7 @@ import uvicorn
 from .settings import Backend, Settings
 
 _EMULATOR_START_TIMEOUT_S = 20.0
+_EMULATOR_STOP_TIMEOUT_S = 10.0
 
 
 @contextmanager
@@ -27,8 +33,11 @@ def _emulator(settings: Settings) -> Iterator[None]:
         yield
         return
     port = settings.emulator_port
+    # Its own process group: a Ctrl-C or a signal to the whole group must not stop it while the
+    # gateway still drains requests that need it; the gateway stops it once done.
     process = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", str(port)]
+        [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", str(port)],
+        process_group=0,
     )
     try:
         _wait_for_port(port, process)
@@ -36,7 +45,11 @@ def _emulator(settings: Settings) -> Iterator[None]:
         yield
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=_EMULATOR_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
@@ -59,10 +72,12 @@ def _exit(signum: int, _frame: object) -> None:
 def main() -> None:
     """Serve the gateway on HOST:PORT."""
     settings = Settings()
-    # uvicorn shuts down on SIGTERM, then raises the signal again for the handler it found. The
-    # default handler would end the process on the spot, skipping the `finally` that stops the
-    # emulator (`kill`, `docker stop`): this one exits through it.
+    # uvicorn shuts down on SIGTERM and SIGINT, then raises the signal again for the handler it
+    # found. The default handlers would end the process on the spot (SIGTERM, skipping the
+    # `finally` that stops the emulator: `kill`, `docker stop`) or with a traceback (SIGINT):
+    # this one exits through that `finally`.
     signal.signal(signal.SIGTERM, _exit)
+    signal.signal(signal.SIGINT, _exit)
     with _emulator(settings):
         uvicorn.run(
             "app.main:create_app",
@@ -70,6 +85,8 @@ def main() -> None:
             host=settings.host,
             port=settings.port,
             log_level="info",
+            # uvicorn takes whole seconds: a fractional grace is rounded up.
+            timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s),
         )
 
 
