@@ -367,7 +367,7 @@ def check_style_guide(client: Client) -> None:
     multipart = StyleGuideRequestMultipart(
         image=upload("astronaut.png"),
         prompt="a mountain village",
-        aspect_ratio=StyleGuideRequestMultipartAspectRatioType0("3:2"),
+        aspect_ratio=StyleGuideRequestMultipartAspectRatioType0.RATIO_3_2,
     )
     response = style_guide.sync_detailed(client=client, body=multipart)
     expect_images(response, n=1, size=(1216, 832), model=model)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +92,51 @@ def test_every_task_has_json_examples_in_its_own_vocabulary(
     for example in examples.values():
         assert example["summary"]
         assert set(example["value"]) <= fields, example["value"]
+
+
+def _schemas_in(node: Any, path: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """Every object in the spec with its JSON-pointer-like path."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    if isinstance(node, dict):
+        found.append((path, node))
+        for key, value in node.items():
+            found += _schemas_in(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _schemas_in(value, f"{path}/{index}")
+    return found
+
+
+def test_enum_members_are_named_by_value_not_position(spec: dict[str, Any]) -> None:
+    # openapi-python-client names members of an enum like "16:9" VALUE_0, VALUE_1, ... by position
+    # unless x-enum-varnames names them: a new value would rename the others in generated clients.
+    named = 0
+    for path, node in _schemas_in(spec["components"]["schemas"]):
+        values = node.get("enum")
+        if not isinstance(values, list) or all(str(v)[:1].isalpha() for v in values):
+            continue
+        names = node.get("x-enum-varnames")
+        assert isinstance(names, list), path
+        assert len(names) == len(set(names)) == len(values), path
+        assert all(name.isidentifier() and name.isupper() for name in names), names
+        named += 1
+    assert named
+    aspect = spec["components"]["schemas"]["StyleGuideRequestMultipart"]["properties"][
+        "aspect_ratio"
+    ]["anyOf"][0]
+    assert dict(zip(aspect["enum"], aspect["x-enum-varnames"], strict=True))["3:2"] == "RATIO_3_2"
+
+
+def test_binary_fields_only_in_multipart_and_never_by_content_media_type(
+    spec: dict[str, Any],
+) -> None:
+    # FastAPI >= 0.129.1 emits files as contentMediaType without format: binary, which generators
+    # do not treat as files (reference §5); and a binary field in a JSON body cannot be sent.
+    binary = [p for p, node in _schemas_in(spec) if node.get("format") == "binary"]
+    assert binary
+    for path, node in _schemas_in(spec):
+        assert "contentMediaType" not in node, path
+    for path in binary:
+        in_multipart = re.match(r"/components/schemas/\w+Multipart/", path)
+        in_answer = re.match(r"/paths/.+/responses/200/content/image/\w+/schema$", path)
+        assert in_multipart or in_answer, path

@@ -3,11 +3,14 @@
 FastAPI emits one body media type per route, so edit tasks declare theirs here. The multipart
 schema marks file fields `format: binary` and the body is `required: false`: both are what
 openapi-python-client needs to generate a client that really uploads files (reference §5).
+Enums whose values are not names ("16:9", "3d-model") carry `x-enum-varnames`, which generators
+use instead of naming the members by position (`make clients` runs the generated clients).
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from pydantic import BaseModel
@@ -138,12 +141,48 @@ def component_schemas() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     models: list[type[BaseModel]] = [*REQUEST_MODELS.values(), ImagesResponse, Problem]
     for model in models:
-        _add(schemas, model.__name__, model.model_json_schema(ref_template=_REF))
+        _add(schemas, model.__name__, _named_enums(model.model_json_schema(ref_template=_REF)))
     for task, model in REQUEST_MODELS.items():
         if task in MULTIPART_TASKS:
-            json_schema = model.model_json_schema(ref_template=_REF)
+            json_schema = _named_enums(model.model_json_schema(ref_template=_REF))
             _add(schemas, _multipart_name(model), _as_multipart(json_schema))
     return schemas
+
+
+def _named_enums(schema: Any, field: str = "") -> Any:
+    """`schema` with `x-enum-varnames` on every enum that has a value not starting with a letter.
+
+    openapi-python-client names such members VALUE_0, VALUE_1, ... by position, so a value added
+    to the enum would rename the members after it in every generated client.
+    """
+    if isinstance(schema, list):
+        return [_named_enums(item, field) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    named = {
+        key: _named_enums(value, field)
+        for key, value in schema.items()
+        if key not in ("properties", "examples", "default")
+    }
+    if "properties" in schema:
+        named["properties"] = {
+            name: _named_enums(prop, name) for name, prop in schema["properties"].items()
+        }
+    for key in ("examples", "default"):
+        if key in schema:
+            named[key] = schema[key]
+    values = schema.get("enum")
+    if values and not all(str(value)[:1].isalpha() for value in values):
+        named["x-enum-varnames"] = [_member_name(field, value) for value in values]
+    return named
+
+
+def _member_name(field: str, value: object) -> str:
+    """A member name for `value`: RATIO_16_9 for aspect_ratio's "16:9", ANALOG_FILM, ..."""
+    name = re.sub(r"[^0-9A-Za-z]+", "_", str(value)).strip("_").upper()
+    if not name[:1].isalpha():
+        name = f"{field.rsplit('_', 1)[-1].upper() or 'VALUE'}_{name}"
+    return name
 
 
 def _add(schemas: dict[str, Any], name: str, schema: dict[str, Any]) -> None:
