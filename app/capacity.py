@@ -32,8 +32,8 @@ class GatewayBusy(ProblemError):
             status=503,
             slug="gateway-busy",
             title="The gateway is busy",
-            detail=f"the gateway is already handling its limit of {limit} requests; "
-            "retry after a moment",
+            detail=f"the gateway is already handling its limit of {limit} "
+            f"request{'' if limit == 1 else 's'}; retry after a moment",
             headers={"Retry-After": str(_RETRY_AFTER_S)},
         )
 

@@ -124,7 +124,7 @@ def test_each_surface_refuses_in_its_own_shape(
         answer = info.value.response
         assert answer["ResponseMetadata"]["HTTPStatusCode"] == 503
         assert answer["ResponseMetadata"]["HTTPHeaders"]["retry-after"] == "1"
-        assert "limit of 1 requests" in answer["Error"]["Message"]
+        assert "limit of 1 request;" in answer["Error"]["Message"]
 
         refused = httpx.post(
             f"{gateway.url}/openai/v1/images/generations", json={"prompt": "a kite"}, timeout=30
