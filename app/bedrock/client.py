@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import itertools
 import random
 import time
 from collections import Counter
@@ -183,12 +182,16 @@ class BedrockClient:
         regions = self.regions(model)
         attempts = 0
         last: tuple[Exception, Verdict, str] | None = None
-        for round_index in itertools.count():
+        rounds = 0
+        while True:
             if last is not None:
-                pause = self.backoff.pause(round_index - 1)
+                if attempts >= settings.max_attempts:
+                    raise last[0]  # no pause after the last attempt
+                pause = self.backoff.pause(rounds - 1)
                 if time.monotonic() + pause >= deadline:
                     raise last[0]
                 await asyncio.sleep(pause)
+            rounds += 1
             called = False
             for region in regions:
                 if attempts >= settings.max_attempts:
@@ -218,7 +221,6 @@ class BedrockClient:
                 if last is not None:
                     raise last[0]
                 raise self._circuit_open(target, regions)
-        raise AssertionError("unreachable")  # itertools.count() never ends
 
     async def _attempt(
         self,

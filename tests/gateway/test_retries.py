@@ -46,7 +46,12 @@ FAST: dict[str, Any] = {"retry_base_s": 0, "read_timeout_s": 0.5}
 class Largest(random.Random):
     """Jitter pinned to its ceiling: every pause is the longest the policy allows."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.ceilings: list[float] = []
+
     def uniform(self, a: float, b: float) -> float:
+        self.ceilings.append(b)
         return b
 
 
@@ -143,13 +148,25 @@ class TestDeadline:
             assert calls(emulator) == 1
             assert gw.counted("retry") == {}
 
+    async def test_pauses_grow_to_the_cap_and_none_follows_the_last_attempt(
+        self, emulator: EmulatorServer
+    ) -> None:
+        settings = settings_for(emulator, max_attempts=4, retry_base_s=0.001, retry_cap_s=0.003)
+        async with open_resilient(settings) as gw:
+            gw.bedrock.backoff.rng = jitter = Largest()
+            emulator.set_faults(schedule=[{"fault": "ThrottlingException", "times": 100}])
+            assert_problem(await gw.http.post(T2I, json=REQUEST), 429, "upstream-throttled")
+            assert calls(emulator) == 4
+            assert jitter.ceilings == [0.001, 0.002, 0.003]
+
     async def test_a_pause_within_the_deadline_is_taken(self, emulator: EmulatorServer) -> None:
         settings = settings_for(emulator, retry_base_s=0.01, retry_cap_s=0.01)
         async with open_resilient(settings) as gw:
-            gw.bedrock.backoff.rng = Largest()
+            gw.bedrock.backoff.rng = jitter = Largest()
             emulator.set_faults(schedule=[{"fault": "ThrottlingException", "times": 1}])
             assert_images(await gw.http.post(T2I, json=REQUEST))
             assert calls(emulator) == 2
+            assert jitter.ceilings == [0.01]
 
 
 TITAN_BODY = {
