@@ -169,3 +169,16 @@ class TestSlots:
             assert [c["failures"] for c in gw.bedrock.circuits()] == [0]
             assert gw.counted("retry") == {}
         assert calls(emulator) == 2
+
+    async def test_cancelling_abandons_the_bedrock_call(self, emulator: EmulatorServer) -> None:
+        # SlowResponse holds the answer until the client hangs up: the emulator's call ends only
+        # if cancelling the request closed the connection to it.
+        async with open_resilient(settings_for(emulator)) as gw:
+            emulator.set_faults(schedule=[{"fault": "SlowResponse"}], slow_ms=60_000)
+            doomed = asyncio.create_task(gw.http.post(T2I, json=REQUEST))
+            await until(emulator, lambda stats: stats["in_flight"] == 1)
+            doomed.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await doomed
+            await until(emulator, lambda stats: stats["in_flight"] == 0)
+        assert calls(emulator) == 1
