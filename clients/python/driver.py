@@ -46,7 +46,7 @@ from gateway_client.models import (
     ColorGuidedRequest,
     ControlRequest,
     ControlRequestMultipart,
-    ControlRequestMultipartControlType0,
+    ControlRequestMultipartControl,
     EraseRequest,
     EraseRequestMultipart,
     ImagesResponse,
@@ -61,14 +61,14 @@ from gateway_client.models import (
     Problem,
     RemoveBackgroundRequest,
     RemoveBackgroundRequestMultipart,
-    RemoveBackgroundRequestMultipartOutputFormatType0,
+    RemoveBackgroundRequestMultipartOutputFormat,
     SearchRecolorRequest,
     SearchRecolorRequestMultipart,
     SearchReplaceRequest,
     SearchReplaceRequestMultipart,
     StyleGuideRequest,
     StyleGuideRequestMultipart,
-    StyleGuideRequestMultipartAspectRatioType0,
+    StyleGuideRequestMultipartAspectRatio,
     StyleTransferRequest,
     StyleTransferRequestMultipart,
     TextToImageRequest,
@@ -210,14 +210,18 @@ def check_color_guided(client: Client) -> None:
 
 
 def check_inpaint(client: Client) -> None:
-    """A mask in each upload convention: Titan's black in multipart, OpenAI's alpha in JSON."""
+    """Titan's black mask, a seed and a float in multipart; OpenAI's alpha mask in JSON."""
     model = "amazon.titan-image-generator-v1"
     multipart = InpaintRequestMultipart(
-        image=upload("coffee.png"), mask=upload("coffee-mask-black-edit.png"), prompt="a latte"
+        image=upload("coffee.png"),
+        mask=upload("coffee-mask-black-edit.png"),
+        prompt="a latte",
+        seed=7,
+        cfg_scale=6.5,
     )
-    expect_images(
-        inpaint.sync_detailed(client=client, body=multipart), n=1, size=COFFEE, model=model
-    )
+    response = inpaint.sync_detailed(client=client, body=multipart)
+    parsed = expect_images(response, n=1, size=COFFEE, model=model)
+    check(parsed.images[0].seed == 7, f"seed {parsed.images[0].seed}, sent 7")
     body = InpaintRequest.from_dict(
         {
             "image": b64("coffee.png"),
@@ -323,7 +327,7 @@ def check_remove_background(client: Client) -> None:
     model = "stability.stable-image-remove-background-v1:0"
     multipart = RemoveBackgroundRequestMultipart(
         image=upload("astronaut.png"),
-        output_format=RemoveBackgroundRequestMultipartOutputFormatType0.WEBP,
+        output_format=RemoveBackgroundRequestMultipartOutputFormat.WEBP,
     )
     response = remove_background.sync_detailed(client=client, body=multipart)
     expect_images(response, n=1, size=ASTRONAUT, model=model)
@@ -367,7 +371,7 @@ def check_style_guide(client: Client) -> None:
     multipart = StyleGuideRequestMultipart(
         image=upload("astronaut.png"),
         prompt="a mountain village",
-        aspect_ratio=StyleGuideRequestMultipartAspectRatioType0.RATIO_3_2,
+        aspect_ratio=StyleGuideRequestMultipartAspectRatio.RATIO_3_2,
     )
     response = style_guide.sync_detailed(client=client, body=multipart)
     expect_images(response, n=1, size=(1216, 832), model=model)
@@ -380,7 +384,7 @@ def check_control(client: Client) -> None:
     """Sketch control by multipart, structure control by JSON: each picks its model."""
     multipart = ControlRequestMultipart(
         image=upload("chelsea.png"),
-        control=ControlRequestMultipartControlType0.SKETCH,
+        control=ControlRequestMultipartControl.SKETCH,
         prompt="a castle",
     )
     response = control.sync_detailed(client=client, body=multipart)

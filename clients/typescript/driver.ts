@@ -206,8 +206,12 @@ const CHECKS: Record<string, () => Promise<void>> = {
       image: upload("coffee.png"),
       mask: upload("coffee-mask-black-edit.png"),
       prompt: "a latte",
+      seed: 7,
+      cfg_scale: 6.5,
     };
-    expectImages(await postMultipart("/v1/images/inpaint", form), 1, COFFEE, TITAN);
+    const seeded = await postMultipart("/v1/images/inpaint", form);
+    expectImages(seeded, 1, COFFEE, TITAN);
+    check(isImagesResponse(seeded.data) && seeded.data.images[0]?.seed === 7, "seed sent as 7");
     const json = await inpaint({
       body: {
         image: b64("coffee.png"),

@@ -196,6 +196,7 @@ def _as_multipart(schema: dict[str, Any]) -> dict[str, Any]:
     schema = copy.deepcopy(schema)
     schema["title"] = f"{schema.get('title', '')}Multipart"
     for name, prop in schema.get("properties", {}).items():
+        schema["properties"][name] = prop = _without_null(prop)
         if name in IMAGE_FIELDS:
             description = prop.get("description")
             binary: dict[str, Any] = (
@@ -208,6 +209,17 @@ def _as_multipart(schema: dict[str, Any]) -> dict[str, Any]:
                 binary["description"] = description
             schema["properties"][name] = binary
     return schema
+
+
+def _without_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """A form field is sent or left out; it cannot be null. Generated clients given a nullable
+    field send the text "None" or "null" for it, which the gateway rightly refuses."""
+    options = prop.get("anyOf", [])
+    kept = [option for option in options if option != {"type": "null"}]
+    if len(kept) == len(options):
+        return prop
+    rest = {k: v for k, v in prop.items() if k != "anyOf" and not (k == "default" and v is None)}
+    return {**kept[0], **rest} if len(kept) == 1 else {**rest, "anyOf": kept}
 
 
 def _multipart_name(model: type[BaseModel]) -> str:
