@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .problems import ProblemError, problem_response
@@ -39,11 +41,22 @@ class BodyTooLarge(ProblemError, HTTPException):  # type: ignore[misc]
 
 
 class RequestContextMiddleware:
-    """Accepts `X-Request-ID` (or makes one), echoes it, and caps the request body."""
+    """Accepts `X-Request-ID` (or makes one), echoes it, and caps the request body.
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    `answer` renders the 413 this middleware sends itself (problem+json by default), e.g. in the
+    shape of the surface the path belongs to.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        answer: Callable[[ProblemError, Scope], Response] = problem_response,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.answer = answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,8 +74,7 @@ class RequestContextMiddleware:
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             # Refuse before reading a byte; the handler stack is bypassed, so answer here.
-            response = problem_response(BodyTooLarge(limit), scope)
-            await response(scope, receive, send_with_id)
+            await self.answer(BodyTooLarge(limit), scope)(scope, receive, send_with_id)
             return
 
         received = 0
@@ -90,7 +102,7 @@ class RequestContextMiddleware:
             # Met outside any route's handlers: answered here, unless an answer has begun.
             if started:
                 raise
-            await problem_response(exc, scope)(scope, receive, send_with_id)
+            await self.answer(exc, scope)(scope, receive, send_with_id)
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
