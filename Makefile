@@ -7,7 +7,7 @@ PORT ?= 8000
 EMULATOR_PORT ?= 8001
 STAMP := $(VENV)/.installed
 
-.PHONY: install run emulator test lint format spec clients bench clean
+.PHONY: install run emulator test lint format spec clients fuzz bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,12 @@ spec: $(STAMP)
 ## operation against a live gateway and emulator (needs Node.js >= 20.19 and npm).
 clients: $(STAMP)
 	$(BIN)/python clients/run.py
+
+## A long fuzz run: requests generated from openapi/openapi.json, at random, against the live gateway
+## and the emulator (make test runs a short, deterministic one).
+FUZZ_EXAMPLES ?= 300
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/fuzz -q
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
