@@ -17,6 +17,7 @@ them); duplicate JSON keys are refused, as parsers disagree on which one wins.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import io
 import struct
@@ -548,6 +549,12 @@ def small_cap(emulator: EmulatorServer) -> Any:
         yield server
 
 
+async def _hang_up(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(ConnectionError):
+        await writer.wait_closed()
+
+
 async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
     head = await reader.readuntil(b"\r\n\r\n")
     status_line, *lines = head.decode("latin-1").rstrip("\r\n").split("\r\n")
@@ -570,7 +577,7 @@ async def test_a_declared_length_over_the_cap_is_refused_before_the_body_is_sent
         await writer.drain()
         status, headers, body = await asyncio.wait_for(_read_answer(reader), 30)
     finally:
-        writer.close()
+        await _hang_up(writer)
     assert status == 413
     assert headers["x-request-id"]
     if path.startswith("/v1/"):
@@ -599,7 +606,9 @@ async def test_a_chunked_body_that_never_ends_is_refused_past_the_cap(
         status, headers, body = await asyncio.wait_for(_read_answer(reader), 30)
     finally:
         sending.cancel()
-        writer.close()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+            await sending
+        await _hang_up(writer)
     assert status == 413
     assert headers["content-type"] == PROBLEM
     assert b'"type":"/problems/payload-too-large"' in body

@@ -141,6 +141,10 @@ _BOOLEAN_FIELDS = frozenset(
 )
 
 
+# No list field takes more than 10 items: longer lists are refused by their length, unread.
+_MAX_WALKED_ITEMS = 1000
+
+
 def _value_problems(data: dict[str, Any]) -> list[FieldProblem]:
     # Values the schema would misread (booleans as numbers) or that cannot be answered about
     # (1e309 parses as infinity, a lone surrogate escape cannot be encoded again).
@@ -162,7 +166,7 @@ def _value_problems(data: dict[str, Any]) -> list[FieldProblem]:
             problems.append(
                 FieldProblem(field=path, message="holds an unpaired surrogate, not a character")
             )
-        elif isinstance(value, list):
+        elif isinstance(value, list) and len(value) <= _MAX_WALKED_ITEMS:
             stack.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
         elif isinstance(value, dict):
             stack.extend((f"{path}.{_printable(k)}", item) for k, item in value.items())
