@@ -41,6 +41,10 @@ NOT_RETRYABLE = [
     "ModelErrorException",
 ]
 FAST: dict[str, Any] = {"retry_base_s": 0, "read_timeout_s": 0.5}
+# A deadline well inside the read timeout and the emulator's latency, and long enough that the
+# request reaches Bedrock before it passes even on a loaded machine.
+SHORT_DEADLINE: dict[str, Any] = {"retry_base_s": 0, "read_timeout_s": 30, "request_deadline_s": 2}
+HELD_FOR_S = 60_000
 
 
 class Largest(random.Random):
@@ -123,9 +127,9 @@ class TestDeadline:
     async def test_a_call_outlasting_the_deadline_is_504_deadline_exceeded(
         self, emulator: EmulatorServer
     ) -> None:
-        settings = settings_for(emulator, request_deadline_s=0.3, **FAST)
+        settings = settings_for(emulator, **SHORT_DEADLINE)
         async with open_resilient(settings) as gw:
-            emulator.set_faults(latency_ms={"*": 5000})
+            emulator.set_faults(latency_ms={"*": HELD_FOR_S})
             response = await gw.http.post(T2I, json=REQUEST)
             assert_problem(response, 504, "deadline-exceeded")
             assert calls(emulator) == 1
@@ -190,9 +194,9 @@ class TestBedrockSurface:
         assert [record["body"] for record in emulator.requests()] == [TITAN_BODY] * 3
 
     async def test_the_deadline_is_a_model_timeout(self, emulator: EmulatorServer) -> None:
-        settings = settings_for(emulator, request_deadline_s=0.3, **FAST)
+        settings = settings_for(emulator, **SHORT_DEADLINE)
         async with open_resilient(settings) as gw:
-            emulator.set_faults(latency_ms={"*": 5000})
+            emulator.set_faults(latency_ms={"*": HELD_FOR_S})
             response = await gw.http.post(f"/model/{TITAN}/invoke", json=TITAN_BODY)
             assert response.status_code == 408, response.text
             assert response.headers["x-amzn-ErrorType"] == "ModelTimeoutException"
