@@ -62,7 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # answer, a gateway-busy refusal included, carries X-Request-ID.
     app.add_middleware(CancelOnDisconnect)
     app.add_middleware(CapacityLimit, limit=settings.max_requests_in_flight, answer=_refusal)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, answer=_refusal
+    )
     _attach_spec_schemas(app)
     return app
 

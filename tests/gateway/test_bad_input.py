@@ -27,6 +27,7 @@ from functools import cache
 from typing import Annotated, Any
 
 import httpx
+import orjson
 import pytest
 from fastapi import FastAPI, Form
 from PIL import Image
@@ -563,7 +564,15 @@ async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, dict[str, str
     return int(status_line.split()[1]), headers, body
 
 
-@pytest.mark.parametrize("path", [T2I, INPAINT, "/model/amazon.titan-image-generator-v1/invoke"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        T2I,
+        INPAINT,
+        "/model/amazon.titan-image-generator-v1/invoke",
+        "/openai/v1/images/generations",
+    ],
+)
 async def test_a_declared_length_over_the_cap_is_refused_before_the_body_is_sent(
     small_cap: GatewayServer, emulator: EmulatorServer, path: str
 ) -> None:
@@ -578,11 +587,19 @@ async def test_a_declared_length_over_the_cap_is_refused_before_the_body_is_sent
         status, headers, body = await asyncio.wait_for(_read_answer(reader), 30)
     finally:
         await _hang_up(writer)
-    assert status == 413
     assert headers["x-request-id"]
     if path.startswith("/v1/"):
+        assert status == 413
         assert headers["content-type"] == PROBLEM
-        assert b"over the limit of 100000 bytes" in body
+    elif path.startswith("/model/"):
+        # In Bedrock's own shape, as for a body over Bedrock's 25 MB: boto3 raises
+        # ValidationException.
+        assert status == 400
+        assert headers["x-amzn-errortype"] == "ValidationException"
+    else:
+        assert status == 413
+        assert orjson.loads(body)["error"]["type"] == "invalid_request_error"
+    assert b"over the limit of 100000 bytes" in body
     assert emulator.requests() == []
 
 
