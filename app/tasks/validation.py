@@ -12,6 +12,8 @@ from ..problems import FieldProblem, field_name, invalid
 from ..schemas.requests import REQUEST_MODELS, ImageLimits, Task, TaskRequest
 from ..settings import Settings
 
+_NAME_SHOWN = 100
+
 
 class RequestValidator:
     """Checks a body against the task schema, then against the chosen model's limits."""
@@ -144,7 +146,9 @@ class RequestValidator:
             f"{e.aliases[0]} ({e.id})" if e.aliases else e.id for e in self.registry.for_task(task)
         )
         if entry is None:
-            return f"unknown model {name!r}; models for {task}: {fitting}"
+            # The name is the caller's, of any length: quote enough of it to recognise.
+            shown = name if len(name) <= _NAME_SHOWN else f"{name[:_NAME_SHOWN]}..."
+            return f"unknown model {shown!r}; models for {task}: {fitting}"
         return f"{entry.id} cannot do {task}; models that can: {fitting}"
 
 

@@ -630,3 +630,12 @@ async def test_a_chunked_body_that_never_ends_is_refused_past_the_cap(
     assert headers["content-type"] == PROBLEM
     assert b'"type":"/problems/payload-too-large"' in body
     assert emulator.requests() == []
+
+
+async def test_an_unknown_model_name_is_quoted_only_in_part(gateway: httpx.AsyncClient) -> None:
+    # The name is echoed so the caller recognises it, but not all of a 100 000-character one.
+    response = await gateway.post(T2I, json={"prompt": "a fox", "model": "m" * 100_000})
+    check_problem(response, Case("model-name-huge", T2I, 422, V, "model", "unknown model 'mmm"))
+    [error] = response.json()["errors"]
+    assert f"unknown model '{'m' * 100}...'" in error["message"]
+    assert len(response.content) < 2_000
