@@ -321,6 +321,7 @@ class BedrockClient:
 
     def _open(self, region: str, read_timeout_s: float) -> Any:
         settings = self._settings
+        emulated = settings.backend is Backend.EMULATOR
         config = AioConfig(
             connect_timeout=settings.connect_timeout_s,
             read_timeout=read_timeout_s,
@@ -328,13 +329,17 @@ class BedrockClient:
             retries={"mode": "standard", "total_max_attempts": 1},
             max_pool_connections=max(64, settings.max_concurrency_per_model * 4),
             tcp_keepalive=True,
+            # botocore prefers AWS_BEARER_TOKEN_BEDROCK when it is set, and callers set it to send
+            # their gateway key: under the emulator backend, sign with the placeholder keys
+            # instead, so no key in the environment ever travels upstream.
+            signature_version="v4" if emulated else None,
         )
         kwargs: dict[str, Any] = {
             "region_name": region,
             "endpoint_url": settings.endpoint(region),
             "config": config,
         }
-        if settings.backend is Backend.EMULATOR:
+        if emulated:
             # Also for another endpoint under the emulator backend: a Bedrock-compatible server
             # that checks signatures is the `aws` backend's case, with credentials from the chain.
             kwargs.update(_EMULATOR_CREDENTIALS)

@@ -175,6 +175,9 @@ SUCCESSORS = {
 }
 
 
+CALLER_KEY = "gw-example-key"
+
+
 @pytest.fixture
 def examples_env(
     bedrock_env: EmulatorServer, monkeypatch: pytest.MonkeyPatch
@@ -190,7 +193,10 @@ def examples_env(
             monkeypatch.setenv("GATEWAY_REPLACEMENTS", SEEDS_MAP)
         server = GatewayServer(settings_for(bedrock_env)).start()
         servers.append(server)
+        # The endpoint and the key in the environment, nothing else: boto3 sends the key as a
+        # bearer token, as it does to Bedrock.
         monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", server.url)
+        monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", CALLER_KEY)
         return bedrock_env
 
     yield start
@@ -206,7 +212,11 @@ def test_retired_and_mapped_live_models_serve_them(
     model_id, body, size = EXAMPLES[name]
     image = Image.open(io.BytesIO(generate_image(model_id, body(tmp_path))))
     assert image.size == size
-    assert [r["resolved_model_id"] for r in emulator.requests()] == [SUCCESSORS[name]]
+    [record] = emulator.requests()
+    assert record["resolved_model_id"] == SUCCESSORS[name]
+    # The caller's key stays with the gateway: Bedrock gets the gateway's own signature.
+    assert record["headers"]["authorization"].startswith("AWS4-HMAC-SHA256 ")
+    assert CALLER_KEY not in str(record["headers"])
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
