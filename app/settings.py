@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -92,6 +92,30 @@ class Settings(BaseSettings):
     # the built-in successors for every task. Off (empty) by default: nothing changes model
     # unless an operator says so.
     replacements: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    # API keys: JSON list of {"name", "hash" (`python -m app.keys create` prints it), optional
+    # "models", "tasks" (what the key may use; all when omitted) and "limits"}. None configured
+    # means no key is asked for, and then the server binds only to loopback unless `public`.
+    api_keys: list[dict[str, Any]] = Field(default_factory=list)
+    public: bool = False
+
+    # Quotas per key (requests_per_minute, images_per_minute, concurrent_requests), for keys
+    # without limits of their own and for every caller when no keys are configured; counted in
+    # this process (`memory`) or in Redis, shared by every replica (`redis`).
+    default_limits: dict[str, int] = Field(default_factory=dict)
+    quota_backend: Literal["memory", "redis"] = "memory"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    # Logs: one JSON line per request; prompts only when asked for.
+    log_level: str = "info"
+    log_prompts: bool = False
+
+    # /readyz: how long one check of credentials and Bedrock's reachability is reused.
+    readiness_cache_s: float = Field(default=10.0, ge=0)
+
+    # Browsers: origins allowed to call the gateway (no "*" together with credentials).
+    cors_origins: list[str] = Field(default_factory=list)
+    cors_allow_credentials: bool = False
 
     def endpoint(self, region: str | None = None) -> str | None:
         """The URL the Bedrock client calls for `region`; None lets botocore pick AWS's own."""
