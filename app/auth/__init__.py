@@ -1,0 +1,1 @@
+"""API keys: who may call the gateway, and what each key may use."""
