@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from emulator.testing import EmulatorServer
+from tests.redis_server import RedisServer
 
 DATA = Path(__file__).parent / "data"
 
@@ -40,3 +41,17 @@ def bedrock_env(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> Em
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK", "AWS_REGION"):
         monkeypatch.delenv(name, raising=False)
     return emulator
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server on a free loopback port, for the whole run (quotas across replicas)."""
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def redis(redis_server: RedisServer) -> RedisServer:
+    """The Redis server, emptied."""
+    redis_server.flush()
+    return redis_server
