@@ -8,11 +8,15 @@ from typing import Any, TypedDict
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import Scope
 
 from .adapters.registry import ModelRegistry
+from .auth.keys import load_keys
+from .auth.middleware import ApiKeyAuth
 from .bedrock.client import open_bedrock
+from .browser import SecurityHeaders, cors_options
 from .cancellation import CancelOnDisconnect
 from .capacity import CapacityLimit
 from .errors import install_error_handlers
@@ -38,6 +42,8 @@ class State(TypedDict):
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the gateway for `settings` (the environment's when omitted)."""
     settings = settings or get_settings()
+    # A bad key entry stops the start here, naming the entry.
+    keys = load_keys(settings.api_keys, resolve=ModelRegistry(overrides=settings.models).resolve)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:
@@ -62,9 +68,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # answer, a gateway-busy refusal included, carries X-Request-ID.
     app.add_middleware(CancelOnDisconnect)
     app.add_middleware(CapacityLimit, limit=settings.max_requests_in_flight, answer=_refusal)
+    # Outside the capacity cap: a caller without a key takes no slot.
+    app.add_middleware(ApiKeyAuth, keys=keys, answer=_refusal)
+    # CORS answers preflights before auth (browsers send no key with them) and marks refusals
+    # readable by the calling page.
+    app.add_middleware(CORSMiddleware, **cors_options(settings))
     app.add_middleware(
         RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, answer=_refusal
     )
+    # Outside the request id: it only adds headers, so the body cap's own 413 carries them too.
+    app.add_middleware(SecurityHeaders, docs_paths=_docs_paths(app))
     _attach_spec_schemas(app)
     return app
 
@@ -77,6 +90,11 @@ def _refusal(problem: ProblemError, scope: Scope) -> Response:
     if path.startswith("/openai/"):
         return openai_error(problem, lambda _: None).response(request_id_of(scope))
     return problem_response(problem, scope)
+
+
+def _docs_paths(app: FastAPI) -> list[str]:
+    urls = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    return [url for url in urls if url]
 
 
 def _operation_id(route: APIRoute) -> str:

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -116,8 +116,15 @@ def new_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(_KEY_BYTES)
 
 
-def load_keys(entries: Iterable[dict[str, Any]]) -> tuple[ApiKey, ...]:
-    """The configured keys, each checked; a bad entry raises KeyConfigError naming the entry."""
+def load_keys(
+    entries: Iterable[dict[str, Any]],
+    resolve: Callable[[str], ModelEntry | None] | None = None,
+) -> tuple[ApiKey, ...]:
+    """The configured keys, each checked; a bad entry raises KeyConfigError naming the entry.
+
+    With `resolve` (the registry's), each model a key lists must be one the gateway knows, and is
+    stored as its Bedrock id, so `permit` matches whatever name a caller uses for it.
+    """
     keys: list[ApiKey] = []
     for index, entry in enumerate(entries):
         label = f"GATEWAY_API_KEYS[{index}]"
@@ -132,6 +139,14 @@ def load_keys(entries: Iterable[dict[str, Any]]) -> tuple[ApiKey, ...]:
             raise KeyConfigError(f"{label} is not a valid API key: {problems}") from None
         if not key.hash:
             raise KeyConfigError(f"{label} is not a valid API key: hash: is required")
+        if resolve is not None and key.models is not None:
+            ids: list[str] = []
+            for name in key.models:
+                model = resolve(name)
+                if model is None:
+                    raise KeyConfigError(f"{label}: models: no model is named {name[:100]!r}")
+                ids.append(model.id)
+            key = key.model_copy(update={"models": tuple(dict.fromkeys(ids))})
         keys.append(key)
     names = [k.name for k in keys]
     hashes = [k.hash for k in keys]

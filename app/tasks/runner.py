@@ -11,6 +11,7 @@ from datetime import time as day_start
 from typing import Any
 
 from ..adapters.base import Call, Lifecycle, ModelAdapter, ModelEntry, Notes
+from ..auth.keys import ANONYMOUS, ApiKey
 from ..bedrock.client import BedrockClient
 from ..bedrock.errors import is_end_of_life, upstream_problem
 from ..problems import ProblemError
@@ -51,14 +52,18 @@ class TaskRunner:
         """Whether requests for `entry` doing `task` go to a successor (the replacement map)."""
         return self.replacements.replaced(entry, task)
 
-    async def run(self, task: Task, raw: dict[str, Any]) -> TaskResult:
-        """Validate `raw` for `task`, call Bedrock, and return every image.
+    async def run(self, task: Task, raw: dict[str, Any], *, key: ApiKey = ANONYMOUS) -> TaskResult:
+        """Validate `raw` for `task`, check `key` may use the model, call Bedrock, and return
+        every image.
 
         Validation and body building decode base64 and masks: CPU work, so it runs in a thread.
         """
         # One deadline for the whole request: every call of the fan-out shares it.
         deadline = time.monotonic() + self.validator.settings.request_deadline_s
         plan = await asyncio.to_thread(self._prepare, task, raw)
+        # The model and task the caller asked for: a successor the operator's replacement map
+        # picks serves what the key was allowed.
+        key.permit(plan.caller or plan.entry, task)
         entry, adapter, calls = plan.entry, plan.adapter, plan.calls
         outcomes = await asyncio.gather(
             *(self._invoke(entry, adapter, call, deadline) for call in calls),

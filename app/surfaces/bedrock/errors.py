@@ -57,6 +57,8 @@ STATUS: dict[str, int] = {
     "ModelNotReadyException": 429,
     "InternalServerException": 500,
     "ServiceUnavailableException": 503,
+    # AWS's code for a credential it does not know; 401 here, as the gateway's other surfaces.
+    "UnrecognizedClientException": 401,
 }
 _BY_STATUS: dict[int, str] = {
     400: "ValidationException",
@@ -81,6 +83,7 @@ _GATEWAY_SLUGS: dict[str, str] = {
     "queue-timeout": "ServiceUnavailableException",
     "circuit-open": "ServiceUnavailableException",
     "deadline-exceeded": "ModelTimeoutException",
+    "unauthorized": "UnrecognizedClientException",
 }
 # Problems without a Bedrock code.
 _BY_SLUG: dict[str, str] = {

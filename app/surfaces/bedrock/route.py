@@ -4,7 +4,8 @@ The body is read into the native vocabulary and validated by the gateway's own r
 body is refused before any call, naming each field by the caller's JSON path. Then either the
 replacement map sends the task to a successor model and the answer is written in the caller's
 family shape, or the ORIGINAL bytes go to Bedrock and its answer comes back byte for byte.
-Authorization (SigV4 or bearer) is accepted and not checked yet.
+The caller's API key (a bearer token: boto3 sends AWS_BEARER_TOKEN_BEDROCK) is checked by the
+auth middleware; here, whether it may use the model and the task the body asks for.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ...adapters.base import Lifecycle, ModelEntry
+from ...auth.keys import current_key
 from ...bedrock.errors import is_end_of_life, retired_problem
 from ...problems import ProblemError, request_id_of
 from ...tasks.runner import TaskRunner
@@ -67,9 +69,14 @@ async def _invoke(request: Request, model_id: str) -> tuple[bytes, str, dict[str
     if entry is None:
         raise invalid_model()
     reading = await asyncio.to_thread(_checked, runner, entry, raw)
+    key = current_key(request.scope)
+    try:
+        key.permit(entry, reading.task)
+    except ProblemError as problem:
+        raise from_problem(problem) from None
     if reading.task is not None and runner.replaced(entry, reading.task):
         try:
-            result = await runner.run(reading.task, reading.fields)
+            result = await runner.run(reading.task, reading.fields, key=key)
         except ProblemError as problem:
             raise from_problem(problem) from None
         return write(entry.family, result), JSON, answer_headers(result)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from ...auth.keys import current_key
 from ...problems import request_id_of
 from ...schemas.requests import REQUEST_MODELS, Task
 from ...tasks.runner import TaskRunner
@@ -142,7 +143,7 @@ def _endpoint(route: TaskRoute) -> Callable[[Request, TaskRunner], Awaitable[Res
         media = negotiate(request.headers.get("accept"))
         raw = await read_fields(request, multipart=multipart)
         check_binary_count(media, raw)
-        result = await runner.run(route.task, raw)
+        result = await runner.run(route.task, raw, key=current_key(request.scope))
         return await render(result, media, request_id_of(request.scope))
 
     return serve

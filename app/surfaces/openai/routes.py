@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from ...auth.keys import current_key
 from ...problems import ProblemError, request_id_of
 from ...tasks.runner import TaskRunner
 from ...tasks.validation import RequestValidator
@@ -74,7 +75,7 @@ async def _run(request: Request, mapper: Mapper, *, multipart: bool) -> Response
     try:
         fields = await read_body(request, multipart=multipart)
         mapped = await asyncio.to_thread(mapper, runner.validator, fields)
-        result = await runner.run(mapped.task, mapped.raw)
+        result = await runner.run(mapped.task, mapped.raw, key=current_key(request.scope))
     except ProblemError as problem:
         raise from_problem(problem, mapped.param_of if mapped else _as_sent) from None
     except HTTPException as exc:  # Starlette's answer to a malformed multipart body
