@@ -6,11 +6,18 @@ process on 127.0.0.1:EMULATOR_PORT and the gateway calls it over HTTP like any B
 SIGTERM (or Ctrl-C) shuts down gracefully: the gateway stops accepting connections, lets the
 requests in flight finish for up to GATEWAY_SHUTDOWN_GRACE_S (then cancels them), closes its
 Bedrock clients, stops the emulator and exits with 128 + the signal's number (143 for SIGTERM).
+
+Without API keys (GATEWAY_API_KEYS) anyone who reaches the gateway spends the AWS account's money,
+so it refuses to listen beyond loopback unless GATEWAY_PUBLIC=true says that is meant; it also
+refuses a CORS allow-list browsers would make unsafe. Either refusal prints why and exits with 78
+(EX_CONFIG) before anything starts.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
+import os
 import signal
 import socket
 import subprocess
@@ -21,6 +28,7 @@ from contextlib import contextmanager
 
 import uvicorn
 
+from .browser import BrowserPolicyError, cors_options
 from .settings import Backend, Settings
 
 _EMULATOR_START_TIMEOUT_S = 20.0
@@ -65,6 +73,40 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit(f"the emulator did not start on port {port}")
 
 
+def bind_refusal(settings: Settings) -> str | None:
+    """Why the gateway must not listen as configured, or None when it may."""
+    if settings.api_keys or settings.public or _is_loopback(settings.host):
+        return None
+    return (
+        f"refusing to listen on {settings.host}: no API keys are configured, so anyone who can "
+        "reach the gateway could use it (and the AWS account behind it). Configure keys in "
+        "GATEWAY_API_KEYS (`python -m app.keys create` makes one), listen on 127.0.0.1 (HOST), "
+        "or set GATEWAY_PUBLIC=true if the gateway is meant to be open."
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        # Another name may resolve to any address: only loopback literals are known safe.
+        return False
+
+
+def _refuse_unsafe_start(settings: Settings) -> None:
+    refusal = bind_refusal(settings)
+    if refusal is None:
+        try:
+            cors_options(settings)
+        except BrowserPolicyError as exc:
+            refusal = f"refusing to start: {exc}"
+    if refusal is not None:
+        print(f"gateway: {refusal}", file=sys.stderr)
+        raise SystemExit(os.EX_CONFIG)
+
+
 def _exit(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -72,6 +114,7 @@ def _exit(signum: int, _frame: object) -> None:
 def main() -> None:
     """Serve the gateway on HOST:PORT."""
     settings = Settings()
+    _refuse_unsafe_start(settings)
     # uvicorn shuts down on SIGTERM and SIGINT, then raises the signal again for the handler it
     # found. The default handlers would end the process on the spot (SIGTERM, skipping the
     # `finally` that stops the emulator: `kill`, `docker stop`) or with a traceback (SIGINT):
