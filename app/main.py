@@ -21,8 +21,13 @@ from .cancellation import CancelOnDisconnect
 from .capacity import CapacityLimit
 from .errors import install_error_handlers
 from .middleware import RequestContextMiddleware
+from .observability.access import AccessMiddleware
+from .observability.metrics import Metrics
+from .observability.readiness import ReadinessCheck
 from .problems import ProblemError, problem_response, request_id_of
+from .quotas import open_quotas
 from .settings import Settings, get_settings
+from .surfaces import ops
 from .surfaces.bedrock import route as bedrock
 from .surfaces.bedrock.errors import from_problem as bedrock_error
 from .surfaces.native import images, models
@@ -45,12 +50,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # A bad key entry stops the start here, naming the entry.
     keys = load_keys(settings.api_keys, resolve=ModelRegistry(overrides=settings.models).resolve)
 
+    # One registry per app: two apps in one process (tests) never mix their counts.
+    metrics = Metrics()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:
         async with open_bedrock(settings) as bedrock:
+            bedrock.observer = metrics
+            metrics.watch(bedrock)
             registry = ModelRegistry(overrides=settings.models)
             validator = RequestValidator(registry, settings)
-            yield {"runner": TaskRunner(validator, bedrock)}
+            async with open_quotas(settings) as quotas:
+                yield {"runner": TaskRunner(validator, bedrock, quotas)}
 
     app = FastAPI(
         title="Bedrock image gateway",
@@ -63,6 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(models.router)
     app.include_router(bedrock.router)
     app.include_router(openai.router)
+    app.include_router(ops.router)
+    app.state.metrics = metrics
+    app.state.readiness = ReadinessCheck(settings)
     install_error_handlers(app)
     # The last added is the outermost: the request id and body cap wrap everything, so every
     # answer, a gateway-busy refusal included, carries X-Request-ID.
@@ -78,6 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Outside the request id: it only adds headers, so the body cap's own 413 carries them too.
     app.add_middleware(SecurityHeaders, docs_paths=_docs_paths(app))
+    # Outermost: counts, logs and times every answer, the middleware's own refusals included.
+    app.add_middleware(AccessMiddleware, metrics=metrics, log_prompts=settings.log_prompts)
     _attach_spec_schemas(app)
     return app
 

@@ -52,6 +52,8 @@ import aioboto3
 import orjson
 from aiobotocore.config import AioConfig
 
+from ..observability import facts
+from ..observability.metrics import Metrics
 from ..problems import ProblemError
 from ..settings import Backend, Settings
 from .admission import Admission
@@ -106,6 +108,8 @@ class BedrockClient:
         self.backoff = Backoff(settings.retry_base_s, settings.retry_cap_s, rng)
         self.admission = Admission(settings.max_concurrency_per_model, settings.max_queue_per_model)
         self.counters: Counter[tuple[str, ...]] = Counter()
+        # Where call durations and slot waits go (the app's metrics); None records nothing.
+        self.observer: Metrics | None = None
 
     async def invoke(
         self, model: Target, body: dict[str, Any], *, deadline: float | None = None
@@ -233,14 +237,16 @@ class BedrockClient:
         """One call in one region, holding a slot, under what is left of the deadline."""
         target = model.target
         wait_s = min(self._settings.queue_timeout_s, deadline - time.monotonic())
+        queued = time.monotonic()
         try:
             async with self.admission.gate(target).slot(wait_s):
+                if self.observer is not None:
+                    self.observer.queue_wait(target, time.monotonic() - queued)
                 self.counters["attempt", target, region] += 1
                 client = await self._client_for(region, model.read_timeout_s)
                 limit = asyncio.timeout_at(_loop_time(deadline))
                 try:
-                    async with limit:
-                        result = await call(client)
+                    result = await self._timed(target, limit, call, client)
                 except TimeoutError:
                     if not limit.expired():
                         raise
@@ -268,6 +274,28 @@ class BedrockClient:
             raise
         breaker.succeeded()
         return result
+
+    async def _timed(
+        self,
+        target: str,
+        limit: asyncio.Timeout,
+        call: Callable[[Any], Awaitable[_T]],
+        client: Any,
+    ) -> _T:
+        """Make the call under `limit`, timing it for the metrics (by outcome) and for the
+        request's upstream time."""
+        started = time.monotonic()
+        outcome = "success"
+        try:
+            with facts.upstream_call(target):
+                async with limit:
+                    return await call(client)
+        except BaseException as exc:
+            outcome = _outcome(exc)
+            raise
+        finally:
+            if self.observer is not None:
+                self.observer.bedrock_call(target, outcome, time.monotonic() - started)
 
     def _breaker(self, target: str, region: str) -> CircuitBreaker:
         key = (target, region)
@@ -344,6 +372,17 @@ class BedrockClient:
             # that checks signatures is the `aws` backend's case, with credentials from the chain.
             kwargs.update(_EMULATOR_CREDENTIALS)
         return self._session.client("bedrock-runtime", **kwargs)
+
+
+def _outcome(exc: BaseException) -> str:
+    """A failed call's outcome label: Bedrock's error code or the transport failure, `deadline`
+    when the request's deadline cut it, `cancelled` when its caller left."""
+    if isinstance(exc, asyncio.CancelledError):
+        return "cancelled"
+    if isinstance(exc, TimeoutError):
+        return "deadline"
+    verdict = classify(exc)
+    return verdict.cause if verdict is not None else "error"
 
 
 def _loop_time(deadline: float) -> float:

@@ -1,0 +1,56 @@
+"""Operators' endpoints: /metrics (Prometheus), /healthz (alive), /readyz (able to serve).
+
+Kept out of the image API's OpenAPI document: they are for scrapers and orchestrators, not API
+callers, and their shapes are Prometheus's and the probes' own.
+"""
+
+from __future__ import annotations
+
+import math
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from ..observability.metrics import Metrics
+from ..observability.readiness import ReadinessCheck
+from ..problems import ProblemError, problem_response
+
+router = APIRouter(include_in_schema=False)
+
+JSON = "application/json"
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    """Every metric in Prometheus's text format."""
+    registry: Metrics = request.app.state.metrics
+    body, content_type = registry.exposition()
+    return Response(body, media_type=content_type)
+
+
+@router.get("/healthz")
+async def healthz() -> Response:
+    """200 while the process serves requests: the liveness probe."""
+    return Response(orjson.dumps({"status": "ok"}), media_type=JSON)
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> Response:
+    """200 when credentials resolve and Bedrock is reachable; else 503 problem+json saying why."""
+    check: ReadinessCheck = request.app.state.readiness
+    outcome = await check.check()
+    if outcome.ready:
+        return Response(
+            orjson.dumps({"status": "ready", "endpoint": outcome.endpoint}), media_type=JSON
+        )
+    retry_after = max(1, math.ceil(check.settings.readiness_cache_s))
+    problem = ProblemError(
+        status=503,
+        slug="not-ready",
+        title="The gateway cannot serve requests",
+        detail=outcome.reason or "not ready",
+        headers={"Retry-After": str(retry_after)},
+        extra={"endpoint": outcome.endpoint},
+    )
+    return problem_response(problem, request.scope)
