@@ -15,6 +15,8 @@ from ..auth.keys import ANONYMOUS, ApiKey
 from ..bedrock.client import BedrockClient
 from ..bedrock.errors import is_end_of_life, upstream_problem
 from ..problems import ProblemError
+from ..quotas import Quotas
+from ..quotas.memory import MemoryBackend
 from ..schemas.images import FinishReason, GeneratedImage
 from ..schemas.requests import Task, TaskRequest
 from .replacement import ReplacementMap, Translation, fit
@@ -32,6 +34,8 @@ class TaskResult:
     # time it was deprecated (RFC 9745's `Deprecation`).
     requested_model: str | None = None
     deprecated_at: int | None = None
+    # The key's RateLimit and RateLimit-Policy headers after this request was charged.
+    quota_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def produced(self) -> list[GeneratedImage]:
@@ -42,9 +46,13 @@ class TaskResult:
 class TaskRunner:
     """Validates, plans and fans a task out to Bedrock."""
 
-    def __init__(self, validator: RequestValidator, bedrock: BedrockClient) -> None:
+    def __init__(
+        self, validator: RequestValidator, bedrock: BedrockClient, quotas: Quotas | None = None
+    ) -> None:
         self.validator = validator
         self.bedrock = bedrock
+        # Without quotas (a runner built by hand), no key has a limit.
+        self.quotas = quotas or Quotas(MemoryBackend())
         self._rng = random.SystemRandom()
         self.replacements = ReplacementMap(validator.registry, validator.settings.replacements)
 
@@ -64,6 +72,13 @@ class TaskRunner:
         # The model and task the caller asked for: a successor the operator's replacement map
         # picks serves what the key was allowed.
         key.permit(plan.caller or plan.entry, task)
+        # Charged once the request is known valid; the key's concurrency slot is held until every
+        # image is in.
+        async with await self.quotas.admit(key, sum(call.count for call in plan.calls)) as lease:
+            result = await self._execute(plan, deadline)
+        return replace(result, quota_headers=lease.headers)
+
+    async def _execute(self, plan: _Plan, deadline: float) -> TaskResult:
         entry, adapter, calls = plan.entry, plan.adapter, plan.calls
         outcomes = await asyncio.gather(
             *(self._invoke(entry, adapter, call, deadline) for call in calls),

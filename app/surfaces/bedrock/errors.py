@@ -17,7 +17,8 @@ takes the code from it) and the body `{"message": "..."}`. What maps to what:
   model-retired ResourceNotFoundException with status 410 kept), else by status:
   400/406/413/415/422 ValidationException, 403 AccessDeniedException, 404
   ResourceNotFoundException, 429 ThrottlingException, 503 ServiceUnavailableException, 504
-  ModelTimeoutException, anything else InternalServerException. Retry-After is kept.
+  ModelTimeoutException, anything else InternalServerException. Retry-After is kept, and a
+  quota's RateLimit and RateLimit-Policy.
 - A body over the size cap is a ValidationException: it is what Bedrock answers for an input it
   will not take, and boto3 raises it without retrying.
 """
@@ -44,6 +45,8 @@ from ...problems import ProblemError
 
 INVALID_MODEL = "The provided model identifier is invalid."
 JSON = "application/json"
+# A problem's headers an error answer keeps: when to retry, and a key's quota state.
+KEPT_HEADERS = frozenset({"retry-after", "ratelimit", "ratelimit-policy"})
 
 # The status Bedrock answers each code with (reference §1).
 STATUS: dict[str, int] = {
@@ -183,7 +186,8 @@ def from_problem(problem: ProblemError) -> BedrockError:
 
     The gateway's own refusals map by their type; an upstream problem goes back to Bedrock's code
     (`upstream_error`); the rest by type, else by status. Bedrock's status for the code, except a
-    retired model's 410. Retry-After is kept: botocore ignores it, other clients may not.
+    retired model's 410. Retry-After and RateLimit are kept: botocore ignores them, other clients
+    may not.
     """
     upstream = problem.extra.get("upstream_error")
     code = _GATEWAY_SLUGS.get(problem.slug)
@@ -198,5 +202,5 @@ def from_problem(problem: ProblemError) -> BedrockError:
     if problem.errors:
         listing = "; ".join(f"{e.field}: {e.message}" for e in problem.errors)
         message = f"{message}: {listing}"
-    headers = {k: v for k, v in problem.headers.items() if k.lower() == "retry-after"}
+    headers = {k: v for k, v in problem.headers.items() if k.lower() in KEPT_HEADERS}
     return BedrockError(code, message, status=status, headers=headers)

@@ -81,8 +81,19 @@ async def _invoke(request: Request, model_id: str) -> tuple[bytes, str, dict[str
             raise from_problem(problem) from None
         return write(entry.family, result), JSON, answer_headers(result)
     accept = request.headers.get("accept") or JSON
-    answer, media = await _pass_through(runner, entry, raw, accept, deadline)
-    return answer, media, {"Served-Model": entry.id}
+    try:
+        lease = await runner.quotas.admit(key, _images(reading))
+    except ProblemError as problem:
+        raise from_problem(problem) from None
+    async with lease:
+        answer, media = await _pass_through(runner, entry, raw, accept, deadline)
+    return answer, media, {"Served-Model": entry.id, **lease.headers}
+
+
+def _images(reading: Reading) -> int:
+    """The images a pass-through body asks for (1 when the gateway cannot tell)."""
+    n = reading.fields.get("n", 1)
+    return n if isinstance(n, int) and not isinstance(n, bool) and n >= 1 else 1
 
 
 async def _pass_through(

@@ -86,12 +86,14 @@ async def render(result: TaskResult, media: str, request_id: str | None) -> Resp
 
 def answer_headers(result: TaskResult) -> dict[str, str]:
     """The headers every answer of `result` carries, whatever its shape: the model that served
-    it, warnings, and (a successor serving a retired model) RFC 9745's `Deprecation`."""
+    it, warnings, (a successor serving a retired model) RFC 9745's `Deprecation`, and the key's
+    RateLimit and RateLimit-Policy."""
     headers = {"Served-Model": result.model_id}
     if result.notes.warnings:
         headers["Warning"] = ", ".join(warning_value(w) for w in result.notes.warnings)
     if result.deprecated_at is not None:
         headers["Deprecation"] = f"@{result.deprecated_at}"
+    headers.update(result.quota_headers)
     return headers
 
 

@@ -26,6 +26,8 @@ from ...problems import ProblemError
 
 JSON = "application/json"
 DEFAULT_RETRY_AFTER = "1"
+# A problem's headers an error answer keeps: when to retry, and a key's quota state.
+KEPT_HEADERS = frozenset({"retry-after", "ratelimit", "ratelimit-policy"})
 
 _STATUS = {406: 400, 410: 404, 415: 400, 422: 400}
 _CODES = {
@@ -98,7 +100,7 @@ def from_problem(problem: ProblemError, param_of: Callable[[str], str | None]) -
             listing.append(line)
         params.append(param)
     message = problem.detail + (f": {'; '.join(listing)}" if listing else "")
-    headers = {k: v for k, v in problem.headers.items() if k.lower() == "retry-after"}
+    headers = {k: v for k, v in problem.headers.items() if k.lower() in KEPT_HEADERS}
     if status in (429, 503):
         headers.setdefault("Retry-After", DEFAULT_RETRY_AFTER)
     retry_after = headers.get("Retry-After")
