@@ -29,6 +29,7 @@ from contextlib import contextmanager
 import uvicorn
 
 from .browser import BrowserPolicyError, cors_options
+from .observability.logs import log_config
 from .settings import Backend, Settings
 
 _EMULATOR_START_TIMEOUT_S = 20.0
@@ -127,7 +128,10 @@ def main() -> None:
             factory=True,
             host=settings.host,
             port=settings.port,
-            log_level="info",
+            # Every line JSON; the gateway's access line (logger app.access) replaces uvicorn's.
+            log_config=log_config(settings.log_level),
+            log_level=settings.log_level.lower(),
+            access_log=False,
             # uvicorn takes whole seconds: a fractional grace is rounded up.
             timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s),
         )
