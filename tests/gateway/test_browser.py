@@ -1,4 +1,4 @@
-"""Browser callers: CORS preflights and answers, the credentials rule, security headers everywhere."""
+"""Browser callers: CORS preflights and answers, the credentials rule, security headers."""
 
 from __future__ import annotations
 
