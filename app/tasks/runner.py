@@ -14,6 +14,7 @@ from ..adapters.base import Call, Lifecycle, ModelAdapter, ModelEntry, Notes
 from ..auth.keys import ANONYMOUS, ApiKey
 from ..bedrock.client import BedrockClient
 from ..bedrock.errors import is_end_of_life, upstream_problem
+from ..observability import facts
 from ..problems import ProblemError
 from ..quotas import Quotas
 from ..quotas.memory import MemoryBackend
@@ -68,14 +69,28 @@ class TaskRunner:
         """
         # One deadline for the whole request: every call of the fan-out shares it.
         deadline = time.monotonic() + self.validator.settings.request_deadline_s
-        plan = await asyncio.to_thread(self._prepare, task, raw)
-        # The model and task the caller asked for: a successor the operator's replacement map
-        # picks serves what the key was allowed.
-        key.permit(plan.caller or plan.entry, task)
-        # Charged once the request is known valid; the key's concurrency slot is held until every
-        # image is in.
-        async with await self.quotas.admit(key, sum(call.count for call in plan.calls)) as lease:
-            result = await self._execute(plan, deadline)
+        try:
+            plan = await asyncio.to_thread(self._prepare, task, raw)
+            count = sum(call.count for call in plan.calls)
+            prompt = raw.get("prompt")
+            facts.note(
+                model=plan.entry.id,
+                task=task.value,
+                n=count,
+                prompt=prompt if isinstance(prompt, str) else None,
+            )
+            # The model and task the caller asked for: a successor the operator's replacement
+            # map picks serves what the key was allowed.
+            key.permit(plan.caller or plan.entry, task)
+            # Charged once the request is known valid; the key's concurrency slot is held until
+            # every image is in.
+            async with await self.quotas.admit(key, count) as lease:
+                result = await self._execute(plan, deadline)
+        except ProblemError as problem:
+            # The surfaces' error shapes do not all keep the slug; metrics and logs need it.
+            facts.note_problem(problem.slug)
+            raise
+        facts.note_images(len(result.produced))
         return replace(result, quota_headers=lease.headers)
 
     async def _execute(self, plan: _Plan, deadline: float) -> TaskResult:
