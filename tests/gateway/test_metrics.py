@@ -147,6 +147,10 @@ async def test_the_bedrock_surface_and_the_scrape_format(
         value(s, "gateway_bedrock_call_duration_seconds_count", model=TITAN, outcome="success") == 1
     )
     # Every family has its HELP and TYPE lines, as scrapers read them.
-    for family in ("gateway_requests", "gateway_bedrock_retries", "gateway_circuit_state"):
+    for family in (
+        "gateway_requests_total",
+        "gateway_bedrock_retries_total",
+        "gateway_circuit_state",
+    ):
         assert re.search(rf"^# HELP {family} ", response.text, re.M)
         assert re.search(rf"^# TYPE {family} (counter|gauge)$", response.text, re.M)
