@@ -23,7 +23,8 @@ from .policy import Usage
 PREFIX = "gateway:quota:"
 
 # KEYS: requests counter, images counter, leases set.
-# ARGV: now, window_s, rpm, ipm, images, concurrent, lease id, lease expiry (limits -1 = none).
+# ARGV: now, window_s, rpm, ipm, images, concurrent, lease id, lease expiry, lease TTL (limits -1 =
+# none). Keys expire by Redis's own clock, relative; scores and windows use the caller's.
 # Returns {admitted, requests, images, leases held}, counts after the charge when admitted.
 _ACQUIRE = """
 local now = tonumber(ARGV[1])
@@ -52,7 +53,7 @@ if conc >= 0 then
   local expiry = tonumber(ARGV[8])
   redis.call('ZADD', KEYS[3], expiry, ARGV[7])
   held = held + 1
-  redis.call('EXPIREAT', KEYS[3], math.ceil(expiry) + 1)
+  redis.call('EXPIRE', KEYS[3], math.ceil(tonumber(ARGV[9])) + 1)
 end
 return {1, requests, used, held}
 """
@@ -95,6 +96,7 @@ class RedisBackend:
             _limit(limits.concurrent_requests),
             lease,
             repr(now + lease_ttl_s),
+            lease_ttl_s,
         ]
         admitted, requests, used, held = await self._acquire(keys=keys, args=args)
         return Usage(bool(admitted), int(requests), int(used), int(held))
