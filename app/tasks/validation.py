@@ -147,7 +147,8 @@ class RequestValidator:
         )
         if entry is None:
             # The name is the caller's, of any length: quote enough of it to recognise.
-            shown = name if len(name) <= _NAME_SHOWN else f"{name[:_NAME_SHOWN]}..."
+            text = name or ""
+            shown = text if len(text) <= _NAME_SHOWN else f"{text[:_NAME_SHOWN]}..."
             return f"unknown model {shown!r}; models for {task}: {fitting}"
         return f"{entry.id} cannot do {task}; models that can: {fitting}"
 
