@@ -19,12 +19,13 @@ RUN pip install . \
 USER gateway
 
 # Listen on every interface inside the container; publish the port to choose who can reach it.
+# Beyond loopback the gateway starts only with API keys (GATEWAY_API_KEYS) or GATEWAY_PUBLIC=true.
 ENV HOST=0.0.0.0 \
     PORT=8000
 EXPOSE 8000
 
-# There is no /healthz yet: GET /v1/models answers without calling Bedrock.
+# /healthz needs no key and calls nothing upstream: the process is alive and serving.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/v1/models' % os.environ.get('PORT', '8000'), timeout=4)"
+    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=4)"
 
 CMD ["python", "-m", "app"]
