@@ -28,6 +28,8 @@ from contextlib import contextmanager
 
 import uvicorn
 
+from .adapters.registry import ModelRegistry, RegistryError
+from .auth.keys import KeyConfigError, load_keys
 from .browser import BrowserPolicyError, cors_options
 from .observability.logs import log_config
 from .settings import Backend, Settings
@@ -101,7 +103,10 @@ def _refuse_unsafe_start(settings: Settings) -> None:
     if refusal is None:
         try:
             cors_options(settings)
-        except BrowserPolicyError as exc:
+            # Checked here too (the app checks them as it starts) so that a bad entry is one
+            # line saying which, not a traceback from inside uvicorn.
+            load_keys(settings.api_keys, resolve=ModelRegistry(overrides=settings.models).resolve)
+        except (BrowserPolicyError, KeyConfigError, RegistryError) as exc:
             refusal = f"refusing to start: {exc}"
     if refusal is not None:
         print(f"gateway: {refusal}", file=sys.stderr)

@@ -106,6 +106,17 @@ def test_a_wildcard_origin_with_credentials_is_refused_at_start() -> None:
     assert refused(env).startswith('gateway: refusing to start: GATEWAY_CORS_ORIGINS has "*"')
 
 
+def test_a_bad_key_entry_is_refused_at_start_in_one_line() -> None:
+    env = environment(
+        PORT=str(free_port()),
+        EMULATOR_PORT=str(free_port()),
+        GATEWAY_API_KEYS='[{"name": "ci", "hash": "md5:abc"}]',
+    )
+    stderr = refused(env)
+    assert stderr.startswith("gateway: refusing to start: GATEWAY_API_KEYS[0]")
+    assert "Traceback" not in stderr
+
+
 def closed(host: str) -> Settings:
     """Settings with no keys and not public, whatever the environment says."""
     return Settings(_env_file=None, host=host, public=False, api_keys=[])
