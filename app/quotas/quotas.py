@@ -13,6 +13,7 @@ from typing import Protocol
 from redis.exceptions import RedisError
 
 from ..auth.keys import ApiKey, Limits
+from ..observability.facts import note_problem
 from ..problems import ProblemError
 from ..settings import Settings
 from .memory import MemoryBackend
@@ -134,7 +135,10 @@ class Quotas:
             ) from exc
         decision = Decision(key.name, limits, usage, images, window_reset(now, WINDOW_S))
         if not usage.admitted:
-            raise decision.problem()
+            problem = decision.problem()
+            # Metrics and the access line count refusals by type, whichever surface shapes it.
+            note_problem(problem.slug)
+            raise problem
         held = lease if limits.concurrent_requests is not None else None
         return Lease(self, key.name, held, decision.headers())
 

@@ -114,6 +114,21 @@ async def test_a_quota_refusal_is_logged_and_counted_by_key(
     assert refusal["upstream_ms"] == 0
 
 
+async def test_a_quota_refusal_on_the_bedrock_surface_is_counted_by_key(
+    emulator: EmulatorServer, lines: Lines
+) -> None:
+    headers = {"Authorization": f"Bearer {KEY}"}
+    path = "/model/amazon.titan-image-generator-v1/invoke"
+    body = {"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "a"}}
+    async with open_gateway(keyed(emulator)) as http:
+        assert (await http.post(path, json=body, headers=headers)).status_code == 200
+        refused = await http.post(path, json=body, headers=headers)
+        assert refused.headers["x-amzn-errortype"] == "ThrottlingException"
+        samples = await scrape(http)
+    assert value(samples, "gateway_quota_rejections_total", key="alice") == 1
+    assert lines.parsed()[1]["problem"] == "quota-exceeded"
+
+
 async def test_refusals_before_routing_are_logged_without_a_key(
     emulator: EmulatorServer, lines: Lines
 ) -> None:
