@@ -7,7 +7,7 @@ the gateway decided without timing anything.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -73,12 +73,10 @@ async def open_resilient(settings: Settings) -> AsyncIterator[Gateway]:
             yield Gateway(http, state["runner"].bedrock)
 
 
-async def until(emulator: EmulatorServer, check: Callable[[dict[str, Any]], bool]) -> None:
-    """Wait until the emulator's stats satisfy `check` (each poll is a round trip to it)."""
-    for _ in range(2000):
-        if check(await asyncio.to_thread(emulator.stats)):
-            return
-    raise AssertionError(f"the emulator never reached the condition: {emulator.stats()}")
+async def until(emulator: EmulatorServer, **counters: int) -> None:
+    """Wait until the emulator's counters (e.g. in_flight=2) have these values: it answers the
+    moment they do, and the event loop stays free for the gateway meanwhile."""
+    await asyncio.to_thread(emulator.wait_for, **counters)
 
 
 def calls(emulator: EmulatorServer) -> int:

@@ -83,7 +83,7 @@ class TestBurst:
             gate = gw.bedrock.admission.gate(TITAN)
             emulator.set_faults(latency_ms={"*": 2000})
             running = [asyncio.create_task(gw.http.post(T2I, json=REQUEST)) for _ in range(2)]
-            await until(emulator, lambda stats: stats["in_flight"] == 2)
+            await until(emulator, in_flight=2)
             queued = [asyncio.create_task(gw.http.post(T2I, json=REQUEST)) for _ in range(2)]
             await eventually(lambda: gate.waiting == 2)
             # The slots and the queue are full: 36 more are refused without waiting for either.
@@ -109,7 +109,7 @@ class TestBurst:
         async with open_resilient(settings) as gw:
             emulator.set_faults(latency_ms={"*": 1500})
             first = asyncio.create_task(gw.http.post(T2I, json=REQUEST))
-            await until(emulator, lambda stats: stats["in_flight"] == 1)
+            await until(emulator, in_flight=1)
             waited = await asyncio.gather(*(gw.http.post(T2I, json=REQUEST) for _ in range(3)))
             for response in waited:
                 assert_problem(response, 503, "queue-timeout")
@@ -123,7 +123,7 @@ class TestBurst:
         async with open_resilient(settings) as gw:
             emulator.set_faults(latency_ms={"*": 1500})
             first = asyncio.create_task(gw.http.post(T2I, json=REQUEST))
-            await until(emulator, lambda stats: stats["in_flight"] == 1)
+            await until(emulator, in_flight=1)
             body = {"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "a red barn"}}
             response = await gw.http.post(f"/model/{TITAN}/invoke", json=body)
             assert response.status_code == 429, response.text
@@ -157,7 +157,7 @@ class TestSlots:
         async with open_resilient(settings) as gw:
             emulator.set_faults(latency_ms={"*": 3000})
             doomed = asyncio.create_task(gw.http.post(T2I, json=REQUEST))
-            await until(emulator, lambda stats: stats["in_flight"] == 1)
+            await until(emulator, in_flight=1)
             doomed.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await doomed
@@ -176,9 +176,9 @@ class TestSlots:
         async with open_resilient(settings_for(emulator)) as gw:
             emulator.set_faults(schedule=[{"fault": "SlowResponse"}], slow_ms=60_000)
             doomed = asyncio.create_task(gw.http.post(T2I, json=REQUEST))
-            await until(emulator, lambda stats: stats["in_flight"] == 1)
+            await until(emulator, in_flight=1)
             doomed.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await doomed
-            await until(emulator, lambda stats: stats["in_flight"] == 0)
+            await until(emulator, in_flight=0)
         assert calls(emulator) == 1

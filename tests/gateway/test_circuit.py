@@ -123,7 +123,7 @@ async def test_while_the_probe_is_in_flight_other_calls_fail_fast(
     clock.advance(30)
     emulator.set_faults(latency_ms={"*": 1500})
     probe = asyncio.create_task(gw.http.post(T2I, json=REQUEST))
-    await until(emulator, lambda stats: stats["in_flight"] == 1)
+    await until(emulator, in_flight=1)
     assert state(gw) == "half_open"
     response = await gw.http.post(T2I, json=REQUEST)
     assert_problem(response, 503, "circuit-open")
