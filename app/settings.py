@@ -20,7 +20,9 @@ class Backend(StrEnum):
 class Settings(BaseSettings):
     """Every knob of the gateway; the README's settings table lists them."""
 
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="GATEWAY_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     host: Annotated[str, Field(validation_alias=AliasChoices("HOST", "GATEWAY_HOST"))] = "127.0.0.1"
     port: Annotated[int, Field(validation_alias=AliasChoices("PORT", "GATEWAY_PORT"))] = 8000

@@ -22,6 +22,14 @@ def test_endpoint_variable_wins_over_the_emulator_port(monkeypatch: pytest.Monke
     assert Settings(_env_file=None).endpoint() == "http://127.0.0.1:8123"
 
 
+def test_settings_made_in_code_take_field_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Fields read from several variables (endpoint_url, region, ...) are also set by their name,
+    # as tests and embedding code write them; a name that matched nothing used to be dropped.
+    monkeypatch.delenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", raising=False)
+    settings = Settings(_env_file=None, endpoint_url="http://bedrock.internal:9000")
+    assert settings.endpoint() == "http://bedrock.internal:9000"
+
+
 def test_aws_backend_lets_botocore_pick_the_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", raising=False)
     assert Settings(_env_file=None, backend="aws").endpoint() is None
