@@ -47,8 +47,9 @@ class State(TypedDict):
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the gateway for `settings` (the environment's when omitted)."""
     settings = settings or get_settings()
+    registry = ModelRegistry(overrides=settings.models)
     # A bad key entry stops the start here, naming the entry.
-    keys = load_keys(settings.api_keys, resolve=ModelRegistry(overrides=settings.models).resolve)
+    keys = load_keys(settings.api_keys, resolve=registry.resolve)
 
     # One registry per app: two apps in one process (tests) never mix their counts.
     metrics = Metrics()
@@ -58,7 +59,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with open_bedrock(settings) as bedrock:
             bedrock.observer = metrics
             metrics.watch(bedrock)
-            registry = ModelRegistry(overrides=settings.models)
             validator = RequestValidator(registry, settings)
             async with open_quotas(settings) as quotas:
                 yield {"runner": TaskRunner(validator, bedrock, quotas)}
