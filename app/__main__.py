@@ -28,6 +28,7 @@ from contextlib import contextmanager
 
 import uvicorn
 
+from . import allocator
 from .adapters.registry import ModelRegistry, RegistryError
 from .auth.keys import KeyConfigError, load_keys
 from .browser import BrowserPolicyError, cors_options
@@ -119,6 +120,7 @@ def _exit(signum: int, _frame: object) -> None:
 
 def main() -> None:
     """Serve the gateway on HOST:PORT."""
+    allocator.tune()
     settings = Settings()
     _refuse_unsafe_start(settings)
     # uvicorn shuts down on SIGTERM and SIGINT, then raises the signal again for the handler it

@@ -5,7 +5,6 @@ A new model family is one module implementing `ModelAdapter` plus a registry ent
 
 from __future__ import annotations
 
-import base64
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
@@ -14,6 +13,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, ClassVar
 
+import pybase64
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..problems import FieldProblem
@@ -152,12 +152,12 @@ class ModelAdapter(ABC):
 
 def b64(data: bytes) -> str:
     """Base64 text of image bytes, as Bedrock bodies carry them."""
-    return base64.b64encode(data).decode("ascii")
+    return pybase64.b64encode_as_string(data)
 
 
 def mime_of_b64(text: str) -> str:
     """The image type of base64 data, from its first bytes only."""
-    head = base64.b64decode(text[:16] + "=" * (-len(text[:16]) % 4))
+    head = pybase64.b64decode(text[:16] + "=" * (-len(text[:16]) % 4))
     if head.startswith(b"\x89PNG"):
         return "image/png"
     if head.startswith(b"\xff\xd8\xff"):

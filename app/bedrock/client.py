@@ -56,6 +56,7 @@ from ..observability import facts
 from ..observability.metrics import Metrics
 from ..problems import ProblemError
 from ..settings import Backend, Settings
+from . import blobs
 from .admission import Admission
 from .breaker import CircuitBreaker, State
 from .retry import Backoff, Verdict, classify
@@ -130,11 +131,9 @@ class BedrockClient:
                 contentType="application/json",
                 accept="application/json",
             )
-            async with response["body"] as stream:
-                raw: bytes = await stream.read()
-            return raw
+            return await _read_all(response["body"])
 
-        parsed: dict[str, Any] = orjson.loads(await self._resilient(model, deadline, call))
+        parsed: dict[str, Any] = blobs.loads(await self._resilient(model, deadline, call))
         return parsed
 
     async def invoke_raw(
@@ -153,8 +152,7 @@ class BedrockClient:
                 contentType="application/json",
                 accept=accept,
             )
-            async with response["body"] as stream:
-                raw: bytes = await stream.read()
+            raw = await _read_all(response["body"])
             return raw, str(response.get("contentType") or "application/json")
 
         return await self._resilient(model, deadline, call)
@@ -356,6 +354,9 @@ class BedrockClient:
             # One retry layer, the gateway's: botocore's would multiply every attempt.
             retries={"mode": "standard", "total_max_attempts": 1},
             max_pool_connections=max(64, settings.max_concurrency_per_model * 4),
+            # The bodies are the adapters' own, built to the schema: botocore's check of every
+            # call's parameters against the service model would only cost time.
+            parameter_validation=False,
             tcp_keepalive=True,
             # botocore prefers AWS_BEARER_TOKEN_BEDROCK when it is set, and callers set it to send
             # their gateway key: under the emulator backend, sign with the placeholder keys
@@ -372,6 +373,23 @@ class BedrockClient:
             # that checks signatures is the `aws` backend's case, with credentials from the chain.
             kwargs.update(_EMULATOR_CREDENTIALS)
         return self._session.client("bedrock-runtime", **kwargs)
+
+
+async def _read_all(body: Any) -> bytes:
+    """An answer's body, copied once.
+
+    aiobotocore's `read()` joins aiohttp's buffered chunks at every wake-up and then joins the
+    joins: two copies of megabytes, each in freshly faulted memory, on the event loop. Taking the
+    chunks as aiohttp received them and joining once halves that. aiohttp itself raises when the
+    body ends short of its Content-Length.
+    """
+    async with body as stream:
+        content = getattr(getattr(body, "__wrapped__", None), "content", None)
+        if content is None or not hasattr(content, "iter_chunks"):
+            raw: bytes = await stream.read()  # another HTTP backend: its own read
+            return raw
+        chunks = [chunk async for chunk, _ in content.iter_chunks() if chunk]
+        return b"".join(chunks)
 
 
 def _outcome(exc: BaseException) -> str:

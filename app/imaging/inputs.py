@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import io
 import struct
@@ -10,6 +9,7 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
+import pybase64
 from PIL import Image
 
 from app.imaging.formats import (
@@ -91,6 +91,12 @@ def decode_base64_image(text: str) -> bytes:
 
     A data URL's declared media type is ignored: parse_image decides from the bytes.
     """
+    try:
+        # What nearly every caller sends, canonical base64 (padded, no whitespace), in one pass
+        # over the text; every other form is normalised first.
+        return pybase64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        pass
     payload = text.strip()
     if payload[:5].lower() == "data:":
         header, comma, payload = payload.partition(",")
@@ -100,7 +106,7 @@ def decode_base64_image(text: str) -> bytes:
     if len(payload) % 4 == 1:
         raise ImageInputError("is not valid base64 (its length is not a whole number of bytes)")
     try:
-        return base64.b64decode(payload + "=" * (-len(payload) % 4), validate=True)
+        return pybase64.b64decode(payload + "=" * (-len(payload) % 4), validate=True)
     except (binascii.Error, ValueError) as err:
         raise ImageInputError(
             "is not valid base64 (it contains characters outside the base64 alphabet)"

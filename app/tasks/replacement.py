@@ -9,13 +9,13 @@ request cannot be translated faithfully, the caller gets a 422 saying why and wh
 
 from __future__ import annotations
 
-import base64
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import pybase64
 from PIL import Image
 
 from ..adapters.base import Lifecycle, ModelEntry
@@ -448,7 +448,7 @@ def fit(image: GeneratedImage, size: tuple[int, int]) -> GeneratedImage:
     """
     if image.finish_reason is not FinishReason.SUCCESS or image.b64 is None:
         return image
-    with Image.open(io.BytesIO(base64.b64decode(image.b64))) as decoded:
+    with Image.open(io.BytesIO(pybase64.b64decode(image.b64))) as decoded:
         if decoded.size == size:
             return image
         fmt = decoded.format or "PNG"
@@ -463,4 +463,4 @@ def fit(image: GeneratedImage, size: tuple[int, int]) -> GeneratedImage:
         resized = decoded.crop(box).resize(size, Image.Resampling.LANCZOS)
     out = io.BytesIO()
     resized.save(out, format=fmt)
-    return replace(image, b64=base64.b64encode(out.getvalue()).decode("ascii"))
+    return replace(image, b64=pybase64.b64encode_as_string(out.getvalue()))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 from typing import Any
 
 import orjson
+import pybase64
 from starlette.responses import Response
 
 from ...imaging.outputs import OUTPUT_MIME, transcode
@@ -74,7 +74,7 @@ async def render(result: TaskResult, media: str, request_id: str | None) -> Resp
         return Response(body, media_type=JSON, headers=headers)
     image = result.images[0]
     assert image.b64 is not None
-    data = base64.b64decode(image.b64)
+    data = pybase64.b64decode(image.b64)
     target = IMAGE_TYPES[media]
     if image.mime_type != media:
         data = await asyncio.to_thread(transcode, data, target)

@@ -10,11 +10,11 @@ there is no URL to fetch later, and a data URL works wherever a browser or clien
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 from typing import Any
 
 import orjson
+import pybase64
 from starlette.responses import Response
 
 from ...imaging.outputs import OUTPUT_MIME, transcode
@@ -59,8 +59,8 @@ def _entries(images: list[GeneratedImage], mapped: Mapped) -> list[tuple[str, st
         fmt = _FORMATS.get(image.mime_type or "", "png")
         b64 = image.b64
         if mapped.output_format is not None and mapped.output_format != fmt:
-            data = transcode(base64.b64decode(b64), mapped.output_format)
-            b64, fmt = base64.b64encode(data).decode("ascii"), mapped.output_format
+            data = transcode(pybase64.b64decode(b64), mapped.output_format)
+            b64, fmt = pybase64.b64encode_as_string(data), mapped.output_format
         entries.append((b64, fmt))
     return entries
 
