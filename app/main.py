@@ -81,7 +81,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The last added is the outermost: the request id and body cap wrap everything, so every
     # answer, a gateway-busy refusal included, carries X-Request-ID.
     app.add_middleware(CancelOnDisconnect)
-    app.add_middleware(CapacityLimit, limit=settings.max_requests_in_flight, answer=_refusal)
+    app.add_middleware(
+        CapacityLimit,
+        limit=settings.max_requests_in_flight,
+        body_bytes=settings.max_body_bytes_in_flight,
+        max_body_bytes=settings.max_body_bytes,
+        wait_s=settings.queue_timeout_s,
+        answer=_refusal,
+    )
     # Outside the capacity cap: a caller without a key takes no slot.
     app.add_middleware(ApiKeyAuth, keys=keys, answer=_refusal)
     # CORS answers preflights before auth (browsers send no key with them) and marks refusals

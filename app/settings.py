@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     max_queue_per_model: int = Field(default=64, ge=0)
     queue_timeout_s: float = Field(default=30.0, ge=0)
     max_requests_in_flight: int = Field(default=256, ge=1)
+    # Request body bytes the whole gateway holds at once. A request holds a few times its body
+    # (the upload, its images, the Bedrock body, the answer), so this bounds memory under uploads
+    # the way max_requests_in_flight bounds it under many small requests. Past it a request waits
+    # (up to queue_timeout_s) before its body is read, leaving it in the kernel's buffers.
+    max_body_bytes_in_flight: int = Field(default=20 * 1024 * 1024, ge=1)
 
     # Circuit breaking per (model, region): this many failures in a row open it; after the
     # cool-down one probe call may pass, and its outcome closes or reopens it.

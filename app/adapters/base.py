@@ -8,11 +8,12 @@ from __future__ import annotations
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any, ClassVar
 
+import orjson
 import pybase64
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -95,11 +96,18 @@ class Call:
     body: dict[str, Any]
     seeds: tuple[int, ...]
     extra: dict[str, Any] = field(default_factory=dict)
+    # The body as sent, once `encoded()`.
+    payload: bytes | None = None
 
     @property
     def count(self) -> int:
         """How many images the call asks for."""
         return len(self.seeds)
+
+    def encoded(self) -> Call:
+        """The call with its body serialised, and the dict dropped: a call waiting for a slot
+        holds its images once (megabytes of base64), not twice."""
+        return replace(self, body={}, payload=orjson.dumps(self.body))
 
 
 class ModelAdapter(ABC):

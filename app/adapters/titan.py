@@ -214,7 +214,13 @@ class TitanAdapter(ModelAdapter):
         if isinstance(request, RemoveBackgroundRequest):
             # No imageGenerationConfig: no count, no seed. The seed in `seeds` is never reported.
             params = {"image": b64(as_rgb_image(request.image))}
-            return [Call(body={"taskType": task_type, params_key: params}, seeds=(0,))]
+            return [
+                Call(
+                    body={"taskType": task_type, params_key: params},
+                    seeds=(0,),
+                    extra={"seedless": True},
+                )
+            ]
         assert isinstance(request, DiffusionRequest)
         params = _task_params(task, request)
         per_call = limits.images_per_call
@@ -242,7 +248,7 @@ class TitanAdapter(ModelAdapter):
     def parse(self, call: Call, payload: dict[str, Any]) -> list[GeneratedImage]:
         images = [i for i in payload.get("images") or [] if isinstance(i, str)]
         error = payload.get("error")
-        seeded = "imageGenerationConfig" in call.body
+        seeded = not call.extra.get("seedless")
         seeds: list[int | None] = list(call.seeds) if seeded else [None] * call.count
         out = [
             GeneratedImage(

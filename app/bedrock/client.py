@@ -113,14 +113,15 @@ class BedrockClient:
         self.observer: Metrics | None = None
 
     async def invoke(
-        self, model: Target, body: dict[str, Any], *, deadline: float | None = None
+        self, model: Target, body: dict[str, Any] | bytes, *, deadline: float | None = None
     ) -> dict[str, Any]:
-        """POST the body to `model/{target}/invoke` and return the parsed JSON answer.
+        """POST the body (a dict, or already JSON) to `model/{target}/invoke` and return the
+        parsed JSON answer.
 
         `deadline`: absolute `time.monotonic()`; None means now + request_deadline_s. Raises the
         last botocore/aiohttp exception (`errors.upstream_problem` maps it) or a ProblemError.
         """
-        payload = orjson.dumps(body)
+        payload = body if isinstance(body, bytes) else orjson.dumps(body)
 
         async def call(client: Any) -> bytes:
             # A file object, not bytes: aiohttp then streams a multi-megabyte body in chunks

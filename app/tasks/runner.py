@@ -63,20 +63,23 @@ class TaskRunner:
 
     async def run(self, task: Task, raw: dict[str, Any], *, key: ApiKey = ANONYMOUS) -> TaskResult:
         """Validate `raw` for `task`, check `key` may use the model, call Bedrock, and return
-        every image.
+        every image. `raw` is consumed: it is emptied once the calls are built.
 
         With images, validation and body building decode base64 and masks: CPU work, so it runs
         in a thread. Without, it takes less than the thread hop would (about 0.1 ms).
         """
         # One deadline for the whole request: every call of the fan-out shares it.
         deadline = time.monotonic() + self.validator.settings.request_deadline_s
+        prompt = raw.get("prompt")
         try:
             if IMAGE_FIELDS.isdisjoint(raw):
                 plan = self._prepare(task, raw)
             else:
                 plan = await asyncio.to_thread(self._prepare, task, raw)
+            # The calls' payloads hold the images from here: a request waiting for Bedrock
+            # keeps them once, not also as the caller sent them.
+            raw.clear()
             count = sum(call.count for call in plan.calls)
-            prompt = raw.get("prompt")
             facts.note(
                 model=plan.entry.id,
                 task=task.value,
@@ -138,7 +141,7 @@ class TaskRunner:
     def _prepare(self, task: Task, raw: dict[str, Any]) -> _Plan:
         request, entry, adapter = self.validator.validate(task, raw)
         if not self.replaced(entry, task):
-            calls = adapter.plan(entry, task, request, self._rng)
+            calls = [call.encoded() for call in adapter.plan(entry, task, request, self._rng)]
             return _Plan(entry, adapter, calls, adapter.notes(entry, task, request))
         translation = self.replacements.translate(task, _given(request), entry)
         try:
@@ -149,7 +152,9 @@ class TaskRunner:
                 detail=f"{problem.detail} (the request for retired {entry.id} is served by "
                 f"{translation.successor.id})",
             ) from None
-        calls = adapter.plan(successor, translation.task, request, self._rng)
+        calls = [
+            call.encoded() for call in adapter.plan(successor, translation.task, request, self._rng)
+        ]
         notes = adapter.notes(successor, translation.task, request)
         merged = Notes(
             applied={**translation.applied, **notes.applied},
@@ -161,7 +166,7 @@ class TaskRunner:
         self, entry: ModelEntry, adapter: ModelAdapter, call: Call, deadline: float
     ) -> list[GeneratedImage]:
         try:
-            payload = await self.bedrock.invoke(entry, call.body, deadline=deadline)
+            payload = await self.bedrock.invoke(entry, call.payload or call.body, deadline=deadline)
         except Exception as exc:
             raise upstream_problem(
                 exc,

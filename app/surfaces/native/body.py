@@ -53,7 +53,8 @@ async def read_fields(request: Request, *, multipart: bool) -> dict[str, Any]:
             title="Unsupported media type",
             detail=f"the body is {media}; this endpoint takes {accepted}",
         )
-    raw = await request.body()
+    # Not request.body(): the request would keep its copy of the upload to the end.
+    raw = b"".join([chunk async for chunk in request.stream()])
     if len(raw) <= _PARSE_INLINE_BYTES:
         return parse(raw)
     return await asyncio.to_thread(parse, raw)

@@ -25,7 +25,8 @@ async def read_body(request: Request, *, multipart: bool) -> dict[str, Any]:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ("", "application/json") and not media.endswith("+json"):
         return await read_fields(request, multipart=multipart)
-    raw = await request.body()
+    # Not request.body(): the request would keep its copy of the upload to the end.
+    raw = b"".join([chunk async for chunk in request.stream()])
     if len(raw) <= _PARSE_INLINE_BYTES:
         return _parse(raw)
     return await asyncio.to_thread(_parse, raw)

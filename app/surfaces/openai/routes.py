@@ -75,6 +75,7 @@ async def _run(request: Request, mapper: Mapper, *, multipart: bool) -> Response
     try:
         fields = await read_body(request, multipart=multipart)
         mapped = await asyncio.to_thread(mapper, runner.validator, fields)
+        del fields  # mapped.raw has what is needed; the run empties it once the calls are built
         result = await runner.run(mapped.task, mapped.raw, key=current_key(request.scope))
     except ProblemError as problem:
         raise from_problem(problem, mapped.param_of if mapped else _as_sent) from None

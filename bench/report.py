@@ -1,0 +1,260 @@
+"""The results as bench/results/latest.json and as the generated part of BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import re
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+JSON_COPY = ROOT / "bench" / "results" / "latest.json"
+DOCUMENT = ROOT / "BENCHMARKS.md"
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+PACKAGES = (
+    "fastapi",
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "aiohttp",
+    "aiobotocore",
+    "orjson",
+    "pybase64",
+)
+
+# Issue 9's targets: (what, the result's path, the bound, "max" or "min").
+ADDED_P50_MS = 5.0
+RATIO_1024 = 0.7
+RATIO_512 = 0.6
+FAN_OUT = 1.3
+PEAK_RSS_MIB = 400.0
+# "No growth": RSS after the last thousand requests within this of RSS after the first thousand.
+GROWTH_MIB = 16.0
+
+
+def progress(result: dict[str, Any]) -> None:
+    for key in ("c1", "c16"):
+        r = result[key]
+        print(
+            f"{result['name']:<22} c={r['concurrency']:<2} "
+            f"direct p50 {r['direct']['p50_ms']:6.1f} ms, "
+            f"gateway p50 {r['gateway']['p50_ms']:6.1f} ms, "
+            f"added p50 {r['added_p50_ms']:5.1f} ms, p99 {r['added_p99_ms']:5.1f} ms; "
+            f"{r['direct']['rps']:5.1f} -> {r['gateway']['rps']:5.1f} req/s "
+            f"({r['throughput_ratio']:.2f}x)",
+            flush=True,
+        )
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    info: dict[str, Any] = {
+        "cpu": _cpu_model(),
+        "cores": len(os.sched_getaffinity(0)),
+        "memory_gib": round(_mem_total_kib() / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d"),
+    }
+    info["packages"] = {name: _version(name) for name in PACKAGES}
+    return info
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of issue 9 with the measured value and whether it is met."""
+    rows: list[dict[str, Any]] = []
+    by_name = {r["name"]: r for r in results.get("latency", [])}
+
+    def add(what: str, value: float | None, bound: float, kind: str, unit: str) -> None:
+        met = None if value is None else (value <= bound if kind == "max" else value >= bound)
+        sign = "≤" if kind == "max" else "≥"
+        rows.append(
+            {
+                "target": what,
+                "bound": f"{sign} {bound:g}{unit}",
+                "value": value,
+                "unit": unit,
+                "met": met,
+            }
+        )
+
+    t1024, t512 = by_name.get("titan-t2i-1024-n1"), by_name.get("titan-t2i-512-n1")
+    add(
+        "added p50, Titan 1024² text-to-image, c=1",
+        t1024 and t1024["c1"]["added_p50_ms"],
+        ADDED_P50_MS,
+        "max",
+        " ms",
+    )
+    add(
+        "throughput vs direct, Titan 1024² text-to-image, c=16",
+        t1024 and t1024["c16"]["throughput_ratio"],
+        RATIO_1024,
+        "min",
+        "×",
+    )
+    add(
+        "throughput vs direct, Titan 512² text-to-image, c=16",
+        t512 and t512["c16"]["throughput_ratio"],
+        RATIO_512,
+        "min",
+        "×",
+    )
+    fan = results.get("fan_out")
+    add(
+        "fan-out: SDXL n=10 vs one call (300 ms upstream)",
+        fan and fan["ratio"],
+        FAN_OUT,
+        "max",
+        "×",
+    )
+    memory = results.get("memory")
+    add(
+        "peak RSS, 64 concurrent 1408×768 PNG uploads",
+        memory and memory["peak_rss_mib"],
+        PEAK_RSS_MIB,
+        "max",
+        " MiB",
+    )
+    growth = None
+    if memory and len(memory["growth"]) >= 2:
+        growth = memory["growth"][-1]["rss_mib"] - memory["growth"][0]["rss_mib"]
+    add(
+        f"RSS growth over {memory['growth'][-1]['requests'] if memory else 10000:,} requests",
+        growth,
+        GROWTH_MIB,
+        "max",
+        " MiB",
+    )
+    return rows
+
+
+def write(results: dict[str, Any]) -> None:
+    """bench/results/latest.json, and BENCHMARKS.md's generated section."""
+    results["targets"] = targets(results)
+    JSON_COPY.parent.mkdir(parents=True, exist_ok=True)
+    JSON_COPY.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2) + b"\n")
+    section = f"{BEGIN}\n{markdown(results)}\n{END}"
+    text = DOCUMENT.read_text() if DOCUMENT.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
+    if BEGIN not in text:
+        text += f"\n{BEGIN}\n{END}\n"
+    DOCUMENT.write_text(
+        re.sub(f"{re.escape(BEGIN)}.*?{re.escape(END)}", lambda _: section, text, flags=re.S)
+    )
+    print(f"wrote {DOCUMENT.relative_to(ROOT)} and {JSON_COPY.relative_to(ROOT)}", flush=True)
+
+
+def markdown(results: dict[str, Any]) -> str:
+    out: list[str] = []
+    m = results["machine"]
+    packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items())
+    s = results["settings"]
+    out += [
+        f"Made by `make bench` (`python -m bench --rounds {s['rounds']}`) on {m['date']}: "
+        f"{m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Linux {m['kernel']}, "
+        f"Python {m['python']}; {packages}. Client, gateway and upstream share those cores.",
+        "",
+    ]
+    if "targets" in results:
+        out += [
+            "### Targets",
+            "",
+            "| target | bound | measured | met |",
+            "| --- | --- | --- | --- |",
+        ]
+        for row in results["targets"]:
+            value = "not run" if row["value"] is None else f"{row['value']:.2f}{row['unit']}"
+            met = {True: "yes", False: "**no**", None: "not run"}[row["met"]]
+            out.append(f"| {row['target']} | {row['bound']} | {value} | {met} |")
+        out.append("")
+    if results.get("latency"):
+        out += [
+            "### Added latency and throughput (upstream latency 50 ms)",
+            "",
+            "| call | c | direct p50 | gateway p50 | added p50 | added p99 | direct req/s "
+            "| gateway req/s | gateway / direct |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for result in results["latency"]:
+            for key in ("c1", "c16"):
+                r = result[key]
+                out.append(
+                    f"| {result['label']} | {r['concurrency']} | {r['direct']['p50_ms']:.1f} ms "
+                    f"| {r['gateway']['p50_ms']:.1f} ms | {r['added_p50_ms']:.1f} ms "
+                    f"| {r['added_p99_ms']:.1f} ms | {r['direct']['rps']:.1f} "
+                    f"| {r['gateway']['rps']:.1f} "
+                    f"| {r['throughput_ratio']:.2f}× |"
+                )
+        out.append("")
+    fan = results.get("fan_out")
+    if fan:
+        out += [
+            f"### Fan-out (upstream latency {fan['upstream_latency_ms']} ms)",
+            "",
+            f"One direct SDXL call: p50 {fan['one_call_p50_ms']:.0f} ms. SDXL n=10 through the "
+            f"gateway (ten calls made concurrently): p50 {fan['n10_p50_ms']:.0f} ms, "
+            f"{fan['ratio']:.2f}× one call.",
+            "",
+        ]
+    memory = results.get("memory")
+    if memory:
+        growth = " → ".join(f"{g['rss_mib']:.0f}" for g in memory["growth"])
+        out += [
+            "### Memory",
+            "",
+            f"Gateway RSS after warm-up: {memory['rss_before_uploads_mib']:.0f} MiB. "
+            "Peak RSS while "
+            f"{memory['uploads']} uploads of a 1408×768 PNG and its mask "
+            f"({memory['upload_bytes'] / 1e6:.1f} MB each) ran 64 at a time: "
+            f"**{memory['peak_rss_mib']:.0f} MiB**"
+            + (" (the peak since start-up)" if memory["peak_includes_start"] else "")
+            + ".",
+            "",
+            f"RSS (MiB) every {memory['growth'][0]['requests']:,} requests of every call above, "
+            f"16 at a time: {growth}.",
+            "",
+        ]
+    startup = results.get("startup")
+    if startup:
+        runs = ", ".join(f"{t:.0f}" for t in startup["runs_ms"])
+        out += [
+            "### Start-up",
+            "",
+            "From `python -m app` to its first text-to-image answer: "
+            f"**{startup['first_answer_ms']:.0f} ms** "
+            f"(median; runs: {runs} ms).",
+            "",
+        ]
+    return "\n".join(out).rstrip()
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _mem_total_kib() -> int:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "absent"
