@@ -51,7 +51,9 @@ class Target:
     def __init__(self, base_url: str, pool: int = 128) -> None:
         self.base_url = base_url
         self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=pool, force_close=False),
+            # Idle connections are dropped before uvicorn's 5 s keep-alive ends them: a request
+            # sent on one the server is closing fails before it is timed.
+            connector=aiohttp.TCPConnector(limit=pool, keepalive_timeout=3),
             timeout=aiohttp.ClientTimeout(total=300),
             skip_auto_headers=("User-Agent",),
         )
