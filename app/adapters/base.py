@@ -18,7 +18,7 @@ import pybase64
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..problems import FieldProblem
-from ..schemas.images import GeneratedImage
+from ..schemas.images import B64, GeneratedImage
 from ..schemas.requests import Task, TaskRequest
 
 ALWAYS_TAKEN = frozenset({"model", "n"})
@@ -163,9 +163,10 @@ def b64(data: bytes) -> str:
     return pybase64.b64encode_as_string(data)
 
 
-def mime_of_b64(text: str) -> str:
+def mime_of_b64(text: B64) -> str:
     """The image type of base64 data, from its first bytes only."""
-    head = pybase64.b64decode(text[:16] + "=" * (-len(text[:16]) % 4))
+    start = text[:16] if isinstance(text, str) else str(text[:16], "ascii")
+    head = pybase64.b64decode(start + "=" * (-len(start) % 4))
     if head.startswith(b"\x89PNG"):
         return "image/png"
     if head.startswith(b"\xff\xd8\xff"):

@@ -9,7 +9,7 @@ from typing import Any
 from ..imaging.inputs import InputImage, as_rgb_image
 from ..imaging.masks import encode_mask
 from ..problems import FieldProblem
-from ..schemas.images import FinishReason, GeneratedImage
+from ..schemas.images import B64_TYPES, FinishReason, GeneratedImage
 from ..schemas.requests import (
     DiffusionRequest,
     ImageToImageRequest,
@@ -136,7 +136,7 @@ class SdxlAdapter(ModelAdapter):
         seed = artifact.get("seed")
         seed = seed if isinstance(seed, int) else call.seeds[0]
         data = artifact.get("base64")
-        if reason is not FinishReason.SUCCESS or not isinstance(data, str):
+        if reason is not FinishReason.SUCCESS or not isinstance(data, B64_TYPES):
             # A filtered artifact carries a blurred placeholder: do not hand it out as a result.
             error = (
                 "blocked by content filters"

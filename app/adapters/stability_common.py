@@ -13,7 +13,7 @@ from typing import Any
 
 from ..imaging.inputs import InputImage
 from ..problems import FieldProblem
-from ..schemas.images import FinishReason, GeneratedImage
+from ..schemas.images import B64_TYPES, FinishReason, GeneratedImage
 from ..schemas.requests import Task, TaskRequest
 from .base import Call, ModelEntry, b64, mime_of_b64, seeds_for
 
@@ -128,7 +128,7 @@ def parse_answer(call: Call, payload: dict[str, Any]) -> list[GeneratedImage]:
     seed = seeds[0] if seeds and isinstance(seeds[0], int) else call.seeds[0]
     reasons = payload.get("finish_reasons") or [None]
     reason = reasons[0]
-    images = [i for i in payload.get("images") or [] if isinstance(i, str)]
+    images = [i for i in payload.get("images") or [] if isinstance(i, B64_TYPES)]
     if reason is None and images:
         data = images[0]
         return [

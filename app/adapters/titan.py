@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from ..imaging.inputs import ImageInputError, InputImage, as_rgb_image, load_pixels
 from ..imaging.masks import encode_mask
 from ..problems import FieldProblem
-from ..schemas.images import FinishReason, GeneratedImage
+from ..schemas.images import B64_TYPES, FinishReason, GeneratedImage
 from ..schemas.requests import (
     ColorGuidedRequest,
     DiffusionRequest,
@@ -246,7 +246,7 @@ class TitanAdapter(ModelAdapter):
         return calls
 
     def parse(self, call: Call, payload: dict[str, Any]) -> list[GeneratedImage]:
-        images = [i for i in payload.get("images") or [] if isinstance(i, str)]
+        images = [i for i in payload.get("images") or [] if isinstance(i, B64_TYPES)]
         error = payload.get("error")
         seeded = not call.extra.get("seedless")
         seeds: list[int | None] = list(call.seeds) if seeded else [None] * call.count

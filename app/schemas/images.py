@@ -17,11 +17,17 @@ class FinishReason(StrEnum):
     ERROR = "error"
 
 
+# Base64 text: a str, or a view of the bytes of Bedrock's answer that holds it (bedrock/blobs.py),
+# which reaches the caller uncopied.
+B64 = str | memoryview
+B64_TYPES = (str, memoryview)
+
+
 @dataclass(frozen=True, slots=True)
 class GeneratedImage:
     """One image of an answer, still base64 as Bedrock sent it (re-encoding it would cost time)."""
 
-    b64: str | None
+    b64: B64 | None
     seed: int | None
     finish_reason: FinishReason
     mime_type: str | None = None

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-
+from ...bedrock import blobs
 from ...schemas.images import FinishReason, GeneratedImage
 from ...tasks.runner import TaskResult
 
@@ -20,7 +19,8 @@ _SDXL_FINISH = {
 def write(family: str, result: TaskResult) -> bytes:
     """The JSON answer body a model of `family` gives for these images."""
     writer = _WRITERS.get(family, _stability)
-    return orjson.dumps(writer(result.images))
+    # One buffer: this surface's answers go out whole (a pass-through answer is bytes too).
+    return b"".join(blobs.dumps(writer(result.images)))
 
 
 def _titan(images: list[GeneratedImage]) -> dict[str, Any]:

@@ -6,14 +6,15 @@ import asyncio
 import time
 from typing import Any
 
-import orjson
 import pybase64
 from starlette.responses import Response
 
+from ...bedrock import blobs
 from ...imaging.outputs import OUTPUT_MIME, transcode
 from ...problems import ProblemError
 from ...schemas.images import FinishReason
 from ...tasks.runner import TaskResult
+from ..spliced import SplicedResponse
 
 JSON = "application/json"
 IMAGE_TYPES = {mime: fmt for fmt, mime in OUTPUT_MIME.items()}
@@ -70,8 +71,7 @@ async def render(result: TaskResult, media: str, request_id: str | None) -> Resp
         raise _nothing_produced(result)
     headers = answer_headers(result)
     if media == JSON:
-        body = orjson.dumps(_json_body(result, request_id))
-        return Response(body, media_type=JSON, headers=headers)
+        return SplicedResponse(blobs.dumps(_json_body(result, request_id)), headers=headers)
     image = result.images[0]
     assert image.b64 is not None
     data = pybase64.b64decode(image.b64)

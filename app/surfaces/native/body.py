@@ -90,6 +90,10 @@ def _no_constant(name: str) -> Any:
     raise _invalid_json(f"{name} is not a JSON value (JSON numbers are finite)")
 
 
+# Built once: json.loads with hooks builds a decoder per call.
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+
+
 def _utf8(raw: bytes) -> str:
     # RFC 8259: JSON exchanged between systems is UTF-8; a leading byte order mark may be ignored.
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(raw) >= 2 and 0 in raw[:2]):
@@ -108,7 +112,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     if not text.strip():
         raise invalid([FieldProblem(field="body", message="a JSON object is required")])
     try:
-        data = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+        data = _DECODER.decode(text)
     except _DuplicateKey as exc:
         key = _printable(exc.key)
         raise invalid([FieldProblem(field=key, message="is given more than once")]) from None

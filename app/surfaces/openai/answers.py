@@ -13,15 +13,16 @@ import asyncio
 import time
 from typing import Any
 
-import orjson
 import pybase64
 from starlette.responses import Response
 
+from ...bedrock import blobs
 from ...imaging.outputs import OUTPUT_MIME, transcode
-from ...schemas.images import FinishReason, GeneratedImage
+from ...schemas.images import B64, FinishReason, GeneratedImage
 from ...tasks.runner import TaskResult
 from ..native.answers import answer_headers, warning_value
-from .errors import JSON, OpenAIError
+from ..spliced import SplicedResponse
+from .errors import OpenAIError
 from .vocabulary import Mapped
 
 _FORMATS = {mime: fmt for fmt, mime in OUTPUT_MIME.items()}
@@ -48,10 +49,10 @@ async def render(result: TaskResult, mapped: Mapped) -> Response:
     failed = len(result.images) - len(produced)
     if failed:
         headers["Images-Failed"] = str(failed)
-    return Response(orjson.dumps(body), media_type=JSON, headers=headers)
+    return SplicedResponse(blobs.dumps(body), headers=headers)
 
 
-def _entries(images: list[GeneratedImage], mapped: Mapped) -> list[tuple[str, str]]:
+def _entries(images: list[GeneratedImage], mapped: Mapped) -> list[tuple[B64, str]]:
     """(base64, format) per image, transcoded to the output_format asked for (CPU work)."""
     entries = []
     for image in images:
@@ -65,9 +66,9 @@ def _entries(images: list[GeneratedImage], mapped: Mapped) -> list[tuple[str, st
     return entries
 
 
-def _datum(b64: str, fmt: str, mapped: Mapped) -> dict[str, str]:
+def _datum(b64: B64, fmt: str, mapped: Mapped) -> dict[str, B64]:
     if mapped.response_format == "url":
-        return {"url": f"data:{OUTPUT_MIME[fmt]};base64,{b64}"}
+        return {"url": f"data:{OUTPUT_MIME[fmt]};base64,{blobs.text_of(b64)}"}
     return {"b64_json": b64}
 
 
