@@ -243,7 +243,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--per-c1", type=int, default=30, help="requests per side per round at c=1")
     parser.add_argument(
-        "--per-c16", type=int, default=160, help="requests per side per round at c=16"
+        "--per-c16",
+        type=int,
+        default=480,
+        # 30 requests a worker: the first wave, all 16 sent at once, does not dominate the round.
+        help="requests per side per round at c=16",
     )
     parser.add_argument("--per-fan-out", type=int, default=6)
     parser.add_argument("--upload-waves", type=int, default=3)
