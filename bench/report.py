@@ -183,6 +183,12 @@ def markdown(results: dict[str, Any]) -> str:
             met = {True: "yes", False: "**no**", None: "not run"}[row["met"]]
             out.append(f"| {row['target']} | {row['bound']} | {value} | {met} |")
         out.append("")
+        if any(row["met"] is False for row in results["targets"]):
+            out += [
+                "Why a target is missed, with a profile: "
+                "[The misses, and where the time goes](#the-misses-and-where-the-time-goes).",
+                "",
+            ]
     if results.get("latency"):
         out += [
             "### Added latency and throughput (upstream latency 50 ms)",
