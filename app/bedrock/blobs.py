@@ -48,8 +48,10 @@ def loads(raw: bytes) -> Any:
         if end < 0:
             break  # unterminated: orjson says so
         at = end + 1
+        if end - start <= BLOB_CHARS:
+            continue
         blob = view[start + 1 : end]
-        if end - start <= BLOB_CHARS or not _is_base64(blob):
+        if not _is_base64(blob):
             continue
         pieces += (view[copied:start], orjson.dumps(f"{_MARK}{len(blobs)}"))
         blobs.append(blob)
