@@ -1,0 +1,54 @@
+"""make bench's report: how targets are judged, and BENCHMARKS.md's section is what the committed
+results say (the numbers come from `make bench`, never from the test run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench import report
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def samples(*rss: float) -> list[dict[str, Any]]:
+    return [{"requests": 1000 * (i + 1), "rss_mib": value} for i, value in enumerate(rss)]
+
+
+def test_a_reading_swollen_by_kept_heap_is_not_growth() -> None:
+    assert report.growth_mib(samples(210, 438, 210, 253, 210, 210, 448)) == 0
+
+
+def test_a_rising_floor_is_growth() -> None:
+    assert report.growth_mib(samples(200, 260, 205, 240, 250, 300)) == 40
+
+
+def test_targets_are_met_or_missed_by_their_bounds() -> None:
+    def latency(added: float, ratio: float) -> dict[str, Any]:
+        return {"c1": {"added_p50_ms": added}, "c16": {"throughput_ratio": ratio}}
+
+    results: dict[str, Any] = {
+        "latency": [
+            {"name": "titan-t2i-1024-n1", **latency(6.5, 0.7)},
+            {"name": "titan-t2i-512-n1", **latency(4.0, 0.59)},
+        ],
+        "fan_out": {"ratio": 1.3},
+        "memory": {"peak_rss_mib": 401.0, "growth": samples(200, 300, 200, 216)},
+    }
+    met = [row["met"] for row in report.targets(results)]
+    # 6.5 > 5 ms; 0.7 reaches 0.7; 0.59 < 0.6; 1.3 reaches 1.3; 401 > 400 MiB; floor +0 MiB.
+    assert met == [False, True, False, True, False, True]
+
+
+def test_the_committed_benchmarks_are_the_committed_results() -> None:
+    results = orjson.loads((ROOT / "bench/results/latest.json").read_bytes())
+    page = (ROOT / "BENCHMARKS.md").read_text()
+    begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+    section = page[page.index(begin) + len(begin) : page.index(end)]
+    assert section.strip() == report.markdown(results).strip()
+    missed = any(row["met"] is False for row in results["targets"])
+    assert ("#the-misses-and-where-the-time-goes" in section) == missed
+    if missed:
+        assert "## The misses, and where the time goes" in page
