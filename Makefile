@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 EMULATOR_PORT ?= 8001
+DOCS_PORT ?= 8002
 STAMP := $(VENV)/.installed
 
-.PHONY: install run emulator test lint format spec clients fuzz bench clean
+.PHONY: install run emulator test lint format spec docs docs-serve clients fuzz bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +43,15 @@ format: $(STAMP)
 spec: $(STAMP)
 	$(BIN)/python -m app.openapi_export openapi/openapi.json
 
+## The documentation site (mkdocs.yml, docs/) built into site/; --strict fails on any broken link
+## or anchor, as CI runs it.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+## The documentation site on http://127.0.0.1:$(DOCS_PORT), rebuilt as pages change.
+docs-serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:$(DOCS_PORT)
+
 ## Generate a Python and a TypeScript client from openapi/openapi.json and run each over every
 ## operation against a live gateway and emulator (needs Node.js >= 20.19 and npm).
 clients: $(STAMP)
@@ -60,4 +70,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache

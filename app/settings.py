@@ -18,7 +18,7 @@ class Backend(StrEnum):
 
 
 class Settings(BaseSettings):
-    """Every knob of the gateway; the README's settings table lists them."""
+    """Every knob of the gateway; docs/settings.md lists them."""
 
     model_config = SettingsConfigDict(
         env_prefix="GATEWAY_", env_file=".env", extra="ignore", populate_by_name=True
@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     default_models: dict[str, str] = Field(default_factory=dict)
 
     # The model registry: entries added to the built-in ones, or changing the built-in entry with
-    # the same id (JSON list of objects; see README "Models").
+    # the same id (JSON list of objects; see docs/models.md).
     models: list[dict[str, Any]] = Field(default_factory=list)
     # The replacement map: retired model (id or alias) -> {task: successor}; an empty object takes
     # the built-in successors for every task. Off (empty) by default: nothing changes model

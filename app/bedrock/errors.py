@@ -1,6 +1,6 @@
 """What a failed Bedrock call means for the caller: Bedrock's errors mapped to HTTP problems.
 
-`ERROR_TABLE` is the one table (the README's error table is written from it): each Bedrock error
+`ERROR_TABLE` is the one table (docs/api.md's error table is written from it): each Bedrock error
 code, and each transport failure, to a status, problem type, title and Retry-After. In short:
 
 - Caller mistakes (ValidationException) are 400 with Bedrock's message, which names the field; a

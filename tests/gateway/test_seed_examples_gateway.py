@@ -5,7 +5,7 @@ Each example builds its body and calls `boto3.client(service_name='bedrock-runti
 image paths differ, and the environment gives the gateway's URL and dummy credentials.
 
 1. The emulator treats the seeds' models as retired and the replacement map is on (set from the
-   environment, with the value the README gives): live models serve them, at the sizes the
+   environment, with the value docs/migration.md gives): live models serve them, at the sizes the
    examples expect.
 2. Retired, map off: each call fails with the 410 that names the successors and the setting.
 3. Not retired, map off: the original models serve them.
@@ -182,7 +182,7 @@ CALLER_KEY = "gw-example-key"
 def examples_env(
     bedrock_env: EmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[[bool, bool], EmulatorServer]]:
-    """Starts the gateway (retired: the emulator ends the seeds' models; mapped: the README's
+    """Starts the gateway (retired: the emulator ends the seeds' models; mapped: docs/migration.md's
     GATEWAY_REPLACEMENTS in the environment) and points the examples' clients at it."""
     servers: list[GatewayServer] = []
 
