@@ -8,7 +8,7 @@ EMULATOR_PORT ?= 8001
 DOCS_PORT ?= 8002
 STAMP := $(VENV)/.installed
 
-.PHONY: install run emulator test lint format spec docs docs-serve clients fuzz bench clean
+.PHONY: install run emulator services test lint format spec docs docs-serve clients fuzz bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,12 @@ run: $(STAMP)
 emulator: $(STAMP)
 	$(BIN)/python -m emulator --host 127.0.0.1 --port $(EMULATOR_PORT)
 
-test: $(STAMP)
+## Every program the suite starts (redis-server; one line each in the script) installed if missing:
+## apt-get as root on Debian, brew on macOS, else it stops naming the command to run.
+services:
+	bash scripts/ensure-services
+
+test: $(STAMP) services
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

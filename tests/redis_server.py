@@ -1,7 +1,7 @@
 """A real `redis-server` for the tests: a free loopback port, a temp dir, no persistence.
 
-`.ci/run` installs Debian's redis-server when it is missing; the quota tests need it and fail
-(never skip) without it.
+`make test` installs it first when it is missing (scripts/ensure-services); the quota tests need
+it and fail (never skip) without it.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 from types import TracebackType
 
 MISSING = (
-    "redis-server is not installed: the quota tests run a real Redis. `.ci/run` installs it "
-    "(apt-get install -y redis-server), or install it the same way by hand."
+    "redis-server is not installed: the quota tests run a real Redis. `make test` installs it "
+    "(scripts/ensure-services), or run that script alone; it names the command where it cannot."
 )
 
 
