@@ -1,147 +1,101 @@
-"""`python -m app` (what `make run` does): serve the gateway, with the local emulator by default.
+"""`python -m app` and `bedrock-image-gateway`: the gateway's commands.
 
-With the emulator backend and no AWS_ENDPOINT_URL_BEDROCK_RUNTIME, the emulator starts as its own
-process on 127.0.0.1:EMULATOR_PORT and the gateway calls it over HTTP like any Bedrock endpoint.
-
-SIGTERM (or Ctrl-C) shuts down gracefully: the gateway stops accepting connections, lets the
-requests in flight finish for up to GATEWAY_SHUTDOWN_GRACE_S (then cancels them), closes its
-Bedrock clients, stops the emulator and exits with 128 + the signal's number (143 for SIGTERM).
-
-Without API keys (GATEWAY_API_KEYS) anyone who reaches the gateway spends the AWS account's money,
-so it refuses to listen beyond loopback unless GATEWAY_PUBLIC=true says that is meant; it also
-refuses a CORS allow-list browsers would make unsafe. Either refusal prints why and exits with 78
-(EX_CONFIG) before anything starts.
+`serve` (also what a bare `python -m app` does, so `make run` and the Docker image keep their
+command), `keys` and `emulator`. This module imports only the standard library until a command
+runs: `keys create` works on any Python 3.11+, and `--help` needs only pydantic-settings to list
+the settings.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import math
+import argparse
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 
-import uvicorn
-
-from . import allocator
-from .adapters.registry import ModelRegistry, RegistryError
-from .auth.keys import KeyConfigError, load_keys
-from .browser import BrowserPolicyError, cors_options
-from .observability.logs import log_config
-from .settings import Backend, Settings
-
-_EMULATOR_START_TIMEOUT_S = 20.0
-_EMULATOR_STOP_TIMEOUT_S = 10.0
+PROG = "bedrock-image-gateway"
+COMMANDS = ("serve", "keys", "emulator")
 
 
-@contextmanager
-def _emulator(settings: Settings) -> Iterator[None]:
-    if settings.backend is not Backend.EMULATOR or settings.endpoint_url:
-        yield
-        return
-    port = settings.emulator_port
-    # Its own process group: a Ctrl-C or a signal to the whole group must not stop it while the
-    # gateway still drains requests that need it; the gateway stops it once done.
-    process = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", str(port)],
-        process_group=0,
+class _Parser(argparse.ArgumentParser):
+    """The top-level parser; its help ends with every setting, read from the Settings model only
+    when help is asked for (so other commands need not import it)."""
+
+    def format_help(self) -> str:
+        self.epilog = settings_help()
+        return super().format_help()
+
+
+def settings_help() -> str:
+    """Every setting: its environment variable and default, as `--help` lists them."""
+    from pydantic_core import PydanticUndefined
+
+    from .settings import Settings
+
+    lines = [
+        "settings (environment variables, or a .env file; docs/settings.md says what each does):"
+    ]
+    for field, info in Settings.model_fields.items():
+        choices = getattr(info.validation_alias, "choices", None)
+        names = [str(c) for c in choices] if choices else [f"GATEWAY_{field.upper()}"]
+        default = info.default
+        shown = "" if default is PydanticUndefined or default is None else f" (default: {default})"
+        if isinstance(default, list | dict) and not default:
+            shown = ""
+        lines.append(f"  {' or '.join(names)}{shown}")
+    return "\n".join(lines)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line: a command and its arguments."""
+    cli = _Parser(
+        prog=PROG,
+        description="One HTTP API in front of Amazon Bedrock's image models. Without a command, "
+        "serve.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    try:
-        _wait_for_port(port, process)
-        print(f"emulator: serving Bedrock on http://127.0.0.1:{port}", file=sys.stderr)
-        yield
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=_EMULATOR_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + _EMULATOR_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the emulator exited with status {process.returncode}")
-        with socket.socket() as probe:
-            probe.settimeout(0.2)
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise SystemExit(f"the emulator did not start on port {port}")
-
-
-def bind_refusal(settings: Settings) -> str | None:
-    """Why the gateway must not listen as configured, or None when it may."""
-    if settings.api_keys or settings.public or _is_loopback(settings.host):
-        return None
-    return (
-        f"refusing to listen on {settings.host}: no API keys are configured, so anyone who can "
-        "reach the gateway could use it (and the AWS account behind it). Configure keys in "
-        "GATEWAY_API_KEYS (`python -m app.keys create` makes one), listen on 127.0.0.1 (HOST), "
-        "or set GATEWAY_PUBLIC=true if the gateway is meant to be open."
+    commands = cli.add_subparsers(dest="command", metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="serve the gateway on HOST:PORT (with the local emulator unless "
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME or GATEWAY_BACKEND=aws says otherwise)",
+        description="Serve the gateway. Flags override their settings.",
     )
+    serve.add_argument("--host", help="where to listen (HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="the port (PORT, default 8000)")
+    serve.add_argument("--emulator-port", type=int, help="the emulator's (EMULATOR_PORT, 8001)")
+    commands.add_parser(
+        "keys",
+        help="make an API key: keys create --name NAME [--models ...] [--tasks ...]",
+        add_help=False,
+    )
+    commands.add_parser(
+        "emulator",
+        help="the local Bedrock emulator alone: emulator [--host H] [--port P]",
+        add_help=False,
+    )
+    return cli
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        # Another name may resolve to any address: only loopback literals are known safe.
-        return False
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run a command (serve when none is given)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "keys":
+        from . import keys
 
+        sys.exit(keys.main(args[1:], prog=f"{PROG} keys"))
+    if args and args[0] == "emulator":
+        # Its own program (it shares no code with the gateway): run it in this process's place.
+        os.execv(sys.executable, [sys.executable, "-m", "emulator", *args[1:]])
+    parsed = parser().parse_args(args)
+    flags = {"HOST": "host", "PORT": "port", "EMULATOR_PORT": "emulator_port"}
+    for name, flag in flags.items():
+        value = getattr(parsed, flag, None)
+        if value is not None:
+            os.environ[name] = str(value)
+    from . import serve
 
-def _refuse_unsafe_start(settings: Settings) -> None:
-    refusal = bind_refusal(settings)
-    if refusal is None:
-        try:
-            cors_options(settings)
-            # Checked here too (the app checks them as it starts) so that a bad entry is one
-            # line saying which, not a traceback from inside uvicorn.
-            load_keys(settings.api_keys, resolve=ModelRegistry(overrides=settings.models).resolve)
-        except (BrowserPolicyError, KeyConfigError, RegistryError) as exc:
-            refusal = f"refusing to start: {exc}"
-    if refusal is not None:
-        print(f"gateway: {refusal}", file=sys.stderr)
-        raise SystemExit(os.EX_CONFIG)
-
-
-def _exit(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)
-
-
-def main() -> None:
-    """Serve the gateway on HOST:PORT."""
-    allocator.tune()
-    settings = Settings()
-    _refuse_unsafe_start(settings)
-    # uvicorn shuts down on SIGTERM and SIGINT, then raises the signal again for the handler it
-    # found. The default handlers would end the process on the spot (SIGTERM, skipping the
-    # `finally` that stops the emulator: `kill`, `docker stop`) or with a traceback (SIGINT):
-    # this one exits through that `finally`.
-    signal.signal(signal.SIGTERM, _exit)
-    signal.signal(signal.SIGINT, _exit)
-    with _emulator(settings):
-        uvicorn.run(
-            "app.main:create_app",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            # Every line JSON; the gateway's access line (logger app.access) replaces uvicorn's.
-            log_config=log_config(settings.log_level),
-            log_level=settings.log_level.lower(),
-            access_log=False,
-            # uvicorn takes whole seconds: a fractional grace is rounded up.
-            timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s),
-        )
+    serve.main()
 
 
 if __name__ == "__main__":

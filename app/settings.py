@@ -100,7 +100,7 @@ class Settings(BaseSettings):
     # unless an operator says so.
     replacements: dict[str, dict[str, str]] = Field(default_factory=dict)
 
-    # API keys: JSON list of {"name", "hash" (`python -m app.keys create` prints it), optional
+    # API keys: JSON list of {"name", "hash" (`python -m app keys create` prints it), optional
     # "models", "tasks" (what the key may use; all when omitted) and "limits"}. None configured
     # means no key is asked for, and then the server binds only to loopback unless `public`.
     api_keys: list[dict[str, Any]] = Field(default_factory=list)

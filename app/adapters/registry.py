@@ -82,4 +82,9 @@ def _merge(entries: Mapping[str, ModelEntry], raw: Mapping[str, Any]) -> ModelEn
     try:
         return ModelEntry.model_validate(data)
     except ValidationError as exc:
-        raise RegistryError(f"GATEWAY_MODELS entry {model_id!r}: {exc}") from None
+        # One line, each bad field named: the gateway prints it and exits at start.
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise RegistryError(f"GATEWAY_MODELS entry {model_id!r}: {problems}") from None

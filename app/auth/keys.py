@@ -1,17 +1,16 @@
 """API keys as configured (GATEWAY_API_KEYS): a name, a hash, what the key may use, its limits.
 
 Settings hold only hashes, `sha256:<64 hex digits>` of the key. Keys are made by
-`python -m app.keys create` from 32 bytes of `secrets.token_urlsafe` (256 bits of randomness), so a
-plain SHA-256 is enough: a slow KDF protects guessable passwords, and nobody can guess or search
-2**256 keys whatever the hash costs. A fast hash keeps the check per request cheap.
+`python -m app keys create` (keygen.py) from 32 bytes of `secrets.token_urlsafe` (256 bits of
+randomness), so a plain SHA-256 is enough: a slow KDF protects guessable passwords, and nobody
+can guess or search 2**256 keys whatever the hash costs. A fast hash keeps the check per request
+cheap.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
-import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -21,12 +20,9 @@ from starlette.types import Scope
 from ..adapters.base import ModelEntry
 from ..problems import ProblemError
 from ..schemas.requests import Task
+from .keygen import NAME_MAX_LENGTH, hash_key
 
-HASH_PREFIX = "sha256:"
 _HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
-# Keys begin with a fixed prefix so secret scanners and people recognise them; 32 random bytes.
-KEY_PREFIX = "big_"
-_KEY_BYTES = 32
 
 
 class Limits(BaseModel):
@@ -44,7 +40,7 @@ class ApiKey(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH)
     hash: str
     # Model ids or aliases, and task names; None: every model, every task.
     models: tuple[str, ...] | None = None
@@ -56,7 +52,7 @@ class ApiKey(BaseModel):
     def _hash_format(cls, value: str) -> str:
         if value and not _HASH.fullmatch(value):
             raise ValueError(
-                "must be 'sha256:' and 64 lowercase hex digits, as `python -m app.keys create` "
+                "must be 'sha256:' and 64 lowercase hex digits, as `python -m app keys create` "
                 "prints it"
             )
         return value
@@ -104,16 +100,6 @@ class Unauthorized(ProblemError):
 
 class KeyConfigError(ValueError):
     """GATEWAY_API_KEYS holds an entry that is not a valid key (raised at start-up)."""
-
-
-def hash_key(key: str) -> str:
-    """The stored form of `key`: `sha256:<hex>`."""
-    return HASH_PREFIX + hashlib.sha256(key.encode()).hexdigest()
-
-
-def new_key() -> str:
-    """A fresh key: the prefix and 256 bits from the OS's CSPRNG."""
-    return KEY_PREFIX + secrets.token_urlsafe(_KEY_BYTES)
 
 
 def load_keys(

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from app.__main__ import bind_refusal
+from app.serve import bind_refusal
 from app.settings import Settings
 from tests.gateway.test_run import ROOT, free_port
 

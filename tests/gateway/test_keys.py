@@ -1,7 +1,7 @@
 """API keys (issue 8): each outcome on each surface, as its own clients see it.
 
 One gateway under uvicorn holds two keys: `full` (every model and task) and `limited` (Titan G1
-text-to-image only), the latter made by `python -m app.keys create` so the command's own output is
+text-to-image only), the latter made by `python -m app keys create` so the command's own output is
 what authenticates. Native callers use httpx, OpenAI callers the OpenAI SDK, Bedrock callers boto3
 with AWS_BEARER_TOKEN_BEDROCK, the way AWS's examples send a Bedrock API key.
 """
@@ -21,7 +21,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from app.auth.keys import ANONYMOUS, ApiKey, KeyConfigError, find_key, hash_key, new_key
+from app.auth.keygen import hash_key, new_key
+from app.auth.keys import ANONYMOUS, ApiKey, KeyConfigError, find_key
 from app.main import create_app
 from emulator.testing import EmulatorServer
 
@@ -38,9 +39,9 @@ VARIATIONS = {"images": [b64(data("astronaut.png"))], "prompt": "a portrait", "m
 
 
 def created(*args: str) -> tuple[str, dict[str, Any]]:
-    """Run `python -m app.keys create ARGS`: the key it shows and the entry it prints."""
+    """Run `python -m app keys create ARGS`: the key it shows and the entry it prints."""
     done = subprocess.run(
-        [sys.executable, "-m", "app.keys", "create", *args],
+        [sys.executable, "-m", "app", "keys", "create", *args],
         capture_output=True,
         text=True,
         check=True,
@@ -395,7 +396,7 @@ async def test_no_keys_configured_is_open(emulator: EmulatorServer) -> None:
         (
             {"name": "ci", "hash": "md5:abc"},
             "GATEWAY_API_KEYS[0] ('ci') is not a valid API key: hash: Value error, must be "
-            "'sha256:' and 64 lowercase hex digits, as `python -m app.keys create` prints it",
+            "'sha256:' and 64 lowercase hex digits, as `python -m app keys create` prints it",
         ),
         (
             {"name": "ci", "hash": hash_key("k"), "models": ["nope"]},

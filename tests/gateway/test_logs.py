@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.auth.keys import hash_key, new_key
+from app.auth.keygen import hash_key, new_key
 from app.observability.logs import JsonFormatter
 from emulator.testing import EmulatorServer
 

@@ -19,7 +19,8 @@ import pytest
 import redis as redis_sync
 from starlette.types import Receive, Scope, Send
 
-from app.auth.keys import ApiKey, Limits, hash_key
+from app.auth.keygen import hash_key
+from app.auth.keys import ApiKey, Limits
 from app.main import create_app
 from app.problems import ProblemError
 from app.quotas import Backend, Quotas
