@@ -27,6 +27,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .problems import ProblemError, problem_response
+from .wording import byte_size
 
 _UNCOUNTED_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # A slot frees as soon as any request ends, so a caller may come back right away.
@@ -45,8 +46,8 @@ class GatewayBusy(ProblemError):
             )
         else:
             detail = (
-                f"the gateway held its limit of {limit} bytes of request bodies for {waited_s:g} "
-                "s while this one waited; retry after a moment"
+                f"the gateway held its limit of {byte_size(limit)} of request bodies for "
+                f"{waited_s:g} s while this one waited; retry after a moment"
             )
         super().__init__(
             status=503,

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .problems import ProblemError, problem_response
+from .wording import byte_size
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -35,7 +36,7 @@ class BodyTooLarge(ProblemError, HTTPException):  # type: ignore[misc]
             status=413,
             slug="payload-too-large",
             title="The request body is too large",
-            detail=f"the body is over the limit of {limit} bytes",
+            detail=f"the body is over the limit of {byte_size(limit)}",
         )
         self.status_code = 413
 

@@ -31,6 +31,7 @@ from ..schemas.requests import (
     TextToImageRequest,
     VariationsRequest,
 )
+from ..wording import byte_size
 from .base import (
     Call,
     Lifecycle,
@@ -335,9 +336,9 @@ def _image_problems(
         if limits.input_max_pixels is not None and image.pixels > limits.input_max_pixels:
             found.append(f"at most {limits.input_max_pixels} pixels")
         if limits.input_max_bytes is not None and len(image.data) > limits.input_max_bytes:
-            found.append(f"at most {limits.input_max_bytes} bytes")
+            found.append(f"at most {byte_size(limits.input_max_bytes)}")
         if found:
-            size = f"{image.width}x{image.height}, {len(image.data)} bytes"
+            size = f"{image.width}x{image.height}, {byte_size(len(image.data))}"
             message = f"is {size}; {entry.id} takes {', '.join(found)}"
             problems.append(FieldProblem(field=name, message=message))
         elif limits.opaque_alpha_only and image.has_alpha and not _alpha_is_mask(request, name):

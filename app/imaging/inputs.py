@@ -23,6 +23,7 @@ from app.imaging.formats import (
     read_header,
     sniff_format,
 )
+from app.wording import byte_size
 
 __all__ = [
     "ImageFormat",
@@ -73,7 +74,9 @@ def parse_image(
     if fmt is None or fmt not in accept:
         raise not_accepted_error(data, accept)
     if len(data) > max_bytes:
-        raise ImageInputError(f"is {len(data)} bytes; at most {max_bytes} bytes are accepted")
+        raise ImageInputError(
+            f"is {byte_size(len(data))}; at most {byte_size(max_bytes)} are accepted"
+        )
     header = read_header(data, fmt)
     if header.width * header.height > max_pixels:
         raise ImageInputError(

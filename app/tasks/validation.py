@@ -11,6 +11,7 @@ from ..adapters.registry import ModelRegistry
 from ..problems import FieldProblem, field_name, invalid
 from ..schemas.requests import REQUEST_MODELS, ImageLimits, Task, TaskRequest
 from ..settings import Settings
+from ..wording import did_you_mean
 
 _NAME_SHOWN = 100
 
@@ -47,8 +48,12 @@ class RequestValidator:
             request = schema.model_validate(raw, context=self.context)
         except ValidationError as exc:
             for error in exc.errors():
+                message = error["msg"]
+                if error["type"] == "extra_forbidden" and len(error["loc"]) == 1:
+                    hint = did_you_mean(str(error["loc"][0]), schema.model_fields)
+                    message = f"{message}; {hint}" if hint else message
                 problems.append(
-                    FieldProblem(field=field_name(tuple(error["loc"])), message=error["msg"])
+                    FieldProblem(field=field_name(tuple(error["loc"])), message=message)
                 )
                 unsupported |= error["type"] == "unsupported_image"
             # Validate again without the broken fields, so the model's own limits can still be
@@ -149,7 +154,11 @@ class RequestValidator:
             # The name is the caller's, of any length: quote enough of it to recognise.
             text = name or ""
             shown = text if len(text) <= _NAME_SHOWN else f"{text[:_NAME_SHOWN]}..."
-            return f"unknown model {shown!r}; models for {task}: {fitting}"
+            names = [n for e in self.registry.for_task(task) for n in (*e.aliases, e.id)]
+            hint = did_you_mean(text, names) if text else ""
+            return (
+                f"unknown model {shown!r}; {hint + ' ' if hint else ''}models for {task}: {fitting}"
+            )
         return f"{entry.id} cannot do {task}; models that can: {fitting}"
 
 

@@ -229,7 +229,7 @@ CASES: list[Case] = [
          files=[("images", (f"{i}.png", COFFEE, "image/png")) for i in range(9)]),
     Case("too-many-fields", INPAINT, 422, V, "f64", "is past the limit of 64 form fields",
          files=inpaint_files(), data={f"f{i}": "x" for i in range(70)}),
-    Case("form-field-over-1mb", INPAINT, 422, V, "prompt", "is over 1048576 bytes",
+    Case("form-field-over-1mb", INPAINT, 422, V, "prompt", "is over 1 MiB (1048576 bytes)",
          files=inpaint_files(), data={"prompt": "x" * 1_100_000}),
     Case("form-field-latin-1", INPAINT, 422, V, "prompt",
          "is not UTF-8 text: byte 0xe9 at offset 3", headers=MULTIPART,
@@ -599,7 +599,7 @@ async def test_a_declared_length_over_the_cap_is_refused_before_the_body_is_sent
     else:
         assert status == 413
         assert orjson.loads(body)["error"]["type"] == "invalid_request_error"
-    assert b"over the limit of 100000 bytes" in body
+    assert b"over the limit of 97.7 KiB (100000 bytes)" in body
     assert emulator.requests() == []
 
 

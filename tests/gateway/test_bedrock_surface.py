@@ -331,7 +331,7 @@ class TestValidation:
         response = wire.post(f"/model/{SD35}/invoke", content=b" " * 25_000_001)
         assert response.status_code == 400
         assert response.headers["x-amzn-ErrorType"] == "ValidationException"
-        assert "at most 25000000" in response.json()["message"]
+        assert "at most 23.8 MiB (25000000 bytes)." in response.json()["message"]
         assert emulator.requests() == []
 
     async def test_body_over_the_gateways_cap_while_streaming(

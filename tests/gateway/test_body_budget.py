@@ -118,7 +118,8 @@ def test_a_wait_past_the_queue_timeout_is_gateway_busy(emulator: EmulatorServer)
         problem = refused.json()
         assert problem["type"] == "/problems/gateway-busy"
         assert problem["detail"] == (
-            f"the gateway held its limit of {budget} bytes of request bodies for 0.2 s while "
+            f"the gateway held its limit of {budget / 1024:.1f} KiB ({budget} bytes) of request "
+            "bodies for 0.2 s while "
             "this one waited; retry after a moment"
         )
         # A request without a body to speak of fits beside the held upload.

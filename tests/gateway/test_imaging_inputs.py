@@ -160,7 +160,7 @@ class TestHeaders:
 
     def test_byte_limit(self) -> None:
         error = refusal(read("coffee.png"), max_bytes=1000)
-        assert error.message == "is 466706 bytes; at most 1000 bytes are accepted"
+        assert error.message == "is 455.8 KiB (466706 bytes); at most 1000 bytes are accepted"
         assert not error.unsupported
 
 

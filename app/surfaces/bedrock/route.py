@@ -24,6 +24,7 @@ from ...auth.keys import current_key
 from ...bedrock.errors import is_end_of_life, retired_problem
 from ...problems import ProblemError, request_id_of
 from ...tasks.runner import TaskRunner
+from ...wording import byte_size
 from ..native.answers import answer_headers
 from .errors import (
     JSON,
@@ -123,7 +124,8 @@ async def _read_body(request: Request) -> bytes:
     if len(raw) > MAX_BODY_BYTES:
         raise BedrockError(
             "ValidationException",
-            f"The request body is {len(raw)} bytes; InvokeModel takes at most {MAX_BODY_BYTES}.",
+            f"The request body is {byte_size(len(raw))}; InvokeModel takes at most "
+            f"{byte_size(MAX_BODY_BYTES)}.",
         )
     return raw
 

@@ -22,6 +22,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ...problems import FieldProblem, ProblemError, invalid
 from ...schemas.requests import IMAGE_FIELDS, REQUEST_MODELS
+from ...wording import byte_size
 
 # Image fields may arrive as repeated parts (`images`) or with the bracket suffix HTML forms and
 # several client libraries use (`images[]`).
@@ -260,8 +261,8 @@ class _Form:
         name = _field_of(part.name)
         if part.filename is None and len(part.data) > _MAX_TEXT_PART and name not in IMAGE_FIELDS:
             message = (
-                f"is over {_MAX_TEXT_PART} bytes, the most a form field that is not a file holds "
-                "(send images as file parts)"
+                f"is over {byte_size(_MAX_TEXT_PART)}, the most a form field that is not a file "
+                "holds (send images as file parts)"
             )
             raise invalid([FieldProblem(field=name, message=message)])
 
