@@ -27,11 +27,11 @@ from .observability.readiness import ReadinessCheck
 from .problems import ProblemError, problem_response, request_id_of
 from .quotas import open_quotas
 from .settings import Settings, get_settings
-from .surfaces import ops
+from .surfaces import home, ops
 from .surfaces.bedrock import route as bedrock
 from .surfaces.bedrock.errors import from_problem as bedrock_error
 from .surfaces.native import images, models
-from .surfaces.native.spec import component_schemas
+from .surfaces.native.spec import component_schemas, problem_examples
 from .surfaces.openai import routes as openai
 from .surfaces.openai.errors import from_problem as openai_error
 from .tasks.runner import TaskRunner
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(bedrock.router)
     app.include_router(openai.router)
     app.include_router(ops.router)
+    app.include_router(home.router)
     app.state.metrics = metrics
     app.state.readiness = ReadinessCheck(settings)
     install_error_handlers(app)
@@ -130,9 +131,9 @@ def _attach_spec_schemas(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = original()
-            schema.setdefault("components", {}).setdefault("schemas", {}).update(
-                component_schemas()
-            )
+            components = schema.setdefault("components", {})
+            components.setdefault("schemas", {}).update(component_schemas())
+            components["examples"] = problem_examples()
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -9,7 +9,8 @@ request passes as ANONYMOUS.
 
 Paths that spend nothing and reveal no caller's data need no key: the health checks (load
 balancers probe them without credentials), /metrics (scraped by Prometheus from inside the
-network), and the API's own documentation (/docs, /redoc, /openapi.json: the committed spec).
+network), the API's own documentation (/docs, /redoc, /openapi.json: the committed spec) and
+the root page that links them (/).
 OPTIONS needs none either: browsers never send credentials on a CORS preflight.
 """
 
@@ -24,7 +25,16 @@ from ..problems import ProblemError, problem_response
 from .keys import ANONYMOUS, ApiKey, Unauthorized, find_key
 
 OPEN_PATHS = frozenset(
-    {"/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+    {
+        "/",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/openapi.json",
+    }
 )
 CHALLENGE = 'Bearer realm="bedrock-image-gateway"'
 _MISSING = "an API key is required: send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"

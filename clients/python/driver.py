@@ -2,10 +2,11 @@
 
     python clients/python/driver.py BASE_URL SPEC   (clients/python/generated on sys.path)
 
-Every operation of the spec is called through its generated module: GET /v1/models, text-to-image
-and color-guided with JSON bodies, and every edit task twice, with a multipart body that uploads
-real images from tests/data and with a JSON body carrying them in base64. Each answer is checked:
-status, the parsed model, the Served-Model header, and every image decoded to its expected size.
+Every operation of the spec is called through its generated module: GET /v1/models (and
+?task=), GET /v1/models/{model_id}, text-to-image and color-guided with JSON bodies, and every edit
+task twice, with a multipart body that uploads real images from tests/data and with a JSON body
+carrying them in base64. Each answer is checked: status, the parsed model, the Served-Model header,
+and every image decoded to its expected size.
 Binary answers (`Accept: image/png`, jpeg, webp) go through the generated client's own httpx
 client: the generator keeps one media type per status (JSON here) and would parse the bytes as
 JSON. A hook records every answer, and the run fails unless each request media type of each
@@ -17,6 +18,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -41,7 +43,7 @@ from gateway_client.api.images import (
     upscale,
     variations,
 )
-from gateway_client.api.models import list_models
+from gateway_client.api.models import get_model, list_models
 from gateway_client.models import (
     ColorGuidedRequest,
     ControlRequest,
@@ -55,6 +57,7 @@ from gateway_client.models import (
     InpaintRequest,
     InpaintRequestMultipart,
     MaskConvention,
+    ModelInfo,
     ModelList,
     OutpaintRequest,
     OutpaintRequestMultipart,
@@ -71,6 +74,7 @@ from gateway_client.models import (
     StyleGuideRequestMultipartAspectRatio,
     StyleTransferRequest,
     StyleTransferRequestMultipart,
+    Task,
     TextToImageRequest,
     UpscaleRequest,
     UpscaleRequestMultipart,
@@ -174,6 +178,25 @@ def check_list_models(client: Client) -> None:
         check(bool(model.tasks) and bool(model.region), f"{model.id} lists no task or region")
         for task in model.tasks:
             check("prompt" in task.fields or task.task in PROMPTLESS, f"{model.id} {task.task}")
+    upscalers = list_models.sync_detailed(client=client, task=Task.UPSCALE).parsed
+    check(isinstance(upscalers, ModelList), "listModels?task=upscale")
+    assert isinstance(upscalers, ModelList)
+    modes = {model.selector["mode"] for model in upscalers.models}
+    check(modes == {"fast", "conservative", "creative"}, f"upscalers by mode: {sorted(modes)}")
+
+
+def check_get_model(client: Client) -> None:
+    """One model by an alias; an unknown name is a 404 Problem with a suggestion."""
+    response = get_model.sync_detailed("sd3.5-large", client=client)
+    parsed = response.parsed
+    check(response.status_code == 200 and isinstance(parsed, ModelInfo), "getModel")
+    assert isinstance(parsed, ModelInfo)
+    check(parsed.id == "stability.sd3-5-large-v1:0", f"getModel gave {parsed.id}")
+    missing = get_model.sync_detailed("titna", client=client)
+    problem = missing.parsed
+    check(missing.status_code == 404 and isinstance(problem, Problem), "404 as a Problem")
+    assert isinstance(problem, Problem)
+    check("did you mean 'titan'?" in problem.detail, f"404 detail {problem.detail!r}")
 
 
 def check_text_to_image(client: Client) -> None:
@@ -398,6 +421,7 @@ def check_control(client: Client) -> None:
 
 CHECKS: dict[str, Callable[[Client], None]] = {
     "listModels": check_list_models,
+    "getModel": check_get_model,
     "textToImage": check_text_to_image,
     "colorGuided": check_color_guided,
     "inpaint": check_inpaint,
@@ -444,12 +468,21 @@ class Coverage:
             for method, operation in item.items():
                 body = operation.get("requestBody", {}).get("content", {"": {}})
                 for media in body:
-                    if not any(a[:3] == (method, path, media) for a in self.answered):
+                    if not any(
+                        a[0] == method and _matches(path, a[1]) and a[2] == media
+                        for a in self.answered
+                    ):
                         gaps.append(f"{operation['operationId']} with a {media or 'no'} body")
                 answer_types |= set(operation["responses"]["200"].get("content", {}))
         seen = {a[3] for a in self.answered}
         gaps += [f"a 200 answer of type {media}" for media in sorted(answer_types - seen)]
         return gaps
+
+
+def _matches(template: str, path: str) -> bool:
+    """Whether `path` is one of the spec's `template` (`/v1/models/{model_id}`)."""
+    pieces = re.split(r"\{[^}]+\}", template)
+    return re.fullmatch(".+".join(re.escape(piece) for piece in pieces), path) is not None
 
 
 def _media(header: str | None) -> str:

@@ -2,8 +2,8 @@
 //
 //   node dist/driver.js BASE_URL SPEC
 //
-// Every operation of the spec is called: GET /v1/models, text-to-image and color-guided with JSON
-// bodies through their SDK functions, and every edit task twice, with a JSON body (base64 images)
+// Every operation of the spec is called: GET /v1/models (and ?task=), GET /v1/models/{model_id},
+// text-to-image and color-guided with JSON bodies through their SDK functions, and every edit task twice, with a JSON body (base64 images)
 // through its SDK function and with a multipart body that uploads real images from tests/data.
 // hey-api generates one request media type per operation and takes JSON when a body offers
 // several (hey-api/hey-api#2311), so multipart goes through the generated client's `post` with
@@ -24,6 +24,7 @@ import {
   colorGuided,
   control,
   erase,
+  getModel,
   imageToImage,
   inpaint,
   listModels,
@@ -168,6 +169,24 @@ const CHECKS: Record<string, () => Promise<void>> = {
         check(task.fields.includes("prompt") || PROMPTLESS.has(task.task), `${model.id} ${task.task}`);
       }
     }
+    const upscalers = await listModels({ query: { task: "upscale" } });
+    const modes = (upscalers.data?.models ?? []).map((model) => model.selector.mode).sort();
+    check(
+      JSON.stringify(modes) === JSON.stringify(["conservative", "creative", "fast"]),
+      `upscalers by mode: ${modes}`,
+    );
+  },
+
+  async getModel() {
+    const { data, response } = await getModel({ path: { model_id: "sd3.5-large" } });
+    check(response.status === 200 && data !== undefined, "getModel");
+    check(data.id === "stability.sd3-5-large-v1:0", `getModel gave ${data.id}`);
+    const missing = await getModel({ path: { model_id: "titna" } });
+    check(
+      missing.response.status === 404 &&
+        (missing.error?.detail ?? "").includes("did you mean 'titan'?"),
+      `404 problem ${JSON.stringify(missing.error)}`,
+    );
   },
 
   async textToImage() {
@@ -387,6 +406,13 @@ function media(header: string | null): string {
   return (header ?? "").split(";")[0]!.trim().toLowerCase();
 }
 
+/** Whether `path` is one of the spec's `template` (`/v1/models/{model_id}`). */
+function matches(template: string, path: string): boolean {
+  const escape = (piece: string) => piece.replace(/[.*+?^$()|[\]\\]/g, "\\$&");
+  const pieces = template.split(/\{[^}]+\}/).map(escape);
+  return new RegExp(`^${pieces.join(".+")}$`).test(path);
+}
+
 /** Each request media type of each operation, and each 200 answer type, not yet answered. */
 function missing(spec: Spec, answered: Set<string>): string[] {
   const gaps: string[] = [];
@@ -395,7 +421,7 @@ function missing(spec: Spec, answered: Set<string>): string[] {
   for (const [path, item] of Object.entries(spec.paths)) {
     for (const [method, operation] of Object.entries(item)) {
       for (const type of Object.keys(operation.requestBody?.content ?? { "": {} })) {
-        if (!seen.some(([m, p, t]) => m === method && p === path && t === type)) {
+        if (!seen.some(([m, p, t]) => m === method && matches(path, p) && t === type)) {
           gaps.push(`${operation.operationId} with a ${type || "no"} body`);
         }
       }

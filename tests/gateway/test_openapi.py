@@ -45,6 +45,7 @@ def test_stable_operation_ids(spec: dict[str, Any]) -> None:
         "/v1/images/text-to-image": "textToImage",
         "/v1/images/color-guided": "colorGuided",
         "/v1/models": "listModels",
+        "/v1/models/{model_id}": "getModel",
         **EDIT_OPERATIONS,
     }
 
@@ -79,6 +80,28 @@ def test_binary_answers_and_problems_are_declared(spec: dict[str, Any], path: st
         assert responses[status]["content"]["application/problem+json"]["schema"]["$ref"].endswith(
             "/Problem"
         )
+
+
+def test_each_problem_status_has_an_example_of_its_own(spec: dict[str, Any]) -> None:
+    """Viewers show a response's example: a 413 must not show the Problem schema's 422."""
+    examples = spec["components"]["examples"]
+    seen = 0
+    for item in spec["paths"].values():
+        for operation in item.values():
+            for status, response in operation["responses"].items():
+                problem = response.get("content", {}).get("application/problem+json")
+                if problem is None:
+                    continue
+                [ref] = [e["$ref"] for e in problem["examples"].values()]
+                example = examples[ref.rsplit("/", 1)[1]]["value"]
+                assert example["status"] == int(status), (operation["operationId"], status)
+                assert ("errors" in example) == (status == "422")
+                seen += 1
+    assert seen == 14 * 10 + 1 + 2
+    slugs = {e["value"]["status"]: e["value"]["type"] for e in examples.values()}
+    assert slugs[413] == "/problems/payload-too-large"
+    assert slugs[406] == "/problems/not-acceptable"
+    assert slugs[400] == "/problems/invalid-json"
 
 
 @pytest.mark.parametrize("task", list(Task))

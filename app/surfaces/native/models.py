@@ -1,15 +1,26 @@
-"""GET /v1/models: what each model can do, its limits and defaults."""
+"""GET /v1/models (optionally for one task) and GET /v1/models/{model_id}: what each model can do,
+its limits and defaults.
+
+Indented JSON for a browser (`Accept: text/html`) or `?pretty`; compact otherwise.
+"""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+import orjson
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
+from starlette.responses import Response
 
 from ...adapters.base import Lifecycle, ModelEntry
+from ...problems import ProblemError
+from ...schemas.requests import Task
 from ...tasks.runner import TaskRunner
+from ...wording import did_you_mean
+from ..home import asks_for_html
+from .spec import MODEL_RESPONSES
 
 router = APIRouter(prefix="/v1", tags=["models"])
 
@@ -64,44 +75,104 @@ class ModelList(BaseModel):
     models: list[ModelInfo]
 
 
-@router.get("/models", operation_id="listModels", summary="List models, their tasks and limits")
-async def list_models(request: Request) -> ModelList:
+_PRETTY = Query(
+    description="Indent the JSON (any value but `false` or `0`; a browser gets it indented anyway)."
+)
+
+
+@router.get(
+    "/models",
+    operation_id="listModels",
+    summary="List models, their tasks and limits",
+    response_model=ModelList,
+    responses={422: MODEL_RESPONSES[422]},
+)
+async def list_models(
+    request: Request,
+    task: Annotated[Task | None, Query(description="Only the models that do this task.")] = None,
+    pretty: Annotated[str | None, _PRETTY] = None,
+) -> Response:
     """Models with their tasks, the fields each task takes, limits and defaults."""
     runner: TaskRunner = request.state.runner
     registry = runner.validator.registry
-    settings = runner.validator.settings
-    out = []
-    for entry in registry.models:
-        adapter = registry.adapter(entry)
-        tasks = [
-            TaskInfo(
-                task=task.value,
-                fields=sorted(adapter.fields_for(entry, task) | {"model", "n"}),
-                default=runner.validator.default_entry(task) == entry,
-            )
-            for task in entry.tasks
-        ]
-        out.append(
-            ModelInfo(
-                id=entry.id,
-                aliases=list(entry.aliases),
-                family=entry.family,
-                status=entry.status,
-                legacy_date=entry.legacy_date,
-                end_of_life=entry.end_of_life,
-                successors=list(entry.successors),
-                replacement=_replacement(runner, entry),
-                invoke_id=entry.target,
-                region=entry.region or settings.region,
-                fallback_regions=list(entry.fallback_regions),
-                read_timeout_s=entry.read_timeout_s or settings.read_timeout_s,
-                selector=entry.selector,
-                description=entry.description,
-                tasks=tasks,
-                limits=adapter.describe(entry),
-            )
+    entries = registry.models if task is None else registry.for_task(task)
+    listing = ModelList(models=[_info(runner, entry) for entry in entries])
+    return _json(request, listing, pretty)
+
+
+@router.get(
+    "/models/{model_id:path}",
+    operation_id="getModel",
+    summary="One model, its tasks and limits",
+    response_model=ModelInfo,
+    responses=MODEL_RESPONSES,
+)
+async def get_model(
+    request: Request,
+    model_id: Annotated[
+        str, Path(description="An id, alias, inference-profile id or ARN, as `model` takes.")
+    ],
+    pretty: Annotated[str | None, _PRETTY] = None,
+) -> Response:
+    """The model any of its names stands for."""
+    runner: TaskRunner = request.state.runner
+    registry = runner.validator.registry
+    entry = registry.resolve(model_id)
+    if entry is None:
+        names = [name for e in registry.models for name in (*e.aliases, e.id)]
+        shown = model_id if len(model_id) <= 100 else f"{model_id[:100]}..."
+        hint = did_you_mean(model_id, names)
+        raise ProblemError(
+            status=404,
+            slug="model-not-found",
+            title="No such model",
+            detail=f"no model is named {shown!r}{f' ({hint})' if hint else ''}; "
+            "GET /v1/models lists them",
         )
-    return ModelList(models=out)
+    return _json(request, _info(runner, entry), pretty)
+
+
+def _json(request: Request, answer: BaseModel, pretty: str | None) -> Response:
+    """The answer as JSON, indented when a browser or `?pretty` asks."""
+    indent = asks_for_html(request) or (pretty is not None and pretty.lower() not in {"false", "0"})
+    option = orjson.OPT_INDENT_2 if indent else 0
+    return Response(orjson.dumps(answer.model_dump(mode="json"), option=option), media_type=JSON)
+
+
+JSON = "application/json"
+
+
+def _info(runner: TaskRunner, entry: ModelEntry) -> ModelInfo:
+    """What GET /v1/models says of one model."""
+    registry = runner.validator.registry
+    settings = runner.validator.settings
+    adapter = registry.adapter(entry)
+    tasks = [
+        TaskInfo(
+            task=task.value,
+            fields=sorted(adapter.fields_for(entry, task) | {"model", "n"}),
+            default=runner.validator.default_entry(task) == entry,
+        )
+        for task in entry.tasks
+    ]
+    return ModelInfo(
+        id=entry.id,
+        aliases=list(entry.aliases),
+        family=entry.family,
+        status=entry.status,
+        legacy_date=entry.legacy_date,
+        end_of_life=entry.end_of_life,
+        successors=list(entry.successors),
+        replacement=_replacement(runner, entry),
+        invoke_id=entry.target,
+        region=entry.region or settings.region,
+        fallback_regions=list(entry.fallback_regions),
+        read_timeout_s=entry.read_timeout_s or settings.read_timeout_s,
+        selector=entry.selector,
+        description=entry.description,
+        tasks=tasks,
+        limits=adapter.describe(entry),
+    )
 
 
 def _replacement(runner: TaskRunner, entry: ModelEntry) -> Replacement | None:

@@ -58,13 +58,139 @@ _RETRY_AFTER = {
 }
 
 
-def _problem(description: str, *, retry_after: bool = False) -> dict[str, Any]:
+# One example body per status, each a problem the gateway really answers with that status (the
+# Problem schema's own examples are a 422's, which viewers would otherwise show for every status).
+_PROBLEM_EXAMPLES: dict[int, tuple[str, str, str]] = {
+    400: (
+        "invalid-json",
+        "The body is not valid JSON",
+        "Expecting ',' delimiter: line 1 column 24",
+    ),
+    404: (
+        "model-not-found",
+        "No such model",
+        "no model is named 'titan-v3' (did you mean 'titan-v2'?); GET /v1/models lists them",
+    ),
+    406: (
+        "not-acceptable",
+        "Not acceptable",
+        "an image/png answer holds one image and n is 2: ask for application/json, or n=1",
+    ),
+    410: (
+        "model-retired",
+        "The model is retired",
+        "amazon.titan-image-generator-v1 has reached its end of life and Bedrock no longer "
+        "serves it: move to sd3.5-large (stability.sd3-5-large-v1:0), or let the gateway serve "
+        'its requests with its successors by setting GATEWAY_REPLACEMENTS={"amazon.titan-image-'
+        'generator-v1":{}}',
+    ),
+    413: (
+        "payload-too-large",
+        "The request body is too large",
+        "the body is over the limit of 26 MiB (27262976 bytes)",
+    ),
+    415: (
+        "unsupported-media-type",
+        "Unsupported media type",
+        "the body is text/plain; this endpoint takes application/json or multipart/form-data",
+    ),
+    422: (
+        "validation-error",
+        "The request is not valid",
+        "2 fields are not valid for amazon.titan-image-generator-v1",
+    ),
+    429: ("upstream-throttled", "Bedrock is throttling", "Too many requests, please wait."),
+    502: ("upstream-model-error", "The model failed", "The model failed to process the request."),
+    503: (
+        "gateway-busy",
+        "The gateway is busy",
+        "the gateway is already handling its limit of 256 requests; retry after a moment",
+    ),
+    504: (
+        "deadline-exceeded",
+        "The request ran out of time",
+        "the call to amazon.titan-image-generator-v1 did not finish within the request's deadline",
+    ),
+}
+_EXAMPLE_ERRORS = [
+    {"field": "width", "message": "1000x1000 is not a size amazon.titan-image-generator-v1 "
+     "accepts; allowed: 1024x1024, 768x768, 512x512, ..."},
+    {"field": "propmt", "message": "Extra inputs are not permitted; did you mean 'prompt'?"},
+]  # fmt: skip
+
+
+def _example(status: int) -> dict[str, Any]:
+    slug, title, detail = _PROBLEM_EXAMPLES[status]
+    body: dict[str, Any] = {
+        "type": f"/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": "/v1/images/text-to-image",
+        "request_id": "6f1c2a9e0b7d4c1e8f3a2b5c4d6e7f80",
+    }
+    if status == 422:
+        body["errors"] = _EXAMPLE_ERRORS
+    return body
+
+
+# The examples live once in components/examples; each response refers to its own.
+_EXAMPLES: dict[str, dict[str, Any]] = {}
+
+
+def _problem(
+    status: int,
+    description: str,
+    *,
+    retry_after: bool = False,
+    example: tuple[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     headers = {**_REQUEST_ID, **(_RETRY_AFTER if retry_after else {})}
+    name, value = example or (f"problem-{status}", _example(status))
+    _EXAMPLES[name] = {"summary": f"{status} {value['type'].rsplit('/', 1)[1]}", "value": value}
     return {
         "description": description,
         "headers": headers,
-        "content": {PROBLEM_JSON: {"schema": {"$ref": _REF.format(model="Problem")}}},
+        "content": {
+            PROBLEM_JSON: {
+                "schema": {"$ref": _REF.format(model="Problem")},
+                "examples": {name: {"$ref": f"#/components/examples/{name}"}},
+            }
+        },
     }
+
+
+def problem_examples() -> dict[str, Any]:
+    """components/examples: one example problem per status the routes declare."""
+    return dict(sorted(_EXAMPLES.items()))
+
+
+# GET /v1/models/{model_id} and GET /v1/models?task=...
+MODEL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: _problem(
+        404,
+        "No model has that name (`model-not-found`, with a suggestion when one is close).",
+        example=("model-not-found", {**_example(404), "instance": "/v1/models/titan-v3"}),
+    ),
+    422: _problem(
+        422,
+        "A query parameter is not valid (`errors` names it).",
+        example=(
+            "unknown-task",
+            {
+                **_example(422),
+                "detail": "1 field is not valid",
+                "instance": "/v1/models",
+                "errors": [
+                    {
+                        "field": "task",
+                        "message": "Input should be 'text-to-image', 'inpaint', 'outpaint', ...",
+                    }
+                ],
+            },
+        ),
+    ),
+}
 
 
 IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -107,22 +233,25 @@ IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
             "image/webp": {"schema": _BINARY},
         },
     },
-    400: _problem("Malformed JSON or multipart, or Bedrock refused the request."),
-    406: _problem("The Accept header allows no answer type, or asks for an image with n > 1."),
-    410: _problem("The model is retired and no successor is configured (`model-retired`)."),
-    413: _problem("The body is over the size limit."),
-    415: _problem("The body or an uploaded image is of a type the endpoint does not take."),
+    400: _problem(400, "Malformed JSON or multipart, or Bedrock refused the request."),
+    406: _problem(406, "The Accept header allows no answer type, or asks for an image with n > 1."),
+    410: _problem(410, "The model is retired and no successor is configured (`model-retired`)."),
+    413: _problem(413, "The body is over the size limit."),
+    415: _problem(415, "The body or an uploaded image is of a type the endpoint does not take."),
     422: _problem(
+        422,
         "A field is not valid for the model (`errors` lists every one), or content filters "
-        "blocked every image (`content-filtered`)."
+        "blocked every image (`content-filtered`).",
     ),
     429: _problem(
+        429,
         "Bedrock is throttling (`upstream-throttled`) or its quota is spent (`upstream-quota`), "
         "or the model's queue of waiting requests is full (`overloaded`).",
         retry_after=True,
     ),
-    502: _problem("Bedrock failed, or the gateway may not call the model."),
+    502: _problem(502, "Bedrock failed, or the gateway may not call the model."),
     503: _problem(
+        503,
         "Bedrock or the model is unavailable (`upstream-unavailable`, "
         "`upstream-model-not-ready`), no call slot came free in time (`queue-timeout`), the "
         "model's circuit is open in every region it may use (`circuit-open`), or the gateway "
@@ -130,8 +259,9 @@ IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
         retry_after=True,
     ),
     504: _problem(
+        504,
         "Bedrock did not answer in time (`upstream-timeout`), or the request's deadline passed "
-        "(`deadline-exceeded`)."
+        "(`deadline-exceeded`).",
     ),
 }
 
