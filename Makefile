@@ -58,9 +58,12 @@ docs-serve: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:$(DOCS_PORT)
 
 ## Generate a Python and a TypeScript client from openapi/openapi.json and run each over every
-## operation against a live gateway and emulator (needs Node.js >= 20.19 and npm).
+## operation against a live gateway and emulator (needs Node.js >= 20.19 and npm), on
+## 127.0.0.1:$(CLIENTS_PORT) and :$(CLIENTS_EMULATOR_PORT) (0 picks a free port).
+CLIENTS_PORT ?= 8010
+CLIENTS_EMULATOR_PORT ?= 8011
 clients: $(STAMP)
-	$(BIN)/python clients/run.py
+	$(BIN)/python clients/run.py --port $(CLIENTS_PORT) --emulator-port $(CLIENTS_EMULATOR_PORT)
 
 ## A long fuzz run: requests generated from openapi/openapi.json, at random, against the live gateway
 ## and the emulator (make test runs a short, deterministic one).

@@ -5,8 +5,10 @@
    driver against it (mypy --strict).
 2. `npm ci` in clients/typescript (versions from its package.json and package-lock.json), generate
    the client with @hey-api/openapi-ts and compile it with the driver (tsc, strict).
-3. Start the gateway as `python -m app` on a free port, with the local emulator on another, and
-   wait until GET /v1/models answers.
+3. Start the gateway as `python -m app` on --port (8010 under make, CLIENTS_PORT), with the local
+   emulator on --emulator-port (8011, CLIENTS_EMULATOR_PORT): fixed, so the run can be watched
+   and does not take make run's 8000 and 8001; 0 picks a free port. A port already taken stops
+   the run at once, before anything is generated. Wait until GET /v1/models answers.
 4. Run both drivers against it, then stop the gateway (SIGTERM: it stops the emulator it started).
 
 Exits non-zero when any step fails; both drivers run even if the first fails.
@@ -14,6 +16,7 @@ Exits non-zero when any step fails; both drivers run even if the first fails.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import signal
@@ -96,10 +99,10 @@ def generate_typescript() -> None:
     run([npm, "run", "--silent", "build"], cwd=TS_DIR)
 
 
-def free_port() -> int:
-    """A port nothing listens on now (the OS picks it)."""
+def free_port(wanted: int = 0) -> int:
+    """`wanted` if nothing listens on it now (for 0, a free port the OS picks); OSError if taken."""
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", wanted))
         port: int = sock.getsockname()[1]
         return port
 
@@ -119,9 +122,8 @@ class Gateway:
 
 
 @contextmanager
-def live_gateway() -> Iterator[Gateway]:
-    """`python -m app` with its emulator, each on a free port, logging to a temporary file."""
-    port, emulator_port = free_port(), free_port()
+def live_gateway(port: int, emulator_port: int) -> Iterator[Gateway]:
+    """`python -m app` with its emulator on these ports, logging to a temporary file."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -185,15 +187,30 @@ def drive(url: str) -> list[str]:
     return failed
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Generate, start, drive, stop; 0 only if both clients passed."""
+    parser = argparse.ArgumentParser(prog="clients/run.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, default=0, help="the gateway's (0: a free one)")
+    parser.add_argument("--emulator-port", type=int, default=0, help="the emulator's (0: free)")
+    args = parser.parse_args(argv)
+    ports = {"CLIENTS_PORT": args.port, "CLIENTS_EMULATOR_PORT": args.emulator_port}
+    for variable, wanted in ports.items():
+        try:
+            ports[variable] = free_port(wanted)
+        except OSError:
+            print(
+                f"make clients: port {wanted} is taken ({variable}); free it or pick another: "
+                f"make clients {variable}=<port>",
+                file=sys.stderr,
+            )
+            return 1
     try:
         generate_python()
         generate_typescript()
     except subprocess.CalledProcessError as error:
         print(f"\nmake clients: {error}", file=sys.stderr)
         return 1
-    with live_gateway() as gateway:
+    with live_gateway(ports["CLIENTS_PORT"], ports["CLIENTS_EMULATOR_PORT"]) as gateway:
         failed = drive(gateway.url)
         if failed:
             gateway.print_log()

@@ -152,3 +152,14 @@ def test_emulator_serves_the_emulator_alone() -> None:
         answer = httpx.get(f"http://127.0.0.1:{port}/_emulator/models", timeout=10)
     assert answer.status_code == 200
     assert "amazon.titan-image-generator-v1" in answer.text
+
+
+def test_the_docker_pages_key_command_runs_as_written() -> None:
+    """docs/docker.md's first command, on a Python with no package installed (`-S`)."""
+    page = (ROOT / "docs" / "docker.md").read_text()
+    line = next(line for line in page.splitlines() if "-m app keys create" in line)
+    command = line.split("#")[0].split()
+    assert command[:4] == ["python3", "-m", "app", "keys"]
+    done = cli(*command[3:], python=("-S",))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1] == "GATEWAY_API_KEYS entry:"

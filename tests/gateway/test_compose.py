@@ -90,3 +90,21 @@ def test_the_balancer_cuts_no_request_the_gateway_would_serve(nginx: str) -> Non
 
 def test_metrics_stay_per_replica(nginx: str) -> None:
     assert re.search(r"location = /metrics \{\s*return 404;\s*\}", nginx)
+
+
+def test_the_health_checks_agree_with_what_their_comments_say(services: dict[str, Any]) -> None:
+    """The image's own check and the compose file's both probe /healthz, the compose one more
+    often (so nginx starts sooner), as the comment above it says."""
+    image = (ROOT / "Dockerfile").read_text()
+    probe = re.search(r"HEALTHCHECK --interval=(\d+)s[^\n]*\n\s+CMD ([^\n]+)", image)
+    assert probe is not None
+    assert "/healthz" in probe[2]
+    compose = services["gateway"]["healthcheck"]
+    assert seconds(compose["interval"]) < float(probe[1])
+    text = (ROOT / "docker-compose.yml").read_text()
+    gateway = text[text.index("\n  gateway:\n") :]
+    comment = gateway[gateway.index("    healthcheck:\n") :].split("      test:")[0]
+    assert "probes /healthz too" in comment
+    assert f"every {probe[1]} s" in comment
+    assert f"every {compose['interval'].removesuffix('s')} s here" in comment
+    assert "predates" not in text

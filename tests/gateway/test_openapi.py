@@ -104,6 +104,20 @@ def test_each_problem_status_has_an_example_of_its_own(spec: dict[str, Any]) -> 
     assert slugs[400] == "/problems/invalid-json"
 
 
+def test_an_example_summary_says_the_size_its_body_asks_for(spec: dict[str, Any]) -> None:
+    sized = 0
+    for item in spec["paths"].values():
+        for operation in item.values():
+            content = operation.get("requestBody", {}).get("content", {})
+            for example in content.get("application/json", {}).get("examples", {}).values():
+                said = re.search(r"\b(\d+)x(\d+)\b", example["summary"])
+                if said:
+                    value = example["value"]
+                    assert (value["width"], value["height"]) == tuple(map(int, said.groups()))
+                    sized += 1
+    assert sized >= 1
+
+
 @pytest.mark.parametrize("task", list(Task))
 def test_every_task_has_json_examples_in_its_own_vocabulary(
     spec: dict[str, Any], task: Task

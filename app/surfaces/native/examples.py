@@ -20,7 +20,7 @@ def _example(summary: str, value: dict[str, Any]) -> dict[str, Any]:
 EXAMPLES: dict[Task, dict[str, dict[str, Any]]] = {
     Task.TEXT_TO_IMAGE: {
         "titan": _example(
-            "Titan G1: two 1024x768 images",
+            "Titan G1: two 1152x768 images",
             {"prompt": "a lighthouse at dusk, photograph", "n": 2, "width": 1152, "height": 768},
         ),
         "sd35": _example(
