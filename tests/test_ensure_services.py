@@ -35,6 +35,9 @@ def machine(tmp_path: Path, system: str, uid: int, installers: tuple[str, ...]) 
     bin_dir.mkdir()
     tool(bin_dir, "uname", f"echo {system}")
     tool(bin_dir, "id", f"echo {uid}")
+    # The examples' programs are there: each test is about redis-server.
+    for present in ("curl", "jq"):
+        tool(bin_dir, present, "exit 0")
     install = (
         f'printf "#!{BASH}\\n" > "{bin_dir}/redis-server"; {CHMOD} +x "{bin_dir}/redis-server"'
     )
@@ -127,9 +130,23 @@ def test_nothing_is_installed_when_everything_is_there(tmp_path: Path) -> None:
     done = run(bin_dir)
     assert done.returncode == 0
     assert calls(tmp_path) == []
-    assert (
-        done.stdout == f"ensure-services: redis-server (the quota tests): {bin_dir}/redis-server\n"
-    )
+    assert done.stdout.splitlines() == [
+        f"ensure-services: redis-server (the quota tests): {bin_dir}/redis-server",
+        "ensure-services: curl (the documentation's examples, run by "
+        f"tests/gateway/test_doc_examples.py): {bin_dir}/curl",
+        f"ensure-services: jq (the documentation's examples): {bin_dir}/jq",
+    ]
+
+
+def test_everything_missing_is_installed_in_one_command(tmp_path: Path) -> None:
+    bin_dir = machine(tmp_path, "Linux", 0, ("apt-get",))
+    for present in ("curl", "jq"):
+        (bin_dir / present).unlink()
+    done = run(bin_dir)
+    # The stand-in installs only redis-server: the script then names what is still missing.
+    assert calls(tmp_path) == ["apt-get install -y -qq redis-server curl jq"]
+    assert done.returncode == 1
+    assert "curl is still missing after the install" in done.stderr
 
 
 def test_an_install_that_leaves_the_program_off_the_path_fails(tmp_path: Path) -> None:
