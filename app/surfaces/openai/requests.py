@@ -3,7 +3,8 @@
 An edit with a mask is an inpaint whose mask marks the edit area with transparent pixels (the
 native `alpha-is-edit` convention). Without a mask, an image with transparent pixels is inpainted
 there; an opaque one gets variations guided by the prompt, when the model makes variations.
-These functions decode at most one image header and alpha channel: call them in a thread.
+Edit and variation inputs are adapted to the model first (edit_inputs.py: WebP to PNG, scaled
+down within its limits). These functions decode images: call them in a thread.
 """
 
 from __future__ import annotations
