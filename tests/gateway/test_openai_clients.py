@@ -361,3 +361,33 @@ def test_hints_the_models_cannot_follow_are_said_so(client: openai.OpenAI) -> No
     warning = raw.headers["warning"]
     assert "style is ignored: the Bedrock models have no such setting" in warning
     assert "moderation=low is not honoured" in warning
+
+
+def test_an_image_whose_background_removal_fails_is_missing_not_opaque(
+    served: str, emulator: EmulatorServer
+) -> None:
+    # Bedrock refuses the first removal call; the gateway retries none (a validation error).
+    emulator.set_faults(
+        schedule=[
+            {"fault": "ValidationException", "model": REMOVER.removeprefix("us."), "times": 1}
+        ]
+    )
+    with openai.OpenAI(base_url=f"{served}/openai/v1", api_key="x", max_retries=0) as sdk:
+        raw = sdk.images.with_raw_response.generate(
+            prompt="an apple", n=2, background="transparent", size="512x512"
+        )
+        answer = raw.parse()
+        assert raw.headers["images-failed"] == "1"
+        assert "its background could not be removed" in raw.headers["warning"]
+        assert answer.data is not None
+        (image,) = answer.data
+        assert pixels(b64_image(image.b64_json))[0, 0, 3] == 0  # the one sent is transparent
+        emulator.set_faults(
+            schedule=[
+                {"fault": "ValidationException", "model": REMOVER.removeprefix("us."), "times": 1}
+            ]
+        )
+        with pytest.raises(openai.BadRequestError) as caught:
+            sdk.images.generate(prompt="an apple", background="transparent", size="512x512")
+    assert caught.value.param == "background"
+    assert "The background removal failed: Malformed input request" in caught.value.message

@@ -40,11 +40,11 @@ EVENT_STREAM = "text/event-stream"
 async def render(runner: TaskRunner, result: TaskResult, mapped: Mapped, key: ApiKey) -> Response:
     """The 200 answer for `result`, or the OpenAI error when no image came out."""
     if not result.produced:
-        raise _nothing_produced(result)
+        raise _nothing_produced(result.images, result.model_id)
     images = await remove_backgrounds(runner, result, mapped, key)
     done = [(image, count) for image, count in images if image.b64 is not None]
-    if not done:
-        raise _nothing_produced(result)
+    if not done:  # every background removal failed
+        raise _nothing_produced([image for image, _ in images], result.model_id)
     finished = await asyncio.to_thread(
         lambda: [finish(image, count, mapped) for image, count in done]
     )
@@ -148,12 +148,12 @@ def _failures(images: list[GeneratedImage]) -> list[str]:
     return lines
 
 
-def _nothing_produced(result: TaskResult) -> OpenAIError:
-    if all(i.finish_reason is FinishReason.CONTENT_FILTERED for i in result.images):
+def _nothing_produced(images: list[GeneratedImage], model_id: str) -> OpenAIError:
+    if all(i.finish_reason is FinishReason.CONTENT_FILTERED for i in images):
         return OpenAIError(
             400,
-            f"Every image was blocked by {result.model_id}'s content filters.",
+            f"Every image was blocked by {model_id}'s content filters.",
             code="content_policy_violation",
         )
-    reasons = "; ".join(i.error or i.finish_reason.value for i in result.images)
-    return OpenAIError(502, f"{result.model_id} returned no image: {reasons}", code="no_images")
+    reasons = "; ".join(i.error or i.finish_reason.value for i in images)
+    return OpenAIError(502, f"{model_id} returned no image: {reasons}", code="no_images")

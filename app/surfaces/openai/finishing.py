@@ -26,7 +26,7 @@ from ...problems import ProblemError
 from ...schemas.images import B64, FinishReason, GeneratedImage
 from ...schemas.requests import Task
 from ...tasks.runner import TaskResult, TaskRunner
-from .errors import from_problem
+from .errors import OpenAIError, from_problem
 from .vocabulary import Mapped
 
 _FORMATS = {mime: fmt for fmt, mime in OUTPUT_MIME.items()}
@@ -59,7 +59,7 @@ async def remove_backgrounds(
     for image, outcome in zip(result.images, removed, strict=True):
         if isinstance(outcome, ProblemError):
             if len(result.produced) == 1:
-                raise from_problem(outcome, lambda _: "background") from None
+                raise _removal_error(outcome) from None
             why = f"its background could not be removed: {outcome.detail}"
             out.append((replace(image, b64=None, finish_reason=FinishReason.ERROR, error=why), 0))
         elif isinstance(outcome, BaseException):
@@ -83,6 +83,15 @@ async def _remove(
         return replace(image, b64=None, finish_reason=FinishReason.ERROR, error=why), 1
     done = removal.produced[0]
     return replace(image, b64=done.b64, mime_type=done.mime_type), 2
+
+
+def _removal_error(problem: ProblemError) -> OpenAIError:
+    """The answer when the one image's background removal failed: the removal's own error
+    (status, retry headers), naming `background`."""
+    error = from_problem(problem, lambda _: "background")
+    return replace(
+        error, message=f"The background removal failed: {error.message}", param="background"
+    )
 
 
 def finish(image: GeneratedImage, bedrock_images: int, mapped: Mapped) -> Finished:

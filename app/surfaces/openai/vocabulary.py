@@ -1,10 +1,12 @@
 """OpenAI's image parameters in the native vocabulary: model, size, quality, formats, the rest.
 
 Each OpenAI parameter is mapped to the native field it means, when the model serving the request
-takes that field; otherwise it is ignored and the answer's `Warning` header says so. Parameters
-OpenAI's SDK sends that have no effect here (user, moderation...) are accepted silently; a native
-field (seed, negative_prompt, cfg_scale...) may be sent as it is, e.g. through the SDK's
-`extra_body`; anything else is refused as OpenAI refuses an unknown parameter.
+takes that field, or to what the surface does to the answer (its size, format, compression,
+background, streaming); a hint the models cannot follow (style, quality on a model without one,
+moderation=low) is ignored and the answer's `Warning` header says so, and a value that cannot be
+honoured is refused naming its parameter. Who the caller is (user, safety_identifier) is accepted
+silently; a native field (seed, negative_prompt, cfg_scale...) may be sent as it is, e.g. through
+the SDK's `extra_body`; anything else is refused as OpenAI refuses an unknown parameter.
 """
 
 from __future__ import annotations
