@@ -7,6 +7,9 @@ PORT ?= 8000
 EMULATOR_PORT ?= 8001
 DOCS_PORT ?= 8002
 STAMP := $(VENV)/.installed
+# openai-node, for the tests that check its stream parser reads the gateway's event streams.
+NODE_TESTS := tests/gateway/openai_node
+NODE_STAMP := $(NODE_TESTS)/node_modules/.package-lock.json
 
 .PHONY: install run emulator services test lint format spec docs docs-serve clients fuzz bench clean
 
@@ -17,6 +20,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(NODE_STAMP): $(NODE_TESTS)/package.json $(NODE_TESTS)/package-lock.json
+	@command -v npm >/dev/null || { echo "make test needs Node.js >= 20 and npm on PATH (tests/gateway/openai_node)"; exit 1; }
+	cd $(NODE_TESTS) && npm ci --no-audit --no-fund --loglevel=error
 
 ## Serve the gateway on http://$(HOST):$(PORT); with no AWS_ENDPOINT_URL_BEDROCK_RUNTIME set it also
 ## starts the local emulator on 127.0.0.1:$(EMULATOR_PORT) and points the gateway at it.
@@ -32,7 +39,7 @@ emulator: $(STAMP)
 services:
 	bash scripts/ensure-services
 
-test: $(STAMP) services
+test: $(STAMP) services $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     max_image_bytes: int = 20 * 1024 * 1024
     max_image_pixels: int = 40_000_000
 
+    # The OpenAI surface, given a prompt longer than the model takes: `shorten` it (at a word
+    # boundary, with a Warning) or `refuse` it (400 naming the limit). Shortened by default: that
+    # surface's callers were written for OpenAI's 4,000-32,000 characters and, unlike native
+    # callers (who can read the limit in GET /v1/models), have no way to react to a 400 but fail.
+    openai_long_prompts: Literal["shorten", "refuse"] = "shorten"
+
     # Default model per task (an alias or a Bedrock id). A task the default model cannot do goes
     # to the first registry model that can; for upscale and control, `mode`/`control` picks it.
     default_model: str = "titan"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 from PIL import Image
 
 from app.imaging.formats import ImageFormat, sniff_format
@@ -28,8 +29,9 @@ def sniff_mime(data: bytes) -> str:
     return OUTPUT_MIME[fmt] if fmt is not None else "application/octet-stream"
 
 
-def transcode(data: bytes, target: str) -> bytes:
-    """Re-encode an image as "png", "jpeg" or "webp"; ``data`` itself when already that format.
+def transcode(data: bytes, target: str, quality: int | None = None) -> bytes:
+    """Re-encode an image as "png", "jpeg" or "webp"; ``data`` itself when already that format
+    and no `quality` (JPEG and WebP, 0-100) asks for a re-encoding.
 
     JPEG has no alpha, so transparency is flattened onto white; PNG favours speed over size.
     Raises ValueError for another target and ImageInputError when ``data`` is not a readable image.
@@ -39,13 +41,21 @@ def transcode(data: bytes, target: str) -> bytes:
     image = parse_image(
         data, max_bytes=_MAX_OUTPUT_BYTES, max_pixels=_MAX_OUTPUT_PIXELS, accept=_ANY_FORMAT
     )
-    if image.format == target:
+    if image.format == target and (quality is None or target == "png"):
         return data
-    pixels = load_pixels(image)
+    return encode(Image.fromarray(load_pixels(image)), target, quality)
+
+
+def encode(image: Image.Image, target: str, quality: int | None = None) -> bytes:
+    """`image` as "png", "jpeg" or "webp" bytes; `quality` (0-100) for the lossy two (90 when
+    None). JPEG has no alpha: transparency is flattened onto white."""
+    alpha = "A" in image.getbands() or image.has_transparency_data
+    pixels = np.asarray(image.convert("RGBA" if alpha else "RGB"))
     if target == "jpeg":
         pixels = flatten_on_white(pixels)
     if target == "png":
         return encode_png(pixels)
     out = io.BytesIO()
-    Image.fromarray(pixels).save(out, format=target.upper(), quality=_QUALITY)
+    level = _QUALITY if quality is None else quality
+    Image.fromarray(pixels).save(out, format=target.upper(), quality=level)
     return out.getvalue()

@@ -21,12 +21,19 @@ class SplicedResponse(Response):
     media_type = JSON
 
     def __init__(
-        self, pieces: list[Piece], status_code: int = 200, headers: Mapping[str, str] | None = None
+        self,
+        pieces: list[Piece],
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str = JSON,
     ) -> None:
         self.pieces = pieces
         length = sum(len(piece) for piece in pieces)
         super().__init__(
-            b"", status_code, {**(headers or {}), "Content-Length": str(length)}, media_type=JSON
+            b"",
+            status_code,
+            {**(headers or {}), "Content-Length": str(length)},
+            media_type=media_type,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -24,6 +24,7 @@ from ..adapters.stability import StabilityLimits
 from ..adapters.stability_common import nearest_aspect_ratio
 from ..imaging.inputs import InputImage, encode_png, load_pixels, parse_image
 from ..imaging.masks import MaskConvention, edit_region
+from ..imaging.resizing import cover
 from ..problems import FieldProblem, ProblemError, invalid
 from ..schemas.images import FinishReason, GeneratedImage
 from ..schemas.requests import Task
@@ -452,15 +453,7 @@ def fit(image: GeneratedImage, size: tuple[int, int]) -> GeneratedImage:
         if decoded.size == size:
             return image
         fmt = decoded.format or "PNG"
-        width, height = decoded.size
-        target = size[0] / size[1]
-        if width / height > target:
-            crop = round(height * target)
-            box = ((width - crop) // 2, 0, (width - crop) // 2 + crop, height)
-        else:
-            crop = round(width / target)
-            box = (0, (height - crop) // 2, width, (height - crop) // 2 + crop)
-        resized = decoded.crop(box).resize(size, Image.Resampling.LANCZOS)
+        resized = cover(decoded, size)
     out = io.BytesIO()
     resized.save(out, format=fmt)
     return replace(image, b64=pybase64.b64encode_as_string(out.getvalue()))

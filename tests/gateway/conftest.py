@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,6 +18,7 @@ from app.main import create_app
 from app.settings import Settings
 from emulator.testing import EmulatorServer
 from tests.conftest import DATA
+from tests.gateway.served import served_app
 
 
 def settings_for(emulator: EmulatorServer, **overrides: Any) -> Settings:
@@ -44,6 +45,13 @@ async def open_gateway(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
             transport=transport, base_url="http://gateway", timeout=60
         ) as client:
             yield client
+
+
+@pytest.fixture(scope="module")
+def served(emulator_server: EmulatorServer) -> Iterator[str]:
+    """`python -m app` on the tests' emulator (tests/gateway/served.py), for a module's tests."""
+    with served_app(emulator_server.url) as url:
+        yield url
 
 
 @pytest.fixture

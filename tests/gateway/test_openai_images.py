@@ -55,6 +55,7 @@ async def test_generate_maps_n_size_quality_and_native_fields(
     raw = await client.images.with_raw_response.generate(
         prompt="a red fox in the snow",
         model="dall-e-3",
+        response_format="b64_json",
         n=3,
         size="512x512",
         quality="hd",
@@ -108,14 +109,12 @@ async def test_quality_and_size_a_model_lacks_are_ignored_with_a_warning(
         model="core",
         quality="high",
         style="vivid",
-        background="transparent",
         extra_body={"seed": 4},
     )
     assert len(decoded(raw.parse())) == 1
     warning = raw.headers["warning"]
     assert "quality is ignored: stability.stable-image-core-v1:1 takes no quality" in warning
     assert "style is ignored" in warning
-    assert "background=transparent is not supported" in warning
     assert bodies(emulator) == [{"prompt": "a lighthouse", "seed": 4}]
 
 
@@ -228,17 +227,19 @@ async def test_edit_without_mask_makes_variations_of_every_image(
     ]
 
 
-async def test_edit_size_is_ignored_with_a_warning_when_the_answer_has_the_inputs_size(
+async def test_edit_size_makes_the_answer_that_size_with_a_warning(
     client: openai.AsyncOpenAI,
 ) -> None:
+    # The edit is drawn at the input's 600x400, then cropped to 1:1 and resized.
     raw = await client.images.with_raw_response.edit(
         image=("coffee.png", COFFEE, "image/png"),
         mask=("mask.png", ALPHA_EDIT, "image/png"),
         prompt="a blue cup",
         size="1024x1024",
     )
-    assert image_size(decoded(raw.parse())[0]) == (600, 400)
-    assert "size is ignored" in raw.headers["warning"]
+    assert image_size(decoded(raw.parse())[0]) == (1024, 1024)
+    assert raw.parse().size == "1024x1024"
+    assert "it drew 600x400, and the image is cropped to 1:1" in raw.headers["warning"]
 
 
 async def test_variations(client: openai.AsyncOpenAI, emulator: EmulatorServer) -> None:

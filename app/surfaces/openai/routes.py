@@ -76,12 +76,13 @@ async def _run(request: Request, mapper: Mapper, *, multipart: bool) -> Response
         fields = await read_body(request, multipart=multipart)
         mapped = await asyncio.to_thread(mapper, runner.validator, fields)
         del fields  # mapped.raw has what is needed; the run empties it once the calls are built
-        result = await runner.run(mapped.task, mapped.raw, key=current_key(request.scope))
+        key = current_key(request.scope)
+        result = await runner.run(mapped.task, mapped.raw, key=key)
     except ProblemError as problem:
         raise from_problem(problem, mapped.param_of if mapped else _as_sent) from None
     except HTTPException as exc:  # Starlette's answer to a malformed multipart body
         raise OpenAIError(exc.status_code, str(exc.detail), code="invalid_body") from None
-    return await render(result, mapped)
+    return await render(runner, result, mapped, key)
 
 
 def _as_sent(name: str) -> str | None:

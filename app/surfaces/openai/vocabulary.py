@@ -1,29 +1,32 @@
 """OpenAI's image parameters in the native vocabulary: model, size, quality, formats, the rest.
 
 Each OpenAI parameter is mapped to the native field it means, when the model serving the request
-takes that field; otherwise it is ignored and the answer's `Warning` header says so. Parameters
-OpenAI's SDK sends that have no effect here (user, moderation...) are accepted silently; a native
-field (seed, negative_prompt, cfg_scale...) may be sent as it is, e.g. through the SDK's
-`extra_body`; anything else is refused as OpenAI refuses an unknown parameter.
+takes that field, or to what the surface does to the answer (its size, format, compression,
+background, streaming); a hint the models cannot follow (style, quality on a model without one,
+moderation=low) is ignored and the answer's `Warning` header says so, and a value that cannot be
+honoured is refused naming its parameter. Who the caller is (user, safety_identifier) is accepted
+silently; a native field (seed, negative_prompt, cfg_scale...) may be sent as it is, e.g. through
+the SDK's `extra_body`; anything else is refused as OpenAI refuses an unknown parameter.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ...adapters.base import ALWAYS_TAKEN, ModelEntry
 from ...schemas.requests import REQUEST_MODELS, Task
 from ...tasks.validation import RequestValidator
+from .edit_inputs import Restore
 from .errors import OpenAIError, bad_param
+from .model_limits import ModelLimits
+from .sizes import drawn_size, parse_size
 
 ResponseFormat = Literal["b64_json", "url"]
 
 # OpenAI's model names: a request naming one goes to the gateway's default model for the task.
 OPENAI_MODEL_PREFIXES = ("dall-e", "gpt-image", "chatgpt-image")
 
-_SIZE = re.compile(r"^\s*(\d{1,5})\s*[xX]\s*(\d{1,5})\s*$")
 # OpenAI's quality -> the Titan family's (the only models with a quality setting).
 _QUALITY = {
     "standard": "standard",
@@ -36,23 +39,32 @@ _QUALITY = {
 }
 OUTPUT_FORMATS = ("png", "jpeg", "webp")
 
-# Accepted and without effect: who the caller is, moderation level, streaming-only knobs.
-_SILENT = frozenset({"user", "safety_identifier", "moderation", "partial_images"})
-# Accepted, ignored, and said so: they would change the picture on OpenAI's models.
+# Accepted and without effect: who the caller is.
+_SILENT = frozenset({"user", "safety_identifier"})
+# Accepted, ignored, and said so: hints to OpenAI's own models, without which the Bedrock models
+# still draw what was asked.
 _IGNORED = frozenset(
-    {
-        "style",
-        "complexity",
-        "input_fidelity",
-        "output_compression",
-        "frame_count",
-        "frame_duration_ms",
-        "svg",
-    }
+    {"style", "complexity", "input_fidelity", "frame_count", "frame_duration_ms", "svg"}
 )
 _MAPPED = frozenset(
-    {"model", "n", "prompt", "size", "quality", "response_format", "output_format", "background"}
+    {
+        "model",
+        "n",
+        "prompt",
+        "size",
+        "quality",
+        "response_format",
+        "output_format",
+        "output_compression",
+        "background",
+        "partial_images",
+        "moderation",
+    }
 )
+# Titan's quality as OpenAI names the quality an answer was drawn at.
+_DRAWN_QUALITY = {"standard": "medium", "premium": "high"}
+_TRUE = (True, "true", "True")
+_FALSE = (None, False, "false", "False")
 _OWN = frozenset({"stream", "markup", "image", "images", "mask"})
 
 
@@ -64,6 +76,17 @@ class Mapped:
     raw: dict[str, Any]
     response_format: ResponseFormat = "b64_json"
     output_format: str | None = None
+    # JPEG/WebP quality (OpenAI's output_compression, 0-100).
+    compression: int | None = None
+    # The size asked for: every image of the answer is made exactly that size.
+    size: tuple[int, int] | None = None
+    transparent: bool = False
+    stream: bool = False
+    edit: bool = False  # POST /images/edits: its stream events are image_edit.*
+    # OpenAI's name for the quality the model drew at (high, medium); None for a model without.
+    quality: str | None = None
+    # A masked edit of a scaled-down input: how to bring the answer back to the input's size.
+    restore: Restore | None = None
     warnings: list[str] = field(default_factory=list)
     # Native field -> the parameter the caller sent it as, for error messages.
     params: dict[str, str] = field(default_factory=dict)
@@ -125,6 +148,7 @@ def map_common(
     chosen: Target,
     own: frozenset[str] | None,
     model_label: str,
+    limits: ModelLimits,
 ) -> None:
     """Map every parameter but the images and the prompt into `mapped.raw`."""
     raw = mapped.raw
@@ -132,25 +156,30 @@ def map_common(
         raw["model"] = chosen.name
     if fields.get("n") is not None:
         raw["n"] = fields["n"]
-    stream = fields.get("stream")
-    if stream not in (None, False, "false", "False"):
-        raise bad_param("stream", "streaming is not supported by this gateway", "unsupported_value")
+    mapped.stream = _stream(fields.get("stream"))
+    _partial_images(fields.get("partial_images"), mapped)
+    _moderation(fields.get("moderation"), mapped)
     if fields.get("markup") is not None:
         raise bad_param(
             "markup", "markup images are not supported by this gateway", "unsupported_value"
         )
-    mapped.response_format = _response_format(fields.get("response_format"))
+    mapped.response_format = _response_format(fields.get("response_format"), fields.get("model"))
     mapped.output_format = _output_format(fields.get("output_format"))
-    size = _size(fields.get("size"))
+    mapped.compression = _compression(fields.get("output_compression"), mapped.output_format)
+    mapped.transparent = _transparent(fields.get("background"), mapped.output_format)
+    size = parse_size(fields.get("size"))
     if size is not None:
-        _offer(mapped, own, {"width": size[0], "height": size[1]}, "size", model_label)
+        mapped.size = size
+        drawn = drawn_size(limits, size)
+        if own is not None and {"width", "height"} <= own:
+            width, height = drawn or size
+            raw.update(width=width, height=height)
+            mapped.params.update(width="size", height="size")
     quality = _quality(fields.get("quality"))
     if quality is not None:
         _offer(mapped, own, {"quality": quality}, "quality", model_label)
-    if fields.get("background") == "transparent":
-        mapped.warnings.append(
-            "background=transparent is not supported: the images have an opaque background"
-        )
+    if own is not None and "quality" in own:
+        mapped.quality = _DRAWN_QUALITY[raw.get("quality", "standard")]
     for name in sorted(_IGNORED & fields.keys()):
         if fields[name] is not None:
             mapped.warnings.append(f"{name} is ignored: the Bedrock models have no such setting")
@@ -178,17 +207,6 @@ def _offer(
     mapped.warnings.append(f"{param} is ignored: {model_label} takes no {param} for {mapped.task}")
 
 
-def _size(value: Any) -> tuple[int, int] | None:
-    if value is None or value == "auto":
-        return None
-    match = _SIZE.match(value) if isinstance(value, str) else None
-    if match is None:
-        raise bad_param(
-            "size", f"{value!r} is not a size: give WIDTHxHEIGHT (e.g. 1024x1024) or auto"
-        )
-    return int(match.group(1)), int(match.group(2))
-
-
 def _quality(value: Any) -> str | None:
     if value is None or value == "auto":
         return None
@@ -198,8 +216,44 @@ def _quality(value: Any) -> str | None:
     return _QUALITY[value]
 
 
-def _response_format(value: Any) -> ResponseFormat:
-    if value is None or value == "b64_json":
+def _stream(value: Any) -> bool:
+    if value in _FALSE:
+        return False
+    if value not in _TRUE:
+        raise bad_param("stream", f"{value!r} is not a boolean")
+    return True
+
+
+def _partial_images(value: Any, mapped: Mapped) -> None:
+    """OpenAI's 0-3 partial images: none are sent, since Bedrock returns only final images."""
+    if value is None:
+        return
+    count = _integer(value, "partial_images", 0, 3)
+    if count:
+        mapped.warnings.append(
+            f"partial_images={count}: no partial images are sent, the Bedrock models return "
+            "only the final image"
+        )
+
+
+def _moderation(value: Any, mapped: Mapped) -> None:
+    """OpenAI's `auto` is what Bedrock does; its filters cannot be made less strict (`low`)."""
+    if value is None or value == "auto":
+        return
+    if value != "low":
+        raise bad_param("moderation", f"{value!r} is not a moderation level; one of low, auto")
+    mapped.warnings.append(
+        "moderation=low is not honoured: Bedrock's content filters have one, fixed level"
+    )
+
+
+def _response_format(value: Any, model: Any) -> ResponseFormat:
+    if value is None:
+        # OpenAI answers its DALL-E models with URLs unless asked otherwise; some callers read
+        # nothing else (LangChain's DALL-E wrapper, LibreChat's DALL-E 3 tool).
+        dall_e = isinstance(model, str) and model.strip().lower().startswith("dall-e")
+        return "url" if dall_e else "b64_json"
+    if value == "b64_json":
         return "b64_json"
     if value == "url":
         return "url"
@@ -213,3 +267,43 @@ def _output_format(value: Any) -> str | None:
     raise bad_param(
         "output_format", f"{value!r} is not an output format this gateway makes; one of {allowed}"
     )
+
+
+def _compression(value: Any, output_format: str | None) -> int | None:
+    """The JPEG/WebP quality; PNG is lossless, so only 100 (no loss) goes with it."""
+    if value is None:
+        return None
+    level = _integer(value, "output_compression", 0, 100)
+    if output_format in ("jpeg", "webp"):
+        return level
+    if level < 100:
+        raise bad_param(
+            "output_compression",
+            f"output_compression={level} applies to jpeg and webp; the answer is "
+            f"{output_format or 'png'}, which is lossless: set output_format to jpeg or webp",
+        )
+    return None
+
+
+def _transparent(value: Any, output_format: str | None) -> bool:
+    if value is None or value in ("auto", "opaque"):
+        return False
+    if value != "transparent":
+        raise bad_param(
+            "background", f"{value!r} is not a background; one of transparent, opaque, auto"
+        )
+    if output_format == "jpeg":
+        raise bad_param(
+            "background",
+            "a transparent background needs output_format png or webp; jpeg has no alpha",
+        )
+    return True
+
+
+def _integer(value: Any, param: str, low: int, high: int) -> int:
+    """An integer parameter; multipart sends it as text."""
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise bad_param(param, f"{value!r} is not an integer from {low} to {high}")
+    return value
