@@ -77,9 +77,29 @@ async def test_a_cancelled_waiter_lets_the_next_one_in() -> None:
         await blocked
 
 
-def test_a_body_over_the_budget_weighs_the_budget() -> None:
+async def test_when_every_holder_waits_the_oldest_goes_over_the_budget() -> None:
     budget = ByteBudget(100)
-    assert (budget.weight(10**9), budget.weight(0), budget.weight(42)) == (100, 1, 42)
+    # Two uploads took their first chunks; each now wants more than is left.
+    assert await budget.acquire(50, 1)
+    assert await budget.acquire(40, 1)
+    assert budget.holders == 2
+    first = asyncio.create_task(budget.acquire(30, 10, holding=True))
+    await asyncio.sleep(0)
+    assert not first.done()  # the second upload may still give bytes back
+    second = asyncio.create_task(budget.acquire(30, 10, holding=True))
+    # Now neither can go on: the older one is let over the budget, the other waits.
+    assert await first
+    assert (budget.used, budget.waiting) == (120, 1)
+    budget.release(80, last=True)  # the first request ends
+    assert await second
+    assert (budget.used, budget.holders) == (70, 1)
+
+
+async def test_a_lone_body_larger_than_the_budget_goes_through() -> None:
+    budget = ByteBudget(100)
+    assert await budget.acquire(100, 1)
+    assert await budget.acquire(60, 1, holding=True)
+    assert (budget.used, budget.holders) == (160, 1)
 
 
 # --- in the gateway -------------------------------------------------------------------------------

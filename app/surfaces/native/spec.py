@@ -107,14 +107,26 @@ IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
             "image/webp": {"schema": _BINARY},
         },
     },
-    400: _problem("Malformed JSON or multipart, or Bedrock refused the request."),
+    400: _problem(
+        "Malformed JSON or multipart, JSON past the parse bounds (`json-too-complex`), or "
+        "Bedrock refused the request."
+    ),
     406: _problem("The Accept header allows no answer type, or asks for an image with n > 1."),
+    408: _problem(
+        "The body (`body-timeout`) or the headers (`header-timeout`) did not arrive in time; "
+        "the connection is closed."
+    ),
     410: _problem("The model is retired and no successor is configured (`model-retired`)."),
     413: _problem("The body is over the size limit."),
     415: _problem("The body or an uploaded image is of a type the endpoint does not take."),
+    431: _problem(
+        "The request line and headers are over the size or count limit (`headers-too-large`); "
+        "the connection is closed."
+    ),
     422: _problem(
-        "A field is not valid for the model (`errors` lists every one), or content filters "
-        "blocked every image (`content-filtered`)."
+        "A field is not valid for the model (`errors` lists them, the first 20 when there are "
+        "more, and `error_count` counts them), or content filters blocked every image "
+        "(`content-filtered`)."
     ),
     429: _problem(
         "Bedrock is throttling (`upstream-throttled`) or its quota is spent (`upstream-quota`), "
