@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     default_limits: dict[str, int] = Field(default_factory=dict)
     quota_backend: Literal["memory", "redis"] = "memory"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Every Redis command's longest wait: a frozen Redis makes admission a 503 quota-unavailable
+    # after this long instead of a hang; releases run in the background under the same bound.
+    redis_timeout_s: float = Field(default=1.0, gt=0)
 
     # Logs: one JSON line per request; prompts only when asked for.
     log_level: str = "info"
