@@ -9,7 +9,8 @@ Every invocation goes through, in order:
   tried in order, skipping those whose circuit is open; a retryable failure moves the call to the
   next region at once, and after a full round the call pauses (full jitter, `retry.Backoff`) and
   starts again from the first. `max_attempts` counts every call, across regions;
-- circuit breaking per (target, region) (`breaker.CircuitBreaker`); when every region is open the
+- circuit breaking per (target, region) (`breaker.CircuitBreaker`; a 5xx answer is counted once per
+  body, by its digest, so one caller's poisoned body cannot open it); when every region is open the
   caller gets 503 `circuit-open` with Retry-After = what is left of the shortest cool-down;
 - admission per target (`admission.ModelGate`): a slot is held for one attempt only, never during
   a pause, so waiting callers progress while a failed one backs off.

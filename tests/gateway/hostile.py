@@ -49,6 +49,6 @@ def corrupt_pixels() -> dict[str, bytes]:
 
 @cache
 def million_keys() -> bytes:
-    """12 MB of JSON, within the body cap: a million keys, all but `prompt` unknown."""
+    """18 MB of JSON, within the body cap: a million keys, all but `prompt` unknown."""
     keys = b",".join(b'"unknown%d":1' % i for i in range(999_999))
     return b'{"prompt":"a fox",' + keys + b"}"

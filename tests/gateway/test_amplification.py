@@ -1,7 +1,7 @@
 """Bodies within the byte cap that would cost far more than their size are answered small and
 cheaply (issue 17, finding 5), on every surface of `python -m app`.
 
-A million unknown keys (12 MB) is refused unparsed, in a few hundred bytes, while /healthz goes on
+A million unknown keys (18 MB) is refused unparsed, in a few hundred bytes, while /healthz goes on
 answering and the process's peak memory grows by a small multiple of the body; a thousand unknown
 keys are parsed and answered with the first errors and their count.
 """
@@ -68,7 +68,7 @@ def test_a_million_unknown_keys_get_a_small_answer_and_health_stays_up(
     assert bedrock.headers["x-amzn-errortype"] == "ValidationException"
     for answer in answers:
         assert "1000001 strings (object keys included)" in answer.text
-    # Three 12 MB bodies at once: the process grew by less than five times their size.
+    # Three 18 MB bodies at once: the process grew by less than five times their size.
     assert peak_rss_bytes(gateway) - before < 5 * len(PATHS) * len(body)
     assert emulator.requests() == []
     assert errors_logged(gateway) == []
