@@ -12,6 +12,10 @@ from starlette.types import Scope
 
 PROBLEM_JSON = "application/problem+json"
 
+# Errors listed in one answer: a body of a thousand unknown keys gets the first ones and a count,
+# not a thousand entries (every surface lists a problem's errors in its own shape).
+MAX_LISTED_ERRORS = 20
+
 
 class FieldProblem(BaseModel):
     """One bad field: where it is and what is wrong with it."""
@@ -32,7 +36,10 @@ class Problem(BaseModel):
     errors: list[FieldProblem] | None = None
     error_count: int | None = Field(
         default=None,
-        description="How many fields are not valid, when more than the first 20 are listed.",
+        description=(
+            f"How many fields are not valid, when more than the first {MAX_LISTED_ERRORS} are "
+            "listed."
+        ),
         examples=[1000],
     )
 
@@ -66,11 +73,6 @@ class ProblemError(Exception):
             doc["errors"] = [e.model_dump() for e in self.errors]
         doc.update(self.extra)
         return doc
-
-
-# Errors listed in one answer: a body of a thousand unknown keys gets the first ones and a count,
-# not a thousand entries (every surface lists a problem's errors in its own shape).
-MAX_LISTED_ERRORS = 20
 
 
 def invalid(
