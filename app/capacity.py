@@ -13,9 +13,8 @@ Uploads are bounded by bytes as well, charged as they arrive (never as announced
 bodies received weigh max_body_bytes_in_flight, the next chunk waits, unread, for up to
 queue_timeout_s (then 503 gateway-busy). A chunk that waits stays in the kernel's socket buffers
 and the client's, not in the gateway. Uploads that each hold part of the budget and all wait for
-more would wait forever: the oldest of them is let over the budget (`ByteBudget`), so a body
-larger than the whole budget goes through too, and the bytes held stay within the budget plus
-one body.
+more would wait forever: one of them is let over the budget (`ByteBudget`), so a body larger than
+the whole budget goes through too, and the bytes held stay within the budget plus one body.
 
 A body must arrive within body_read_timeout_s, counting only the time spent waiting for the
 client (not for the budget); past it the request is answered 408 and its connection closed, so a
@@ -89,39 +88,43 @@ class BodyReadTimeout(ProblemError, HTTPException):  # type: ignore[misc]
 
 
 class ByteBudget:
-    """A first-come, first-served weighted semaphore: bytes taken and given back.
+    """A first-come, first-served weighted semaphore: bytes taken by owners (requests) and given
+    back all at once when they end.
 
     A waiter is served only when every earlier one has been: a large upload is not starved by a
     stream of small ones. Uploads take their bytes a chunk at a time, so two of them that each
-    hold part of the budget could both wait for the rest forever: when every upload holding bytes
-    waits for more (none can go on, and none will give any back), the oldest of them is let over
-    the budget. Only one upload at a time is ever in that position, so the bytes held stay within
-    the budget plus one body.
+    hold part of the budget could both wait for the rest forever: when every owner holding bytes
+    waits for more (none can go on, and none will give any back), one of them, the first in line,
+    is let over the budget, and stays the only one until it gives its bytes back. So the bytes
+    held stay within the budget plus one body.
     """
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.used = 0
-        # Requests holding bytes; each waiter is (weight, whether it holds bytes, its future).
-        self.holders = 0
-        self._waiters: deque[tuple[int, bool, asyncio.Future[None]]] = deque()
+        self._held: dict[object, int] = {}
+        # The one owner let over the budget, until it gives its bytes back.
+        self._over: object | None = None
+        self._waiters: deque[tuple[object, int, asyncio.Future[None]]] = deque()
 
     @property
     def waiting(self) -> int:
         """Requests waiting for bytes."""
         return len(self._waiters)
 
-    async def acquire(self, weight: int, timeout_s: float, *, holding: bool = False) -> bool:
-        """Take `weight` bytes, waiting up to `timeout_s`; False when the wait ran out.
+    @property
+    def holders(self) -> int:
+        """Requests holding bytes."""
+        return len(self._held)
 
-        `holding`: the caller holds bytes already (taken by an earlier acquire, not yet given
-        back with `release(..., last=True)`); the first acquire makes it a holder.
-        """
+    async def acquire(self, owner: object, weight: int, timeout_s: float) -> bool:
+        """Take `weight` more bytes for `owner`, waiting up to `timeout_s`; False when the wait
+        ran out."""
         if not self._waiters and self.used + weight <= self.capacity:
-            self._take(weight, holding)
+            self._take(owner, weight)
             return True
         granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        entry = (weight, holding, granted)
+        entry = (owner, weight, granted)
         self._waiters.append(entry)
         self._admit()  # this waiter may be the last holder still going
         try:
@@ -135,24 +138,21 @@ class ByteBudget:
             raise
         return True
 
-    def release(self, weight: int, *, last: bool = False) -> None:
-        """Give `weight` bytes back (`last`: all the caller held) and admit the waiters that now
-        fit, in order."""
-        self.used -= weight
-        if last:
-            self.holders -= 1
+    def release(self, owner: object) -> None:
+        """Give back every byte `owner` holds and admit the waiters that now fit, in order."""
+        self.used -= self._held.pop(owner, 0)
+        if self._over is owner:
+            self._over = None
         self._admit()
 
-    def _take(self, weight: int, holding: bool) -> None:
+    def _take(self, owner: object, weight: int) -> None:
         self.used += weight
-        if not holding:
-            self.holders += 1
+        self._held[owner] = self._held.get(owner, 0) + weight
 
-    def _withdraw(self, entry: tuple[int, bool, asyncio.Future[None]]) -> None:
-        weight, holding, granted = entry
+    def _withdraw(self, entry: tuple[object, int, asyncio.Future[None]]) -> None:
+        granted = entry[2]
         if granted.done() and not granted.cancelled():
-            # Granted just as the wait ended: give it back (and the holder it made).
-            self.release(weight, last=not holding)
+            # Granted just as the wait ended: the owner holds those bytes until it releases.
             return
         if entry in self._waiters:
             self._waiters.remove(entry)
@@ -161,7 +161,7 @@ class ByteBudget:
     def _admit(self) -> None:
         while self._waiters:
             entry = self._waiters[0]
-            weight, holding, granted = entry
+            owner, weight, granted = entry
             if granted.done():  # cancelled, its withdrawal not run yet
                 self._waiters.popleft()
                 continue
@@ -169,18 +169,21 @@ class ByteBudget:
                 self._unstick()
                 return
             self._waiters.popleft()
-            self._take(weight, holding)
+            self._take(owner, weight)
             granted.set_result(None)
 
     def _unstick(self) -> None:
-        # Every holder waits: nothing will be given back, so let the oldest holder over.
-        stuck = [entry for entry in self._waiters if entry[1] and not entry[2].done()]
-        if not stuck or len(stuck) < self.holders:
+        # Every holder waits: nothing will be given back, so let one over (the one already over,
+        # else the first in line).
+        stuck = [e for e in self._waiters if e[0] in self._held and not e[2].done()]
+        if not stuck or len({e[0] for e in stuck}) < len(self._held):
             return
-        weight, holding, granted = stuck[0]
-        self._waiters.remove(stuck[0])
-        self._take(weight, holding)
-        granted.set_result(None)
+        if self._over is None:
+            self._over = stuck[0][0]
+        entry = next(e for e in stuck if e[0] is self._over)
+        self._waiters.remove(entry)
+        self._take(entry[0], entry[1])
+        entry[2].set_result(None)
 
 
 class CapacityLimit:
@@ -243,7 +246,6 @@ class _Upload:
     def __init__(self, limit: CapacityLimit, receive: Receive) -> None:
         self._limit = limit
         self._receive = receive
-        self._held = 0
         self._working = False
         # Time spent waiting for the client's bytes; the budget's waits do not count.
         self._reading_s = 0.0
@@ -276,17 +278,13 @@ class _Upload:
             self._reading_s += time.monotonic() - began
 
     async def _charge(self, budget: ByteBudget, size: int) -> None:
-        if size == 0:
-            return
-        if not await budget.acquire(size, self._limit.wait_s, holding=self._held > 0):
+        if size and not await budget.acquire(self, size, self._limit.wait_s):
             raise GatewayBusy(budget.capacity, waited_s=self._limit.wait_s)
-        self._held += size
 
     def end(self) -> None:
         """The request is over: give back its bytes and its slot."""
-        if self._held and self._limit.budget is not None:
-            self._limit.budget.release(self._held, last=True)
-            self._held = 0
+        if self._limit.budget is not None:
+            self._limit.budget.release(self)
         if self._working:
             self._limit.in_flight -= 1
             self._working = False
