@@ -28,4 +28,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=4)"
 
+# python -m app, not uvicorn directly: it serves with the gateway's own bounds on request heads
+# (size, count, time) and idle connections (app/heads.py), needed with no proxy in front.
 CMD ["python", "-m", "app"]

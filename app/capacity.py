@@ -1,16 +1,24 @@
-"""Pure-ASGI middleware: caps on the requests, and on the body bytes, the whole gateway holds.
+"""Pure-ASGI middleware: caps on the requests, and on the body bytes, the whole gateway holds, and
+the deadline for reading a body.
 
-Each admitted request may hold a body of up to max_body_bytes and the images decoded from it, so
-capping their number bounds the gateway's memory under any burst. A request over the cap is
-refused before its body is read: the gateway neither buffers nor parses it (the server discards
-the bytes as they arrive, so a client that sends its whole body first still reads the answer).
+Each request at work (its body read) may hold a body of up to max_body_bytes and the images
+decoded from it, so capping their number bounds the gateway's memory under any burst. The count
+is of requests at work, not of uploads: a request takes its slot when its last body byte arrives.
+One that arrives while every slot is taken is refused at once, before its body is read (the server
+discards the bytes as they arrive, so a client that sends its whole body first still reads the
+answer); one whose body completes while every slot is taken is refused then. Slow uploads
+therefore never fill the slots: 256 connections trickling a byte a second delay only themselves.
 
-Uploads are bounded by bytes as well: a request weighs its Content-Length (the body cap when it
-sends none), and while the bodies admitted weigh max_body_bytes_in_flight, the next waits in
-line, unread, for up to queue_timeout_s; then it gets the same 503 gateway-busy. A body that
-waits stays in the kernel's socket buffers and the client's, not in the gateway: 64 concurrent
-2 MB uploads take what 20 take, while Bedrock, which serves 16 calls per model at a time,
-stays as busy.
+Uploads are bounded by bytes as well, charged as they arrive (never as announced): while the
+bodies received weigh max_body_bytes_in_flight, the next chunk waits, unread, for up to
+queue_timeout_s (then 503 gateway-busy). A chunk that waits stays in the kernel's socket buffers
+and the client's, not in the gateway. Uploads that each hold part of the budget and all wait for
+more would wait forever: one of them is let over the budget (`ByteBudget`), so a body larger than
+the whole budget goes through too, and the bytes held stay within the budget plus one body.
+
+A body must arrive within body_read_timeout_s, counting only the time spent waiting for the
+client (not for the budget); past it the request is answered 408 and its connection closed, so a
+slow client holds its bytes and its connection no longer than that.
 
 Only methods that carry work count: GET, HEAD and OPTIONS (the model list, the spec, the docs)
 read no body and call no model, so they are always served, and a busy gateway still says what it
@@ -20,11 +28,13 @@ serves.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable
 
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .problems import ProblemError, problem_response
 from .wording import byte_size
@@ -58,36 +68,66 @@ class GatewayBusy(ProblemError):
         )
 
 
-class ByteBudget:
-    """A first-come, first-served weighted semaphore: bytes taken and given back.
+# Both bases define `headers`; ProblemError's (first in the MRO) is the one used.
+class BodyReadTimeout(ProblemError, HTTPException):  # type: ignore[misc]
+    """408: the body did not arrive within body_read_timeout_s.
 
-    A weight over the whole budget is taken as the whole budget, so any request runs eventually
-    (alone). A waiter is served only when every earlier one has been: a large upload is not
-    starved by a stream of small ones.
+    Also an HTTPException, as BodyTooLarge is: FastAPI lets it through its own body reading. The
+    answer closes the connection, since the rest of the body will not be read.
+    """
+
+    def __init__(self, timeout_s: float) -> None:
+        ProblemError.__init__(
+            self,
+            status=408,
+            slug="body-timeout",
+            title="The request body came too slowly",
+            detail=f"the body did not arrive within {timeout_s:g} s",
+            headers={"Connection": "close"},
+        )
+        self.status_code = 408
+
+
+class ByteBudget:
+    """A first-come, first-served weighted semaphore: bytes taken by owners (requests) and given
+    back all at once when they end.
+
+    A waiter is served only when every earlier one has been: a large upload is not starved by a
+    stream of small ones. Uploads take their bytes a chunk at a time, so two of them that each
+    hold part of the budget could both wait for the rest forever: when every owner holding bytes
+    waits for more (none can go on, and none will give any back), one of them, the first in line,
+    is let over the budget, and stays the only one until it gives its bytes back. So the bytes
+    held stay within the budget plus one body.
     """
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.used = 0
-        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
+        self._held: dict[object, int] = {}
+        # The one owner let over the budget, until it gives its bytes back.
+        self._over: object | None = None
+        self._waiters: deque[tuple[object, int, asyncio.Future[None]]] = deque()
 
     @property
     def waiting(self) -> int:
         """Requests waiting for bytes."""
         return len(self._waiters)
 
-    def weight(self, size: int) -> int:
-        """What a body of `size` bytes takes from the budget."""
-        return max(1, min(size, self.capacity))
+    @property
+    def holders(self) -> int:
+        """Requests holding bytes."""
+        return len(self._held)
 
-    async def acquire(self, weight: int, timeout_s: float) -> bool:
-        """Take `weight` bytes, waiting up to `timeout_s`; False when the wait ran out."""
+    async def acquire(self, owner: object, weight: int, timeout_s: float) -> bool:
+        """Take `weight` more bytes for `owner`, waiting up to `timeout_s`; False when the wait
+        ran out."""
         if not self._waiters and self.used + weight <= self.capacity:
-            self.used += weight
+            self._take(owner, weight)
             return True
         granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        entry = (weight, granted)
+        entry = (owner, weight, granted)
         self._waiters.append(entry)
+        self._admit()  # this waiter may be the last holder still going
         try:
             async with asyncio.timeout(timeout_s):
                 await granted
@@ -99,35 +139,62 @@ class ByteBudget:
             raise
         return True
 
-    def release(self, weight: int) -> None:
-        """Give `weight` bytes back and admit the waiters that now fit, in order."""
-        self.used -= weight
+    def release(self, owner: object) -> None:
+        """Give back every byte `owner` holds and admit the waiters that now fit, in order."""
+        self.used -= self._held.pop(owner, 0)
+        if self._over is owner:
+            self._over = None
         self._admit()
 
-    def _withdraw(self, entry: tuple[int, asyncio.Future[None]]) -> None:
-        weight, granted = entry
+    def _take(self, owner: object, weight: int) -> None:
+        self.used += weight
+        self._held[owner] = self._held.get(owner, 0) + weight
+
+    def _withdraw(self, entry: tuple[object, int, asyncio.Future[None]]) -> None:
+        granted = entry[2]
         if granted.done() and not granted.cancelled():
-            self.release(weight)  # granted just as the wait ended: give it back
-        else:
+            # Granted just as the wait ended: the owner holds those bytes until it releases.
+            return
+        if entry in self._waiters:
             self._waiters.remove(entry)
-            self._admit()  # the head may have been blocking smaller ones behind it
+        self._admit()  # the head may have been blocking smaller ones behind it
 
     def _admit(self) -> None:
         while self._waiters:
-            weight, granted = self._waiters[0]
+            entry = self._waiters[0]
+            owner, weight, granted = entry
+            if granted.done():  # cancelled, its withdrawal not run yet
+                self._waiters.popleft()
+                continue
             if self.used + weight > self.capacity:
+                self._unstick()
                 return
             self._waiters.popleft()
-            self.used += weight
+            self._take(owner, weight)
             granted.set_result(None)
+
+    def _unstick(self) -> None:
+        # Every holder waits: nothing will be given back, so let one over (the one already over,
+        # else the first in line).
+        stuck = [e for e in self._waiters if e[0] in self._held and not e[2].done()]
+        if not stuck or len({e[0] for e in stuck}) < len(self._held):
+            return
+        if self._over is None:
+            self._over = stuck[0][0]
+        entry = next(e for e in stuck if e[0] is self._over)
+        self._waiters.remove(entry)
+        self._take(entry[0], entry[1])
+        entry[2].set_result(None)
 
 
 class CapacityLimit:
-    """Admits at most `limit` requests, and `body_bytes` of their bodies, at once; answers the
-    next ones 503 gateway-busy (at once for the count, after `wait_s` for the bytes).
+    """Admits at most `limit` requests at work, and `body_bytes` of received bodies, at once;
+    reads each body within `read_timeout_s`. Refusals are 503 gateway-busy (at once for the
+    count, after `wait_s` for the bytes) and 408 body-timeout.
 
-    `max_body_bytes` weighs a body of unknown length; `answer` renders the refusal for the
-    request's surface (problem+json by default).
+    The refusals met while the app reads the body are raised from its `receive`, so each surface
+    answers them in its own shape; one that escapes the app unanswered is answered here with
+    `answer` (problem+json by default, or the request's surface's shape).
     """
 
     def __init__(
@@ -136,8 +203,8 @@ class CapacityLimit:
         *,
         limit: int,
         body_bytes: int | None = None,
-        max_body_bytes: int | None = None,
         wait_s: float = 30.0,
+        read_timeout_s: float | None = None,
         answer: Callable[[ProblemError, Scope], Response] = problem_response,
     ) -> None:
         self.app = app
@@ -145,8 +212,8 @@ class CapacityLimit:
         self.answer = answer
         self.in_flight = 0
         self.budget = ByteBudget(body_bytes) if body_bytes is not None else None
-        self.max_body_bytes = max_body_bytes
         self.wait_s = wait_s
+        self.read_timeout_s = read_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in _UNCOUNTED_METHODS:
@@ -155,30 +222,70 @@ class CapacityLimit:
         if self.in_flight >= self.limit:
             await self.answer(GatewayBusy(self.limit), scope)(scope, receive, send)
             return
-        self.in_flight += 1
+        upload = _Upload(self, receive)
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started |= message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            if self.budget is None:
-                await self.app(scope, receive, send)
-                return
-            weight = self.budget.weight(_size(scope, self.max_body_bytes or self.budget.capacity))
-            if not await self.budget.acquire(weight, self.wait_s):
-                busy = GatewayBusy(self.budget.capacity, waited_s=self.wait_s)
-                await self.answer(busy, scope)(scope, receive, send)
-                return
-            try:
-                await self.app(scope, receive, send)
-            finally:
-                self.budget.release(weight)
+            await self.app(scope, upload.receive, tracked_send)
+        except (GatewayBusy, BodyReadTimeout) as refusal:
+            if started:
+                raise
+            await self.answer(refusal, scope)(scope, receive, send)
         finally:
-            self.in_flight -= 1
+            upload.end()
 
 
-def _size(scope: Scope, unknown: int) -> int:
-    """The body's size from its Content-Length; `unknown` when it sends none."""
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                break  # RequestContext answers a malformed length
-    return unknown
+class _Upload:
+    """One request's body as it arrives: its bytes charged to the budget, its slot taken once it
+    is complete, its reads under the deadline."""
+
+    def __init__(self, limit: CapacityLimit, receive: Receive) -> None:
+        self._limit = limit
+        self._receive = receive
+        self._working = False
+        # Time spent waiting for the client's bytes; the budget's waits do not count.
+        self._reading_s = 0.0
+
+    async def receive(self) -> Message:
+        limit = self._limit
+        message = await self._next()
+        if message["type"] != "http.request":
+            return message
+        if limit.budget is not None:
+            await self._charge(limit.budget, len(message.get("body", b"")))
+        if not message.get("more_body", False) and not self._working:
+            if limit.in_flight >= limit.limit:
+                raise GatewayBusy(limit.limit)
+            limit.in_flight += 1
+            self._working = True
+        return message
+
+    async def _next(self) -> Message:
+        timeout_s = self._limit.read_timeout_s
+        if timeout_s is None or self._working:
+            return await self._receive()
+        began = time.monotonic()
+        try:
+            async with asyncio.timeout(max(0.0, timeout_s - self._reading_s)):
+                return await self._receive()
+        except TimeoutError:
+            raise BodyReadTimeout(timeout_s) from None
+        finally:
+            self._reading_s += time.monotonic() - began
+
+    async def _charge(self, budget: ByteBudget, size: int) -> None:
+        if size and not await budget.acquire(self, size, self._limit.wait_s):
+            raise GatewayBusy(budget.capacity, waited_s=self._limit.wait_s)
+
+    def end(self) -> None:
+        """The request is over: give back its bytes and its slot."""
+        if self._limit.budget is not None:
+            self._limit.budget.release(self)
+        if self._working:
+            self._limit.in_flight -= 1
+            self._working = False

@@ -20,6 +20,7 @@ from .browser import SecurityHeaders, cors_options
 from .cancellation import CancelOnDisconnect
 from .capacity import CapacityLimit
 from .errors import install_error_handlers
+from .heads import HeaderLimit
 from .middleware import RequestContextMiddleware
 from .observability.access import AccessMiddleware
 from .observability.metrics import Metrics
@@ -86,8 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         CapacityLimit,
         limit=settings.max_requests_in_flight,
         body_bytes=settings.max_body_bytes_in_flight,
-        max_body_bytes=settings.max_body_bytes,
         wait_s=settings.queue_timeout_s,
+        read_timeout_s=settings.body_read_timeout_s,
         answer=_refusal,
     )
     # Outside the capacity cap: a caller without a key takes no slot.
@@ -95,6 +96,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # CORS answers preflights before auth (browsers send no key with them) and marks refusals
     # readable by the calling page.
     app.add_middleware(CORSMiddleware, **cors_options(settings))
+    # Before CORS and auth: an oversized head is refused before anything reads its headers.
+    app.add_middleware(
+        HeaderLimit,
+        max_bytes=settings.max_header_bytes,
+        max_count=settings.max_header_count,
+        timeout_s=settings.header_read_timeout_s,
+        answer=_refusal,
+    )
     app.add_middleware(
         RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, answer=_refusal
     )

@@ -12,6 +12,10 @@ from starlette.types import Scope
 
 PROBLEM_JSON = "application/problem+json"
 
+# Errors listed in one answer: a body of a thousand unknown keys gets the first ones and a count,
+# not a thousand entries (every surface lists a problem's errors in its own shape).
+MAX_LISTED_ERRORS = 20
+
 
 class FieldProblem(BaseModel):
     """One bad field: where it is and what is wrong with it."""
@@ -30,6 +34,14 @@ class Problem(BaseModel):
     instance: str | None = Field(default=None, examples=["/v1/images/text-to-image"])
     request_id: str | None = Field(default=None, examples=["6f1c2a9e0b7d4c1e8f3a2b5c4d6e7f80"])
     errors: list[FieldProblem] | None = None
+    error_count: int | None = Field(
+        default=None,
+        description=(
+            f"How many fields are not valid, when more than the first {MAX_LISTED_ERRORS} are "
+            "listed."
+        ),
+        examples=[1000],
+    )
 
 
 @dataclass
@@ -64,16 +76,23 @@ class ProblemError(Exception):
 
 
 def invalid(
-    errors: list[FieldProblem], detail: str | None = None, status: int = 422
+    errors: list[FieldProblem],
+    detail: str | None = None,
+    status: int = 422,
+    *,
+    count: int | None = None,
 ) -> ProblemError:
-    """A validation problem listing every bad field."""
-    count = len(errors)
+    """A validation problem listing the bad fields: the first MAX_LISTED_ERRORS, and
+    `error_count` when there are more. `count` is the total when `errors` is already a part."""
+    count = max(count or 0, len(errors))
+    extra = {"error_count": count} if count > MAX_LISTED_ERRORS else {}
     return ProblemError(
         status=status,
         slug="validation-error" if status == 422 else "unsupported-media-type",
         title="The request is not valid" if status == 422 else "Unsupported image type",
         detail=detail or f"{count} field{'s are' if count != 1 else ' is'} not valid",
-        errors=errors,
+        errors=errors[:MAX_LISTED_ERRORS],
+        extra=extra,
     )
 
 

@@ -36,6 +36,7 @@ from . import allocator
 from .adapters.registry import ModelRegistry, RegistryError
 from .auth.keys import KeyConfigError, load_keys
 from .browser import BrowserPolicyError, cors_options
+from .heads import bounded_head_protocol
 from .observability.logs import log_config
 from .settings import Backend, Settings
 
@@ -178,4 +179,7 @@ def main() -> None:
             access_log=False,
             # uvicorn takes whole seconds: a fractional grace is rounded up.
             timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s),
+            # Request heads bounded in size and time (app/heads.py); idle connections closed.
+            http=bounded_head_protocol(settings.max_header_bytes, settings.header_read_timeout_s),
+            timeout_keep_alive=settings.keep_alive_s,
         )

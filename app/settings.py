@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     # the way max_requests_in_flight bounds it under many small requests. Past it a request waits
     # (up to queue_timeout_s) before its body is read, leaving it in the kernel's buffers.
     max_body_bytes_in_flight: int = Field(default=20 * 1024 * 1024, ge=1)
+    # How long a request may take to send its whole body, from its first byte read. A 25 MB body
+    # needs about 420 KB/s to make it; a slower client gets 408 and its connection is closed,
+    # so it holds its bytes of the budget (charged as they arrive) no longer than this.
+    body_read_timeout_s: float = Field(default=60.0, gt=0)
 
     # Circuit breaking per (model, region): this many failures in a row open it; after the
     # cool-down one probe call may pass, and its outcome closes or reopens it.
@@ -86,6 +90,20 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=26 * 1024 * 1024, ge=1)
     max_image_bytes: int = 20 * 1024 * 1024
     max_image_pixels: int = 40_000_000
+    # A JSON body is measured before it is parsed: its nesting, its object keys and its strings,
+    # across the whole body. Every valid request has a few dozen of each; a body of a million
+    # unknown keys would otherwise cost a million Python objects and as many errors.
+    max_json_depth: int = Field(default=32, ge=1)
+    max_json_keys: int = Field(default=1_000, ge=1)
+    max_json_strings: int = Field(default=10_000, ge=1)
+    # Request heads: the request line and headers together, and the number of headers. The server
+    # stops reading a head past max_header_bytes; either bound is answered 431. A head must arrive
+    # within header_read_timeout_s of its first byte (or of the connection), else 408.
+    max_header_bytes: int = Field(default=32 * 1024, ge=1024)
+    max_header_count: int = Field(default=100, ge=1)
+    header_read_timeout_s: float = Field(default=10.0, gt=0)
+    # Idle keep-alive connections are closed after this long (uvicorn's timeout_keep_alive).
+    keep_alive_s: int = Field(default=5, ge=1)
 
     # The OpenAI surface, given a prompt longer than the model takes: `shorten` it (at a word
     # boundary, with a Warning) or `refuse` it (400 naming the limit). Shortened by default: that
@@ -118,6 +136,9 @@ class Settings(BaseSettings):
     default_limits: dict[str, int] = Field(default_factory=dict)
     quota_backend: Literal["memory", "redis"] = "memory"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Every Redis command's longest wait: a frozen Redis makes admission a 503 quota-unavailable
+    # after this long instead of a hang; releases run in the background under the same bound.
+    redis_timeout_s: float = Field(default=1.0, gt=0)
 
     # Logs: one JSON line per request; prompts only when asked for.
     log_level: str = "info"

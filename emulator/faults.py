@@ -57,6 +57,20 @@ class ScheduledFault:
         }
 
 
+@dataclass
+class PoisonedBody:
+    """Every call matching `model` whose body contains `marker` fails with `fault`, every time:
+    a body the model cannot serve, however often it is sent (unlike `schedule`, never used up)."""
+
+    fault: str
+    marker: str
+    model: str = "*"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The entry as the control API shows it."""
+        return {"fault": self.fault, "marker": self.marker, "model": self.model}
+
+
 class FaultInjector:
     """Decides, call by call, the latency and the fault (if any) an invocation gets."""
 
@@ -67,6 +81,7 @@ class FaultInjector:
         """No latency, no faults."""
         self.latency: dict[str, int] = {}
         self.schedule: list[ScheduledFault] = []
+        self.poison: list[PoisonedBody] = []
         self.rates: dict[str, float] = {}
         self.seed = 0
         self.slow_ms = 0
@@ -74,11 +89,12 @@ class FaultInjector:
 
     def configure(self, config: dict[str, Any]) -> None:
         """Apply a `PUT /_emulator/faults` body: each key given replaces that part of the plan."""
-        unknown = set(config) - {"latency_ms", "schedule", "rates", "seed", "slow_ms"}
+        unknown = set(config) - {"latency_ms", "schedule", "poison", "rates", "seed", "slow_ms"}
         if unknown:
             raise FaultConfigError(f"unknown keys: {', '.join(sorted(unknown))}")
         latency = _latency(config["latency_ms"]) if "latency_ms" in config else self.latency
         schedule = _schedule(config["schedule"]) if "schedule" in config else self.schedule
+        self.poison = _poison(config["poison"]) if "poison" in config else self.poison
         rates = _rates(config["rates"]) if "rates" in config else self.rates
         seed = _non_negative(config["seed"], "seed") if "seed" in config else self.seed
         slow_ms = _non_negative(config["slow_ms"], "slow_ms") if "slow_ms" in config else None
@@ -94,6 +110,7 @@ class FaultInjector:
         return {
             "latency_ms": dict(self.latency),
             "schedule": [entry.as_dict() for entry in self.schedule],
+            "poison": [entry.as_dict() for entry in self.poison],
             "rates": dict(self.rates),
             "seed": self.seed,
             "slow_ms": self.slow_ms,
@@ -106,8 +123,14 @@ class FaultInjector:
                 return self.latency[model_id]
         return self.latency.get("*", 0)
 
-    def draw(self, model_ids: tuple[str, ...]) -> ScheduledFault | None:
-        """The fault this call gets: the first matching schedule entry, else a seeded draw."""
+    def draw(self, model_ids: tuple[str, ...], body: bytes | None = None) -> ScheduledFault | None:
+        """The fault this call gets: the first poison entry whose marker `body` holds, else the
+        first matching schedule entry, else a seeded draw."""
+        for poisoned in self.poison:
+            if (poisoned.model == "*" or poisoned.model in model_ids) and (
+                body is not None and poisoned.marker.encode() in body
+            ):
+                return ScheduledFault(poisoned.fault, poisoned.model)
         for index, entry in enumerate(self.schedule):
             if entry.model == "*" or entry.model in model_ids:
                 entry.times -= 1
@@ -163,6 +186,24 @@ def _schedule(value: Any) -> list[ScheduledFault]:
         )
         if entry.times > 0:
             entries.append(entry)
+    return entries
+
+
+def _poison(value: Any) -> list[PoisonedBody]:
+    if not isinstance(value, list):
+        raise FaultConfigError("poison must be a list")
+    entries = []
+    for item in value:
+        if not isinstance(item, dict):
+            raise FaultConfigError("each poison entry must be an object")
+        unknown = set(item) - {"fault", "marker", "model"}
+        if unknown:
+            raise FaultConfigError(f"unknown poison keys: {', '.join(sorted(unknown))}")
+        marker = item.get("marker")
+        if not isinstance(marker, str) or not marker:
+            raise FaultConfigError("a poison entry's marker must be a non-empty string")
+        fault = _fault_name(item.get("fault"))
+        entries.append(PoisonedBody(fault=fault, marker=marker, model=str(item.get("model", "*"))))
     return entries
 
 

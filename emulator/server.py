@@ -124,7 +124,7 @@ class InvokeEndpoint:
         latency = self.state.faults.latency_ms(ids)
         if latency:
             await asyncio.sleep(latency / 1000)
-        fault = self.state.faults.draw(ids)
+        fault = self.state.faults.draw(ids, body)
         try:
             if fault is not None and fault.fault == DROP_CONNECTION:
                 await _drop_connection(send, request_id)

@@ -53,7 +53,8 @@ class EmulatorControl:
         self._call("POST", "/_emulator/reset", {})
 
     def set_faults(self, **config: Any) -> dict[str, Any]:
-        """Change the fault plan: latency_ms, schedule, rates, seed, slow_ms (docs/emulator.md)."""
+        """Change the fault plan: latency_ms, schedule, poison, rates, seed, slow_ms
+        (docs/emulator.md)."""
         return self._call("PUT", "/_emulator/faults", config)
 
     def faults(self) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -86,9 +87,20 @@ class RedisServer:
             if not conn.recv(64).startswith(b"+OK"):
                 raise RuntimeError("FLUSHALL failed")
 
+    def freeze(self) -> None:
+        """Stop the process where it stands (SIGSTOP): connections open, nothing answered."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """Let a frozen server go on (SIGCONT)."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         """Stop the server and remove its directory."""
         if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)  # a frozen server cannot act on SIGTERM
             self._process.terminate()
             self._process.wait(timeout=10)
             self._process = None

@@ -9,7 +9,8 @@ Every invocation goes through, in order:
   tried in order, skipping those whose circuit is open; a retryable failure moves the call to the
   next region at once, and after a full round the call pauses (full jitter, `retry.Backoff`) and
   starts again from the first. `max_attempts` counts every call, across regions;
-- circuit breaking per (target, region) (`breaker.CircuitBreaker`); when every region is open the
+- circuit breaking per (target, region) (`breaker.CircuitBreaker`; a 5xx answer is counted once per
+  body, by its digest, so one caller's poisoned body cannot open it); when every region is open the
   caller gets 503 `circuit-open` with Retry-After = what is left of the shortest cool-down;
 - admission per target (`admission.ModelGate`): a slot is held for one attempt only, never during
   a pause, so waiting callers progress while a failed one backs off.
@@ -40,6 +41,7 @@ current models are served from us-west-2 and can take long), so there is one cli
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import random
 import time
@@ -51,6 +53,7 @@ from typing import Any, Protocol, TypeVar
 import aioboto3
 import orjson
 from aiobotocore.config import AioConfig
+from botocore.exceptions import ClientError
 
 from ..observability import facts
 from ..observability.metrics import Metrics
@@ -134,7 +137,7 @@ class BedrockClient:
             )
             return await _read_all(response["body"])
 
-        parsed: dict[str, Any] = blobs.loads(await self._resilient(model, deadline, call))
+        parsed: dict[str, Any] = blobs.loads(await self._resilient(model, deadline, call, payload))
         return parsed
 
     async def invoke_raw(
@@ -156,7 +159,7 @@ class BedrockClient:
             raw = await _read_all(response["body"])
             return raw, str(response.get("contentType") or "application/json")
 
-        return await self._resilient(model, deadline, call)
+        return await self._resilient(model, deadline, call, body)
 
     def regions(self, model: Target) -> list[str]:
         """The regions `model` is called in, in order of preference."""
@@ -177,8 +180,10 @@ class BedrockClient:
         model: Target,
         deadline: float | None,
         call: Callable[[Any], Awaitable[_T]],
+        body: bytes,
     ) -> _T:
         settings = self._settings
+        digest = _BodyDigest(body)
         if deadline is None:
             deadline = time.monotonic() + settings.request_deadline_s
         target = model.target
@@ -214,7 +219,7 @@ class BedrockClient:
                 attempts += 1
                 called = True
                 try:
-                    return await self._attempt(model, region, breaker, deadline, call)
+                    return await self._attempt(model, region, breaker, deadline, call, digest)
                 except Exception as exc:
                     verdict = classify(exc)
                     if verdict is None or not verdict.retryable:
@@ -232,6 +237,7 @@ class BedrockClient:
         breaker: CircuitBreaker,
         deadline: float,
         call: Callable[[Any], Awaitable[_T]],
+        digest: _BodyDigest,
     ) -> _T:
         """One call in one region, holding a slot, under what is left of the deadline."""
         target = model.target
@@ -267,7 +273,10 @@ class BedrockClient:
                 else:
                     breaker.succeeded()
             elif verdict.outage:
-                breaker.failed(self.clock())
+                # An answer is about this body (counted once per body); a timeout or a broken
+                # connection is about the region.
+                body = await digest.value() if isinstance(exc, ClientError) else None
+                breaker.failed(self.clock(), body)
             else:
                 breaker.released()
             raise
@@ -374,6 +383,31 @@ class BedrockClient:
             # that checks signatures is the `aws` backend's case, with credentials from the chain.
             kwargs.update(_EMULATOR_CREDENTIALS)
         return self._session.client("bedrock-runtime", **kwargs)
+
+
+class _BodyDigest:
+    """The digest of one request's Bedrock body, made only when an answer fails (and once)."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+        self._digest: bytes | None = None
+
+    async def value(self) -> bytes:
+        """BLAKE2b-128 of the body; a thread hashes bodies too large to hash on the loop."""
+        if self._digest is None:
+            if len(self._body) <= _HASH_INLINE_BYTES:
+                self._digest = _digest(self._body)
+            else:
+                self._digest = await asyncio.to_thread(_digest, self._body)
+        return self._digest
+
+
+# Hashing runs at about 1 GB/s: past this a thread hop is cheaper than holding the loop.
+_HASH_INLINE_BYTES = 256 * 1024
+
+
+def _digest(body: bytes) -> bytes:
+    return hashlib.blake2b(body, digest_size=16).digest()
 
 
 async def _read_all(body: Any) -> bytes:

@@ -117,10 +117,10 @@ def decode_base64_image(text: str) -> bytes:
 
 
 # What Pillow, zlib and the codecs raise on hostile bytes.
-_DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, zlib.error, IndexError)
+DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, zlib.error, IndexError)
 # Pillow's own pixel guard, for a caller limit above it. The warning is there for when warnings are
 # errors (the tests): the caller's limit has been checked already.
-_BOMB_ERRORS = (Image.DecompressionBombError, Image.DecompressionBombWarning)
+BOMB_ERRORS = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 
 
 def load_pixels(image: InputImage) -> np.ndarray:
@@ -137,11 +137,11 @@ def load_pixels(image: InputImage) -> np.ndarray:
             return _to_uint8(im, image)
     except ImageInputError:
         raise
-    except _BOMB_ERRORS as err:
+    except BOMB_ERRORS as err:
         raise ImageInputError(
             f"is {image.width}x{image.height} pixels, more than this server can decode"
         ) from err
-    except _DECODE_ERRORS as err:
+    except DECODE_ERRORS as err:
         raise ImageInputError(CORRUPT) from err
 
 

@@ -1,7 +1,15 @@
-"""The Quotas facade: admit a key's request against its limits, hold its slot while it runs."""
+"""The Quotas facade: admit a key's request against its limits, hold its slot while it runs.
+
+A slot is given back in a task of its own, under the store's own timeout; the answer waits for it
+at most RELEASE_GRACE_S (a healthy store is done by then), so an answer whose images are ready goes
+out even when the store is slow or frozen (the slot then comes back when the release gets through,
+or when its lease expires). An unreachable store is logged once when the outage
+begins and once when it ends, however many requests meet it in between (each is a 503).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -25,6 +33,9 @@ log = logging.getLogger("app.quotas")
 WINDOW_S = 60
 # How long a concurrency slot outlives a replica that died holding it, past the request deadline.
 LEASE_MARGIN_S = 60.0
+# How long a finished request waits for its slot to be given back before answering anyway: a
+# healthy store answers within it, so the caller's next request finds the slot free.
+RELEASE_GRACE_S = 0.05
 
 
 class Backend(Protocol):
@@ -71,14 +82,42 @@ class Lease:
         await self.release()
 
     async def release(self) -> None:
-        """Free the slot (once; later calls do nothing)."""
+        """Free the slot (once; later calls do nothing), waiting for it no longer than
+        RELEASE_GRACE_S: past that the release goes on in the background."""
         lease, self._lease = self._lease, None
         if lease is not None:
-            try:
-                await self._quotas.backend.release(self._key, lease)
-            except RedisError:
-                # The lease expires on its own: the slot comes back after the TTL.
-                log.warning("could not release a quota lease of %r", self._key, exc_info=True)
+            task = self._quotas.release_later(self._key, lease)
+            await asyncio.wait({task}, timeout=RELEASE_GRACE_S)
+
+
+class _Outage:
+    """Whether the quota store is failing, so that an outage is logged once, not per request."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.failures = 0
+
+    def failed(self, exc: BaseException) -> None:
+        """A call to the store failed: the first failure of an outage is logged."""
+        self.failures += 1
+        if self.since is None:
+            self.since = time.monotonic()
+            log.error(
+                "the quota store cannot be reached (%s): requests that quotas apply to get 503 "
+                "quota-unavailable until it is back",
+                str(exc) or type(exc).__name__,
+            )
+
+    def succeeded(self) -> None:
+        """A call to the store succeeded: the end of an outage is logged."""
+        if self.since is not None:
+            log.warning(
+                "the quota store is reachable again after %.1f s (%d calls failed)",
+                time.monotonic() - self.since,
+                self.failures,
+            )
+            self.since = None
+            self.failures = 0
 
 
 class Quotas:
@@ -94,12 +133,16 @@ class Quotas:
         defaults: Limits | None = None,
         *,
         lease_ttl_s: float = 180.0 + LEASE_MARGIN_S,
+        release_timeout_s: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.backend = backend
         self.defaults = defaults or Limits()
         self.lease_ttl_s = lease_ttl_s
+        self.release_timeout_s = release_timeout_s
         self.clock = clock
+        self.outage = _Outage()
+        self._releasing: set[asyncio.Task[None]] = set()
 
     async def admit(self, key: ApiKey, images: int) -> Lease:
         """Charge one request of `images` images to `key`, or raise 429 quota-exceeded (with
@@ -125,7 +168,7 @@ class Quotas:
                 lease_ttl_s=self.lease_ttl_s,
             )
         except RedisError as exc:
-            log.error("the quota backend failed: %s", exc)
+            self.outage.failed(exc)
             raise ProblemError(
                 status=503,
                 slug="quota-unavailable",
@@ -133,6 +176,7 @@ class Quotas:
                 detail="the gateway cannot reach its quota store; try again shortly",
                 headers={"Retry-After": "1"},
             ) from exc
+        self.outage.succeeded()
         decision = Decision(key.name, limits, usage, images, window_reset(now, WINDOW_S))
         if not usage.admitted:
             problem = decision.problem()
@@ -142,8 +186,27 @@ class Quotas:
         held = lease if limits.concurrent_requests is not None else None
         return Lease(self, key.name, held, decision.headers())
 
+    def release_later(self, key: str, lease: str) -> asyncio.Task[None]:
+        """Give the slot `lease` holds back in a task of its own (kept here until it ends)."""
+        task = asyncio.create_task(self._release(key, lease))
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
+        return task
+
+    async def _release(self, key: str, lease: str) -> None:
+        try:
+            async with asyncio.timeout(self.release_timeout_s):
+                await self.backend.release(key, lease)
+        except (RedisError, TimeoutError) as exc:
+            # The lease expires on its own: the slot comes back after the TTL.
+            self.outage.failed(exc)
+        else:
+            self.outage.succeeded()
+
     async def close(self) -> None:
-        """Release the backend's connections."""
+        """Let the releases under way finish (each is bounded), then close the backend."""
+        if self._releasing:
+            await asyncio.gather(*self._releasing, return_exceptions=True)
         await self.backend.close()
 
 
@@ -153,13 +216,14 @@ async def open_quotas(settings: Settings) -> AsyncIterator[Quotas]:
     on exit."""
     backend: Backend
     if settings.quota_backend == "redis":
-        backend = RedisBackend.from_url(settings.redis_url)
+        backend = RedisBackend.from_url(settings.redis_url, settings.redis_timeout_s)
     else:
         backend = MemoryBackend()
     quotas = Quotas(
         backend,
         Limits(**settings.default_limits),
         lease_ttl_s=settings.request_deadline_s + LEASE_MARGIN_S,
+        release_timeout_s=settings.redis_timeout_s,
     )
     try:
         yield quotas

@@ -16,6 +16,8 @@ import math
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from ..auth.keys import Limits
 from .policy import Usage
@@ -68,9 +70,17 @@ class RedisBackend:
         self._acquire = client.register_script(_ACQUIRE)
 
     @classmethod
-    def from_url(cls, url: str) -> RedisBackend:
-        """A backend on the Redis at `url` (connections are made on first use)."""
-        return cls(Redis.from_url(url))
+    def from_url(cls, url: str, timeout_s: float = 1.0) -> RedisBackend:
+        """A backend on the Redis at `url` (connections are made on first use); every command
+        waits at most `timeout_s`, and is not retried (redis-py's default retries a timeout three
+        times, with pauses): a frozen Redis is a prompt 503, not a held request."""
+        client = Redis.from_url(
+            url,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+            retry=Retry(NoBackoff(), 0),
+        )
+        return cls(client)
 
     async def acquire(
         self,

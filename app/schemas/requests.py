@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from ..imaging.inputs import ImageInputError, InputImage, decode_base64_image, parse_image
 from ..imaging.masks import MaskConvention
+from ..imaging.verify import verify_decodes
 
 
 class Task(StrEnum):
@@ -65,7 +66,9 @@ def _read_image(value: Any, info: ValidationInfo) -> InputImage:
                 "image_type",
                 "must be a base64 string or data URL (JSON) or a file part (multipart)",
             )
-        return parse_image(data, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
+        image = parse_image(data, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
+        verify_decodes(image)
+        return image
     except ImageInputError as exc:
         kind = "unsupported_image" if exc.unsupported else "invalid_image"
         raise PydanticCustomError(kind, "{message}", {"message": exc.message}) from None

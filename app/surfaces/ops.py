@@ -15,6 +15,7 @@ from starlette.responses import Response
 from ..observability.metrics import Metrics
 from ..observability.readiness import ReadinessCheck
 from ..problems import ProblemError, problem_response
+from ..tasks.runner import TaskRunner
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,13 +38,21 @@ async def healthz() -> Response:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> Response:
-    """200 when credentials resolve and Bedrock is reachable; else 503 problem+json saying why."""
+    """200 when credentials resolve and Bedrock is reachable; else 503 problem+json saying why.
+
+    Either way the answer lists the circuits that are not closed (`open_circuits`: target,
+    region, state and the seconds left of the cool-down), which fail calls to those models at
+    once. They do not make the replica unready: every replica shares the same Bedrock, so taking
+    this one out of rotation would only move its callers to replicas whose circuits open too, and
+    the cool-down ends (one probe call decides) only if calls keep coming.
+    """
     check: ReadinessCheck = request.app.state.readiness
     outcome = await check.check()
+    runner: TaskRunner = request.state.runner
+    circuits = [c for c in runner.bedrock.circuits() if c["state"] != "closed"]
     if outcome.ready:
-        return Response(
-            orjson.dumps({"status": "ready", "endpoint": outcome.endpoint}), media_type=JSON
-        )
+        body = {"status": "ready", "endpoint": outcome.endpoint, "open_circuits": circuits}
+        return Response(orjson.dumps(body), media_type=JSON)
     retry_after = max(1, math.ceil(check.settings.readiness_cache_s))
     problem = ProblemError(
         status=503,
@@ -51,6 +60,6 @@ async def readyz(request: Request) -> Response:
         title="The gateway cannot serve requests",
         detail=outcome.reason or "not ready",
         headers={"Retry-After": str(retry_after)},
-        extra={"endpoint": outcome.endpoint},
+        extra={"endpoint": outcome.endpoint, "open_circuits": circuits},
     )
     return problem_response(problem, request.scope)

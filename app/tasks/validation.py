@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ..adapters.base import ModelAdapter, ModelEntry
 from ..adapters.registry import ModelRegistry
-from ..problems import FieldProblem, field_name, invalid
+from ..problems import MAX_LISTED_ERRORS, FieldProblem, field_name, invalid
 from ..schemas.requests import REQUEST_MODELS, ImageLimits, Task, TaskRequest
 from ..settings import Settings
 from ..wording import did_you_mean
@@ -43,6 +43,7 @@ class RequestValidator:
         schema = REQUEST_MODELS[task]
         problems: list[FieldProblem] = []
         unsupported = False
+        raw, unlisted = _unknown_keys_listed(schema, raw)
         request: Any = None
         try:
             request = schema.model_validate(raw, context=self.context)
@@ -70,7 +71,8 @@ class RequestValidator:
         if choice_problem is not None:
             problems = [p for p in problems if p.field != choice_problem.field] + [choice_problem]
         if entry is None:
-            raise invalid(problems, status=415 if unsupported else 422)
+            count = len(problems) + unlisted
+            raise invalid(problems, status=415 if unsupported else 422, count=count)
 
         adapter = self.registry.adapter(entry)
         if request is not None:
@@ -82,9 +84,10 @@ class RequestValidator:
                     problems.append(problem)
                     reported.add(problem.field)
         if problems:
-            count = len(problems)
+            count = len(problems) + unlisted
             detail = f"{count} field{'s are' if count != 1 else ' is'} not valid for {entry.id}"
-            raise invalid(problems, detail=detail, status=415 if unsupported else 422)
+            status = 415 if unsupported else 422
+            raise invalid(problems, detail=detail, status=status, count=count)
         assert request is not None
         return request, entry, adapter
 
@@ -160,6 +163,22 @@ class RequestValidator:
                 f"unknown model {shown!r}; {hint + ' ' if hint else ''}models for {task}: {fitting}"
             )
         return f"{entry.id} cannot do {task}; models that can: {fitting}"
+
+
+def _unknown_keys_listed(
+    schema: type[BaseModel], raw: dict[str, Any]
+) -> tuple[dict[str, Any], int]:
+    """`raw` with no more unknown keys than an answer lists, and how many others it had.
+
+    Pydantic makes an error object per unknown key; past the few an answer lists they are only
+    counted, by a set lookup each.
+    """
+    known = schema.model_fields
+    unknown = [key for key in raw if key not in known]
+    if len(unknown) <= MAX_LISTED_ERRORS:
+        return raw, 0
+    dropped = set(unknown[MAX_LISTED_ERRORS:])
+    return {key: value for key, value in raw.items() if key not in dropped}, len(dropped)
 
 
 # What a task's selecting field means when the caller leaves it out.

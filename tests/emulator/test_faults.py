@@ -131,6 +131,26 @@ def test_schedule_is_consumed_in_order_by_matching_calls(
     assert emulator.faults()["schedule"] == []
 
 
+def test_a_poisoned_body_fails_every_time_and_others_pass(
+    runtime: Any, emulator: EmulatorServer
+) -> None:
+    emulator.set_faults(poison=[{"fault": "InternalServerException", "marker": "poisoned kite"}])
+
+    def outcome(prompt: str) -> str:
+        try:
+            invoke(runtime, TITAN_V1, titan_t2i(prompt))
+        except botocore.exceptions.ClientError as error:
+            return str(error.response["Error"]["Code"])
+        return "success"
+
+    outcomes = [outcome(p) for p in ("a poisoned kite", "a red kite", "a poisoned kite")]
+    assert outcomes == ["InternalServerException", "success", "InternalServerException"]
+    # Never used up, unlike a schedule entry.
+    assert emulator.faults()["poison"] == [
+        {"fault": "InternalServerException", "marker": "poisoned kite", "model": "*"}
+    ]
+
+
 def test_rates_are_deterministic_for_a_seed(runtime: Any, emulator: EmulatorServer) -> None:
     config = {"rates": {"ThrottlingException": 0.3, "ServiceUnavailableException": 0.2}, "seed": 7}
     emulator.set_faults(**config)
@@ -181,12 +201,16 @@ def test_latency_overlaps_concurrent_calls(bedrock_env: EmulatorServer) -> None:
 
 def test_reset_clears_faults(runtime: Any, emulator: EmulatorServer) -> None:
     emulator.set_faults(
-        latency_ms={"*": 5}, schedule=[{"fault": "ThrottlingException"}], slow_ms=10
+        latency_ms={"*": 5},
+        schedule=[{"fault": "ThrottlingException"}],
+        poison=[{"fault": "InternalServerException", "marker": "kite"}],
+        slow_ms=10,
     )
     emulator.reset()
     assert emulator.faults() == {
         "latency_ms": {},
         "schedule": [],
+        "poison": [],
         "rates": {},
         "seed": 0,
         "slow_ms": 0,

@@ -18,7 +18,7 @@ from app.main import create_app
 from app.settings import Settings
 from emulator.testing import EmulatorServer
 from tests.conftest import DATA
-from tests.gateway.served import served_app
+from tests.gateway.served import ServedGateway
 
 
 def settings_for(emulator: EmulatorServer, **overrides: Any) -> Settings:
@@ -50,8 +50,8 @@ async def open_gateway(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture(scope="module")
 def served(emulator_server: EmulatorServer) -> Iterator[str]:
     """`python -m app` on the tests' emulator (tests/gateway/served.py), for a module's tests."""
-    with served_app(emulator_server.url) as url:
-        yield url
+    with ServedGateway(emulator_server) as gateway:
+        yield gateway.url
 
 
 @pytest.fixture

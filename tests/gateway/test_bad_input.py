@@ -37,6 +37,7 @@ from app.middleware import RequestContextMiddleware
 from emulator.testing import EmulatorServer
 
 from .conftest import b64, data, settings_for
+from .hostile import corrupt_pixels, million_keys, png_chunk
 from .live import GatewayServer
 
 T2I = "/v1/images/text-to-image"
@@ -49,15 +50,6 @@ PROBLEM = "application/problem+json"
 # --- bytes that are not what they claim -----------------------------------------------------
 
 
-def _chunk(kind: bytes, payload: bytes) -> bytes:
-    return (
-        struct.pack(">I", len(payload))
-        + kind
-        + payload
-        + struct.pack(">I", zlib.crc32(kind + payload))
-    )
-
-
 @cache
 def png_bomb(side: int = 50_000) -> bytes:
     """A valid PNG whose header claims side x side RGB pixels; its IDAT, a few kilobytes of zlib,
@@ -67,7 +59,10 @@ def png_bomb(side: int = 50_000) -> bytes:
     idat = b"".join(deflate.compress(block) for _ in range(64)) + deflate.flush()
     ihdr = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
     return (
-        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"IDAT", idat)
+        + png_chunk(b"IEND", b"")
     )
 
 
@@ -179,6 +174,11 @@ CASES: list[Case] = [
          json={"images": [b64(ROCKET[: len(ROCKET) * 3 // 4])]}),
     Case("png-bad-crc", INPAINT, 422, V, "image", "is truncated or corrupt",
          files=inpaint_files(bad_crc_png())),
+    # Pixel data that cannot be decoded behind valid CRCs: refused before any call, named.
+    *(Case(f"corrupt-{name}", VARIATIONS, 422, V, "images[0]", "is truncated or corrupt",
+           json={"images": [b64(png)]}) for name, png in corrupt_pixels().items()),
+    Case("corrupt-mask", INPAINT, 422, V, "mask", "is truncated or corrupt",
+         files=inpaint_files(mask=corrupt_pixels()["rgb8-noise-idat"])),
     Case("webp-for-titan", INPAINT, 415, U, "image",
          "is not a PNG or JPEG image (it is a WebP file)",
          files=inpaint_files(encoded("WEBP", (600, 400)), name="photo.webp")),
@@ -269,8 +269,22 @@ CASES: list[Case] = [
          headers=JSON_TYPE, content=b'{"prompt": "a fox", "cfg_scale": -Infinity}'),
     Case("trailing-comma", T2I, 400, "invalid-json", None, "line 1 column 20",
          headers=JSON_TYPE, content=b'{"prompt": "a fox",}'),
-    Case("nested-too-deep", T2I, 400, "invalid-json", None, "nests deeper",
+    Case("nested-too-deep", T2I, 400, "json-too-complex", None,
+         "nests 100001 levels deep; at most 32 are read",
          headers=JSON_TYPE, content=b'{"prompt": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+    # Bodies within the byte cap that would cost far more than their size to parse or answer.
+    Case("million-unknown-keys", T2I, 400, "json-too-complex", None,
+         "the body has 1000001 strings (object keys included); at most 10000 are read",
+         headers=JSON_TYPE, content=million_keys()),
+    Case("1500-keys", T2I, 400, "json-too-complex", None,
+         "the body has 1501 object keys; at most 1000 are read",
+         json={"prompt": "a fox", **{f"k{i}": i for i in range(1500)}}),
+    Case("20000-strings", COLOR, 400, "json-too-complex", None, "20005 strings",
+         json={"prompt": "a fox", "model": "titan-v2", "colors": ["#000000"] * 20_000}),
+    Case("nested-33", T2I, 400, "json-too-complex", None, "nests 33 levels deep",
+         headers=JSON_TYPE, content=b'{"prompt": "a fox", "n": ' + b"[" * 32 + b"]" * 32 + b"}"),
+    Case("900-unknown-keys", T2I, 422, V, "k0", "Extra inputs are not permitted",
+         json={"prompt": "a fox", **{f"k{i}": i for i in range(900)}}),
     Case("number-5000-digits", T2I, 400, "invalid-json", None, "more than 4300 digits",
          headers=JSON_TYPE, content=b'{"prompt": "a fox", "seed": ' + b"9" * 5000 + b"}"),
     Case("duplicate-keys", T2I, 422, V, "prompt", "is given more than once",
@@ -414,6 +428,26 @@ BEDROCK_CASES: list[tuple[str, str, bytes, str]] = [
         "#/init_image: is truncated or corrupt",
     ),
     ("not-json", SDXL, b'{"text_prompts": [', "Malformed input request"),
+    (
+        "corrupt-pixels",
+        TITAN,
+        orjson.dumps(
+            {
+                "taskType": "IMAGE_VARIATION",
+                "imageVariationParams": {
+                    "text": "tea",
+                    "images": [b64(corrupt_pixels()["rgba-noise-idat"])],
+                },
+            }
+        ),
+        "#/imageVariationParams/images/0: is truncated or corrupt",
+    ),
+    (
+        "million-keys",
+        TITAN,
+        million_keys(),
+        "Malformed input request: the body has 1000001 strings (object keys included)",
+    ),
 ]
 
 

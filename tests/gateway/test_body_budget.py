@@ -35,11 +35,11 @@ def upload(url: str) -> httpx.Response:
 
 async def test_waiters_are_served_in_order_as_bytes_come_back() -> None:
     budget = ByteBudget(100)
-    assert await budget.acquire(60, 1)
+    assert await budget.acquire("first", 60, 1)
     order: list[str] = []
 
     async def take(name: str, weight: int) -> None:
-        assert await budget.acquire(weight, 10)
+        assert await budget.acquire(name, weight, 10)
         order.append(name)
 
     # 30 would fit beside the 60, but the 50 came first: no one jumps the line.
@@ -48,26 +48,27 @@ async def test_waiters_are_served_in_order_as_bytes_come_back() -> None:
     small = asyncio.create_task(take("thirty", 30))
     await asyncio.sleep(0)
     assert (budget.used, budget.waiting, order) == (60, 2, [])
-    budget.release(60)
+    budget.release("first")
     await asyncio.gather(big, small)
     assert (budget.used, budget.waiting, order) == (80, 0, ["fifty", "thirty"])
 
 
 async def test_a_wait_that_runs_out_leaves_the_line() -> None:
     budget = ByteBudget(100)
-    assert await budget.acquire(100, 1)
-    assert not await budget.acquire(1, 0.01)
-    assert (budget.used, budget.waiting) == (100, 0)
-    budget.release(100)
-    assert budget.used == 0
+    assert await budget.acquire("first", 100, 1)
+    assert not await budget.acquire("second", 1, 0.01)
+    assert (budget.used, budget.waiting, budget.holders) == (100, 0, 1)
+    budget.release("first")
+    budget.release("second")  # it holds nothing: nothing changes
+    assert (budget.used, budget.holders) == (0, 0)
 
 
 async def test_a_cancelled_waiter_lets_the_next_one_in() -> None:
     budget = ByteBudget(100)
-    assert await budget.acquire(50, 1)
-    blocked = asyncio.create_task(budget.acquire(80, 10))
+    assert await budget.acquire("first", 50, 1)
+    blocked = asyncio.create_task(budget.acquire("blocked", 80, 10))
     await asyncio.sleep(0)
-    behind = asyncio.create_task(budget.acquire(40, 10))
+    behind = asyncio.create_task(budget.acquire("behind", 40, 10))
     await asyncio.sleep(0)
     blocked.cancel()
     # The 80 at the head held back the 40, which fits once it is gone.
@@ -77,9 +78,31 @@ async def test_a_cancelled_waiter_lets_the_next_one_in() -> None:
         await blocked
 
 
-def test_a_body_over_the_budget_weighs_the_budget() -> None:
+async def test_when_every_holder_waits_one_goes_over_the_budget_alone() -> None:
     budget = ByteBudget(100)
-    assert (budget.weight(10**9), budget.weight(0), budget.weight(42)) == (100, 1, 42)
+    # Two uploads took their first chunks; each now wants more than is left.
+    assert await budget.acquire("a", 50, 1)
+    assert await budget.acquire("b", 40, 1)
+    first = asyncio.create_task(budget.acquire("a", 30, 10))
+    await asyncio.sleep(0)
+    assert not first.done()  # "b" may still give bytes back
+    second = asyncio.create_task(budget.acquire("b", 30, 10))
+    # Now neither can go on: the first in line is let over the budget, the other waits.
+    assert await first
+    assert (budget.used, budget.waiting) == (120, 1)
+    # "a" wants more while "b" still waits: "a" is the one let over, again, not "b".
+    assert await budget.acquire("a", 30, 10)
+    assert (budget.used, budget.waiting) == (150, 1)
+    budget.release("a")  # the first request ends
+    assert await second
+    assert (budget.used, budget.holders) == (70, 1)
+
+
+async def test_a_lone_body_larger_than_the_budget_goes_through() -> None:
+    budget = ByteBudget(100)
+    assert await budget.acquire("upload", 100, 1)
+    assert await budget.acquire("upload", 60, 1)
+    assert (budget.used, budget.holders) == (160, 1)
 
 
 # --- in the gateway -------------------------------------------------------------------------------

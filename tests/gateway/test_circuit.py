@@ -56,8 +56,9 @@ async def trip(
     gw: Gateway, emulator: EmulatorServer, fault: str = "InternalServerException"
 ) -> None:
     emulator.set_faults(schedule=[{"fault": fault, "times": 2}])
-    for _ in range(2):
-        assert (await gw.http.post(T2I, json=REQUEST)).status_code >= 500
+    # Two different bodies: a body that fails again is counted once (test_breaker_bodies.py).
+    for seed in (100, 101):
+        assert (await gw.http.post(T2I, json={**REQUEST, "seed": seed})).status_code >= 500
     assert state(gw) == "open"
 
 
@@ -157,15 +158,19 @@ async def test_an_answer_from_bedrock_resets_the_count(
     assert gw.bedrock.circuits()[0]["failures"] == 1
 
 
-async def test_failures_within_one_request_count_and_stop_its_retries(
-    emulator: EmulatorServer,
-) -> None:
+async def test_the_retries_of_one_body_count_once(emulator: EmulatorServer) -> None:
     settings = settings_for(emulator, max_attempts=5, retry_base_s=0, breaker_failure_threshold=2)
     async with open_resilient(settings) as gw:
         emulator.set_faults(schedule=[{"fault": "InternalServerException", "times": 10}])
         response = await gw.http.post(T2I, json=REQUEST)
-        # The last upstream failure, not circuit-open: it says more about what went wrong.
         assert response.json()["upstream_error"] == "InternalServerException"
-        assert calls(emulator) == 2
+        # Every attempt was made: five failures of one body are one failure to the breaker.
+        assert calls(emulator) == 5
+        [circuit] = gw.bedrock.circuits()
+        assert (circuit["state"], circuit["failures"]) == ("closed", 1)
+        # A second body failing opens it (threshold 2), and the next request fails fast.
+        other = await gw.http.post(T2I, json={**REQUEST, "seed": 8})
+        assert other.json()["upstream_error"] == "InternalServerException"
+        assert calls(emulator) == 6
         assert_problem(await gw.http.post(T2I, json=REQUEST), 503, "circuit-open")
-        assert calls(emulator) == 2
+        assert calls(emulator) == 6

@@ -30,7 +30,7 @@ async def test_healthz_and_readyz_with_the_emulator_up(emulator: EmulatorServer)
         ready = await http.get("/readyz")
     assert (health.status_code, health.json()) == (200, {"status": "ok"})
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "endpoint": emulator.url}
+    assert ready.json() == {"status": "ready", "endpoint": emulator.url, "open_circuits": []}
 
 
 async def test_readyz_is_a_503_problem_naming_an_unreachable_endpoint(

@@ -41,12 +41,13 @@ from ...bedrock.errors import (
     scrub,
     transport_failure,
 )
-from ...problems import ProblemError
+from ...problems import MAX_LISTED_ERRORS, ProblemError
 
 INVALID_MODEL = "The provided model identifier is invalid."
 JSON = "application/json"
 # A problem's headers an error answer keeps: when to retry, and a key's quota state.
-KEPT_HEADERS = frozenset({"retry-after", "ratelimit", "ratelimit-policy"})
+# Connection: close comes with refusals made before the body or head was read whole.
+KEPT_HEADERS = frozenset({"retry-after", "ratelimit", "ratelimit-policy", "connection"})
 
 # The status Bedrock answers each code with (reference §1).
 STATUS: dict[str, int] = {
@@ -62,6 +63,12 @@ STATUS: dict[str, int] = {
     "ServiceUnavailableException": 503,
     # AWS's code for a credential it does not know; 401 here, as the gateway's other surfaces.
     "UnrecognizedClientException": 401,
+    # AWS's front end's codes (S3 names them) for a request that came too slowly or with too
+    # large a head, with HTTP's own statuses; and nginx's 499 for a caller that hung up, which
+    # nobody reads but the access line and the metrics.
+    "RequestTimeout": 408,
+    "RequestHeaderSectionTooLarge": 431,
+    "ClientClosedRequest": 499,
 }
 _BY_STATUS: dict[int, str] = {
     400: "ValidationException",
@@ -87,6 +94,10 @@ _GATEWAY_SLUGS: dict[str, str] = {
     "circuit-open": "ServiceUnavailableException",
     "deadline-exceeded": "ModelTimeoutException",
     "unauthorized": "UnrecognizedClientException",
+    "body-timeout": "RequestTimeout",
+    "header-timeout": "RequestTimeout",
+    "headers-too-large": "RequestHeaderSectionTooLarge",
+    "client-closed-request": "ClientClosedRequest",
 }
 # Problems without a Bedrock code.
 _BY_SLUG: dict[str, str] = {
@@ -141,12 +152,14 @@ class BedrockError(Exception):
 
 
 def validation_error(violations: list[str]) -> BedrockError:
-    """One ValidationException listing every violation (`#/path: message`)."""
+    """One ValidationException listing the violations (`#/path: message`): the first
+    MAX_LISTED_ERRORS, then how many more."""
     count = len(violations)
     noun = "violation" if count == 1 else "violations"
-    return BedrockError(
-        "ValidationException", f"{count} schema {noun} found: {'; '.join(violations)}"
-    )
+    listing = "; ".join(violations[:MAX_LISTED_ERRORS])
+    if count > MAX_LISTED_ERRORS:
+        listing += f"; and {count - MAX_LISTED_ERRORS} more"
+    return BedrockError("ValidationException", f"{count} schema {noun} found: {listing}")
 
 
 def invalid_model() -> BedrockError:

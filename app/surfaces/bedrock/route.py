@@ -25,7 +25,10 @@ from ...bedrock.errors import is_end_of_life, retired_problem
 from ...problems import ProblemError, request_id_of
 from ...tasks.runner import TaskRunner
 from ...wording import byte_size
+from ..json_bounds import JsonBounds
+from ..json_bounds import check as check_bounds
 from ..native.answers import answer_headers
+from ..upload import read_upload
 from .errors import (
     JSON,
     BedrockError,
@@ -118,9 +121,9 @@ async def _pass_through(
 
 async def _read_body(request: Request) -> bytes:
     try:
-        raw = await request.body()
-    except ProblemError as problem:  # the gateway's own body cap, met while streaming
-        raise BedrockError("ValidationException", problem.detail) from None
+        raw = await read_upload(request)
+    except ProblemError as problem:  # the body cap, its deadline, a hang-up, a busy gateway
+        raise from_problem(problem) from None
     if len(raw) > MAX_BODY_BYTES:
         raise BedrockError(
             "ValidationException",
@@ -132,6 +135,11 @@ async def _read_body(request: Request) -> bytes:
 
 def _checked(runner: TaskRunner, entry: ModelEntry, raw: bytes) -> Reading:
     """The body read and validated for `entry`; every violation raised at once (CPU work)."""
+    try:
+        check_bounds(raw, JsonBounds.of(runner.validator.settings))
+    except ProblemError as problem:
+        detail = f"Malformed input request: {problem.detail}"
+        raise BedrockError("ValidationException", detail) from None
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

@@ -23,6 +23,9 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from ...problems import FieldProblem, ProblemError, invalid
 from ...schemas.requests import IMAGE_FIELDS, REQUEST_MODELS
 from ...wording import byte_size
+from ..json_bounds import JsonBounds
+from ..json_bounds import check as check_bounds
+from ..upload import read_upload
 
 # Image fields may arrive as repeated parts (`images`) or with the bracket suffix HTML forms and
 # several client libraries use (`images[]`).
@@ -45,7 +48,8 @@ async def read_fields(request: Request, *, multipart: bool) -> dict[str, Any]:
         boundary = _boundary(content_type)
         parse = lambda raw: parse_form(raw, boundary)  # noqa: E731
     elif media in ("", "application/json") or media.endswith("+json"):
-        parse = parse_json_object
+        bounds = JsonBounds.of(request.state.runner.validator.settings)
+        parse = lambda raw: parse_json_object(raw, bounds)  # noqa: E731
     else:
         accepted = "application/json or multipart/form-data" if multipart else "application/json"
         raise ProblemError(
@@ -54,8 +58,7 @@ async def read_fields(request: Request, *, multipart: bool) -> dict[str, Any]:
             title="Unsupported media type",
             detail=f"the body is {media}; this endpoint takes {accepted}",
         )
-    # Not request.body(): the request would keep its copy of the upload to the end.
-    raw = b"".join([chunk async for chunk in request.stream()])
+    raw = await read_upload(request)
     if len(raw) <= _PARSE_INLINE_BYTES:
         return parse(raw)
     return await asyncio.to_thread(parse, raw)
@@ -107,9 +110,10 @@ def _utf8(raw: bytes) -> str:
         ) from None
 
 
-def parse_json_object(raw: bytes) -> dict[str, Any]:
-    """A JSON body as a dict; a ProblemError (400 or 422) for anything else."""
+def parse_json_object(raw: bytes, bounds: JsonBounds) -> dict[str, Any]:
+    """A JSON body within `bounds` as a dict; a ProblemError (400 or 422) for anything else."""
     text = _utf8(raw)
+    check_bounds(raw, bounds)
     if not text.strip():
         raise invalid([FieldProblem(field="body", message="a JSON object is required")])
     try:

@@ -76,6 +76,11 @@ _PROBLEM_EXAMPLES: dict[int, tuple[str, str, str]] = {
         "Not acceptable",
         "an image/png answer holds one image and n is 2: ask for application/json, or n=1",
     ),
+    408: (
+        "body-timeout",
+        "The request body came too slowly",
+        "the body did not arrive within 60 s",
+    ),
     410: (
         "model-retired",
         "The model is retired",
@@ -93,6 +98,11 @@ _PROBLEM_EXAMPLES: dict[int, tuple[str, str, str]] = {
         "unsupported-media-type",
         "Unsupported media type",
         "the body is text/plain; this endpoint takes application/json or multipart/form-data",
+    ),
+    431: (
+        "headers-too-large",
+        "The request headers are too large",
+        "the request line and headers are over the limit of 32 KiB (32768 bytes) or 100 headers",
     ),
     422: (
         "validation-error",
@@ -233,15 +243,30 @@ IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
             "image/webp": {"schema": _BINARY},
         },
     },
-    400: _problem(400, "Malformed JSON or multipart, or Bedrock refused the request."),
+    400: _problem(
+        400,
+        "Malformed JSON or multipart, JSON past the parse bounds (`json-too-complex`), or "
+        "Bedrock refused the request.",
+    ),
     406: _problem(406, "The Accept header allows no answer type, or asks for an image with n > 1."),
+    408: _problem(
+        408,
+        "The body (`body-timeout`) or the headers (`header-timeout`) did not arrive in time; "
+        "the connection is closed.",
+    ),
     410: _problem(410, "The model is retired and no successor is configured (`model-retired`)."),
     413: _problem(413, "The body is over the size limit."),
     415: _problem(415, "The body or an uploaded image is of a type the endpoint does not take."),
+    431: _problem(
+        431,
+        "The request line and headers are over the size or count limit (`headers-too-large`); "
+        "the connection is closed.",
+    ),
     422: _problem(
         422,
-        "A field is not valid for the model (`errors` lists every one), or content filters "
-        "blocked every image (`content-filtered`).",
+        "A field is not valid for the model (`errors` lists them, the first 20 when there are "
+        "more, and `error_count` counts them), or content filters blocked every image "
+        "(`content-filtered`).",
     ),
     429: _problem(
         429,

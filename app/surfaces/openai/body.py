@@ -13,7 +13,11 @@ from typing import Any
 import orjson
 from fastapi import Request
 
+from ...problems import ProblemError
+from ..json_bounds import JsonBounds
+from ..json_bounds import check as check_bounds
 from ..native.body import read_fields
+from ..upload import read_upload
 from .errors import OpenAIError
 
 # Below this a thread hop costs more than the parse itself.
@@ -25,16 +29,20 @@ async def read_body(request: Request, *, multipart: bool) -> dict[str, Any]:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ("", "application/json") and not media.endswith("+json"):
         return await read_fields(request, multipart=multipart)
-    # Not request.body(): the request would keep its copy of the upload to the end.
-    raw = b"".join([chunk async for chunk in request.stream()])
+    raw = await read_upload(request)
+    bounds = JsonBounds.of(request.state.runner.validator.settings)
     if len(raw) <= _PARSE_INLINE_BYTES:
-        return _parse(raw)
-    return await asyncio.to_thread(_parse, raw)
+        return _parse(raw, bounds)
+    return await asyncio.to_thread(_parse, raw, bounds)
 
 
-def _parse(raw: bytes) -> dict[str, Any]:
+def _parse(raw: bytes, bounds: JsonBounds) -> dict[str, Any]:
     if not raw.strip():
         raise OpenAIError(400, "The body is empty; a JSON object is required.", code="invalid_json")
+    try:
+        check_bounds(raw, bounds)
+    except ProblemError as problem:
+        raise OpenAIError(400, problem.detail, code="json_too_complex") from None
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

@@ -27,7 +27,8 @@ from ...problems import ProblemError
 JSON = "application/json"
 DEFAULT_RETRY_AFTER = "1"
 # A problem's headers an error answer keeps: when to retry, and a key's quota state.
-KEPT_HEADERS = frozenset({"retry-after", "ratelimit", "ratelimit-policy"})
+# Connection: close comes with refusals made before the body or head was read whole.
+KEPT_HEADERS = frozenset({"retry-after", "ratelimit", "ratelimit-policy", "connection"})
 
 _STATUS = {406: 400, 410: 404, 415: 400, 422: 400}
 _CODES = {
