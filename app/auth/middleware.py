@@ -9,7 +9,8 @@ request passes as ANONYMOUS.
 
 Paths that spend nothing and reveal no caller's data need no key: the health checks (load
 balancers probe them without credentials), /metrics (scraped by Prometheus from inside the
-network), and the API's own documentation (/docs, /redoc, /openapi.json: the committed spec).
+network), the API's own documentation (/docs, /redoc, /openapi.json: the committed spec) and the
+files these pages load (/static/...).
 OPTIONS needs none either: browsers never send credentials on a CORS preflight.
 """
 
@@ -23,9 +24,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..problems import ProblemError, problem_response
 from .keys import ANONYMOUS, ApiKey, Unauthorized, find_key
 
-OPEN_PATHS = frozenset(
-    {"/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
-)
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json"})
+OPEN_PREFIX = "/static/"
 CHALLENGE = 'Bearer realm="bedrock-image-gateway"'
 _MISSING = "an API key is required: send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
 _NOT_BEARER = (
@@ -63,7 +63,8 @@ class ApiKeyAuth:
             state["api_key"] = ANONYMOUS
             await self.app(scope, receive, send)
             return
-        if scope["method"] == "OPTIONS" or scope["path"] in OPEN_PATHS:
+        path: str = scope["path"]
+        if scope["method"] == "OPTIONS" or path in OPEN_PATHS or path.startswith(OPEN_PREFIX):
             await self.app(scope, receive, send)
             return
         key, refusal = self._authenticate(scope)
