@@ -7,7 +7,7 @@ PORT ?= 8000
 EMULATOR_PORT ?= 8001
 STAMP := $(VENV)/.installed
 
-.PHONY: install run emulator test lint format spec clients fuzz bench clean
+.PHONY: install browser-deps run emulator test lint format spec clients fuzz bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,19 @@ run: $(STAMP)
 emulator: $(STAMP)
 	$(BIN)/python -m emulator --host 127.0.0.1 --port $(EMULATOR_PORT)
 
-test: $(STAMP)
+## tests/browser drive Debian's chromium through its chromedriver: installed here when missing (as
+## root with apt-get), otherwise the command to run is printed.
+browser-deps:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y -q chromium chromium-driver || \
+		{ apt-get update -q && apt-get install -y -q chromium chromium-driver; }; \
+	else \
+		echo "tests/browser need Debian's chromium: sudo apt-get install chromium chromium-driver" >&2; \
+		exit 1; \
+	fi
+
+test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
