@@ -7,10 +7,10 @@ three surfaces' SDKs send their own (`X-API-Key`, `x-stainless-*`, `X-Amz-*`, `a
 
 `SecurityHeaders` (pure ASGI) adds to every answer: `X-Content-Type-Options: nosniff`,
 `Referrer-Policy: no-referrer`, `X-Frame-Options: DENY` and a Content-Security-Policy that lets an
-answer load nothing and be framed by nobody. The gateway's own pages (/docs, /redoc) get a policy
-of their own: scripts, styles and images from the gateway alone, calls to the gateway alone, no
-inline script and no eval anywhere (their scripts are files the gateway serves). HSTS is sent only
-on answers to requests that came over HTTPS (uvicorn's TLS, or a trusted proxy's
+answer load nothing and be framed by nobody. The gateway's own pages (/docs, /redoc, /playground)
+get a policy of their own: scripts, styles and images from the gateway alone, calls to the gateway
+alone, no inline script and no eval anywhere (their scripts are files the gateway serves). HSTS is
+sent only on answers to requests that came over HTTPS (uvicorn's TLS, or a trusted proxy's
 X-Forwarded-Proto): over plain HTTP browsers ignore it, and only the TLS end knows which hosts it
 covers.
 """
@@ -55,6 +55,12 @@ _PAGE = "; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 DOCS_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; worker-src blob:" + _PAGE
+)
+# The playground: ES modules and a stylesheet from /static, the answers' images as data: URLs
+# (uploads are drawn on canvases, not loaded as images); the page sets no inline style either.
+PLAYGROUND_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'" + _PAGE
 )
 _HSTS = "max-age=31536000"
 _ALWAYS = {

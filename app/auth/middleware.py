@@ -9,8 +9,8 @@ request passes as ANONYMOUS.
 
 Paths that spend nothing and reveal no caller's data need no key: the health checks (load
 balancers probe them without credentials), /metrics (scraped by Prometheus from inside the
-network), the API's own documentation (/docs, /redoc, /openapi.json: the committed spec) and the
-files these pages load (/static/...).
+network), the API's own documentation (/docs, /redoc, /openapi.json: the committed spec), the
+playground page and the files these pages load (/static/...): the calls they make carry a key.
 OPTIONS needs none either: browsers never send credentials on a CORS preflight.
 """
 
@@ -24,7 +24,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..problems import ProblemError, problem_response
 from .keys import ANONYMOUS, ApiKey, Unauthorized, find_key
 
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json"})
+OPEN_PATHS = frozenset(
+    {"/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json", "/playground"}
+)
 OPEN_PREFIX = "/static/"
 CHALLENGE = 'Bearer realm="bedrock-image-gateway"'
 _MISSING = "an API key is required: send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"

@@ -1,7 +1,7 @@
 """The pages a browser opens on the gateway and the files they load, all served from here.
 
 Swagger UI and ReDoc come from the fastapi-offline package (under /static/vendor), so the docs
-work without a CDN; their start-up script is under /static.
+work without a CDN; the playground is plain ES modules and CSS (under /static): nothing to build.
 Every URL in the pages is relative, so they work under a proxy's path prefix (root_path) too.
 """
 
@@ -15,16 +15,16 @@ from fastapi.openapi.docs import get_redoc_html
 from starlette.responses import FileResponse, HTMLResponse
 from starlette.staticfiles import StaticFiles
 
-from ..browser import DOCS_POLICY
+from ..browser import DOCS_POLICY, PLAYGROUND_POLICY
 
 _HERE = Path(__file__).parent
 VENDOR = Path(str(files("fastapi_offline").joinpath("static")))
 # Each page's Content-Security-Policy (see app.browser).
-PAGE_POLICIES = {"/docs": DOCS_POLICY, "/redoc": DOCS_POLICY}
+PAGE_POLICIES = {"/docs": DOCS_POLICY, "/redoc": DOCS_POLICY, "/playground": PLAYGROUND_POLICY}
 
 
 def install_pages(app: FastAPI) -> None:
-    """Serve /docs, /redoc and /static on `app` (built with docs_url=None)."""
+    """Serve /docs, /redoc, /playground and /static on `app` (built with docs_url=None)."""
     title = app.title
 
     @app.get("/docs", include_in_schema=False)
@@ -40,6 +40,10 @@ def install_pages(app: FastAPI) -> None:
             redoc_favicon_url="static/vendor/favicon.png",
             with_google_fonts=False,
         )
+
+    @app.get("/playground", include_in_schema=False)
+    async def playground() -> FileResponse:
+        return FileResponse(_HERE / "pages" / "playground.html", media_type="text/html")
 
     # The vendor mount first: /static would otherwise take its paths.
     app.mount("/static/vendor", StaticFiles(directory=VENDOR), name="vendor")

@@ -56,6 +56,7 @@ class Served:
             [sys.executable, "-m", "app"],
             cwd=ROOT,
             env=environment,
+            stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
             start_new_session=True,

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.browser import API_POLICY, DOCS_POLICY, BrowserPolicyError
+from app.browser import API_POLICY, DOCS_POLICY, PLAYGROUND_POLICY, BrowserPolicyError
 from app.main import create_app
 from emulator.testing import EmulatorServer
 from tests.gateway.conftest import open_gateway, settings_for
@@ -200,7 +200,7 @@ class TestSecurityHeaders:
 
     @pytest.mark.parametrize(
         ("path", "policy"),
-        [("/docs", DOCS_POLICY), ("/redoc", DOCS_POLICY)],
+        [("/docs", DOCS_POLICY), ("/redoc", DOCS_POLICY), ("/playground", PLAYGROUND_POLICY)],
     )
     async def test_pages_run_the_gateways_own_script_files_only(
         self, gateway: httpx.AsyncClient, path: str, policy: str
@@ -227,6 +227,15 @@ class TestSecurityHeaders:
             assert asset.status_code == 200, url
             if url.startswith("static/"):
                 assert_secured(asset)
+
+    async def test_the_playground_modules_are_served_as_javascript(
+        self, gateway: httpx.AsyncClient
+    ) -> None:
+        for name in ("main", "api", "form", "mask", "snippets"):
+            response = await gateway.get(f"/static/playground/{name}.js")
+            assert response.status_code == 200
+            # Module scripts load only with a JavaScript type.
+            assert response.headers["content-type"].startswith("text/javascript")
 
     async def test_fastapis_cdn_pages_are_gone(self, gateway: httpx.AsyncClient) -> None:
         assert (await gateway.get("/docs/oauth2-redirect")).status_code == 404
