@@ -6,6 +6,7 @@ console error."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -298,3 +299,39 @@ def test_with_api_keys_the_key_is_asked_for_and_kept_in_the_tab_only(
     finally:
         browser.execute_script("sessionStorage.clear()")
         server.stop()
+
+
+def test_an_image_dropped_on_the_page_is_the_one_edited(
+    page: WebDriver, served: Served, artefacts: Path
+) -> None:
+    open_playground(page, served)
+    Select(page.find_element(By.ID, "task")).select_by_value("remove-background")
+    area = page.find_element(By.ID, "canvas-area")
+    # What a browser dispatches when a file is dropped (WebDriver has no file drag and drop).
+    page.execute_script(
+        """
+        const [area, b64, name] = arguments;
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const dropped = new DataTransfer();
+        dropped.items.add(new File([bytes], name, {type: "image/png"}));
+        area.dispatchEvent(new DragEvent("dragover", {dataTransfer: dropped, bubbles: true}));
+        area.dispatchEvent(new DragEvent("drop", {dataTransfer: dropped, bubbles: true}));
+        """,
+        area,
+        base64.b64encode((DATA / "chelsea.png").read_bytes()).decode(),
+        "chelsea.png",
+    )
+    wait(page).until(
+        ec.visibility_of_element_located((By.CSS_SELECTOR, "#stage[data-source='chelsea.png']"))
+    )
+    size = page.execute_script(
+        "const c = document.getElementById('photo'); return [c.width, c.height]"
+    )
+    assert size == [451, 300]
+    # Remove-background takes no mask: no mask tools.
+    assert not page.find_element(By.ID, "mask-tools").is_displayed()
+    submit_and_wait(page)
+    caption = page.find_element(By.CSS_SELECTOR, "#results figcaption").text
+    assert "model stability.stable-image-remove-background-v1:0" in caption
+    page.save_screenshot(str(artefacts / "playground-7-dropped.png"))
+    assert console_errors(page) == []
