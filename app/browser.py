@@ -7,19 +7,18 @@ three surfaces' SDKs send their own (`X-API-Key`, `x-stainless-*`, `X-Amz-*`, `a
 
 `SecurityHeaders` (pure ASGI) adds to every answer: `X-Content-Type-Options: nosniff`,
 `Referrer-Policy: no-referrer`, `X-Frame-Options: DENY` and a Content-Security-Policy that lets an
-answer load nothing and be framed by nobody. The documentation pages (/docs, /redoc) need scripts
-and styles from jsDelivr: they get a policy naming those hosts and allowing their inline scripts by
-hash, computed from the page itself, so no other inline script can run there. HSTS is sent only on
-answers to requests that came over HTTPS (uvicorn's TLS, or a trusted proxy's X-Forwarded-Proto):
-over plain HTTP browsers ignore it, and only the TLS end knows which hosts it covers.
+answer load nothing and be framed by nobody. The gateway's own pages (/docs, /redoc, /playground)
+get a policy of their own: scripts, styles and images from the gateway alone, calls to the gateway
+alone, no inline script and no eval anywhere (their scripts are files the gateway serves). HSTS is
+sent only on answers to requests that came over HTTPS (uvicorn's TLS, or a trusted proxy's
+X-Forwarded-Proto): over plain HTTP browsers ignore it, and only the TLS end knows which hosts it
+covers.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
-from collections.abc import Collection
+from collections.abc import Mapping
 from typing import TypedDict
 
 from starlette.datastructures import MutableHeaders
@@ -49,20 +48,20 @@ EXPOSED_HEADERS = (
 )
 
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
-# The FastAPI documentation pages: Swagger UI and ReDoc from jsDelivr, ReDoc's fonts from Google,
-# the favicon from fastapi.tiangolo.com, the spec and "Try it out" calls from here. Inline styles
-# are allowed (Swagger UI and ReDoc set them); inline scripts only by the hashes added per page.
-_DOCS_POLICY = (
-    "default-src 'none'; "
-    "script-src https://cdn.jsdelivr.net{hashes}; "
-    "style-src https://cdn.jsdelivr.net https://fonts.googleapis.com 'unsafe-inline'; "
-    "font-src https://fonts.gstatic.com; "
-    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    "connect-src 'self'; "
-    "worker-src blob:; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+_PAGE = "; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# Swagger UI and ReDoc (from the fastapi-offline package, served under /static/vendor) set inline
+# styles, render the answers "Try it out" gets as blob: images, and ReDoc searches in a blob:
+# worker; their scripts are files, so no inline script may run.
+DOCS_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; worker-src blob:" + _PAGE
 )
-_INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script\s*>", re.S | re.I)
+# The playground: ES modules and a stylesheet from /static, the answers' images as data: URLs
+# (uploads are drawn on canvases, not loaded as images); the page sets no inline style either.
+PLAYGROUND_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'" + _PAGE
+)
 _HSTS = "max-age=31536000"
 _ALWAYS = {
     "X-Content-Type-Options": "nosniff",
@@ -111,14 +110,14 @@ def cors_options(settings: Settings) -> CorsOptions:
 
 
 class SecurityHeaders:
-    """Adds the security headers to every HTTP answer; `docs_paths` get the documentation policy.
+    """Adds the security headers to every HTTP answer; `pages` maps a path to its own policy.
 
     A header an answer already has is left as it is.
     """
 
-    def __init__(self, app: ASGIApp, *, docs_paths: Collection[str] = ()) -> None:
+    def __init__(self, app: ASGIApp, *, pages: Mapping[str, str] | None = None) -> None:
         self.app = app
-        self.docs_paths = frozenset(docs_paths)
+        self.pages = dict(pages or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -129,50 +128,14 @@ class SecurityHeaders:
         path: str = scope["path"]
         if root and path.startswith(root):
             path = path[len(root) :]
-        if path in self.docs_paths:
-            await self.app(scope, receive, _DocsPage(send, https).send)
-            return
+        policy = self.pages.get(path, API_POLICY)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                _add(message, API_POLICY, https)
+                _add(message, policy, https)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-class _DocsPage:
-    """Holds a documentation page's answer until its body is whole, to hash its inline scripts."""
-
-    def __init__(self, send: Send, https: bool) -> None:
-        self._send = send
-        self._https = https
-        self._start: Message | None = None
-        self._body: list[bytes] = []
-
-    async def send(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self._start = message
-            return
-        if message["type"] != "http.response.body" or self._start is None:
-            await self._send(message)
-            return
-        self._body.append(message.get("body", b""))
-        if message.get("more_body", False):
-            return
-        body = b"".join(self._body)
-        _add(self._start, _docs_policy(body), self._https)
-        MutableHeaders(scope=self._start)["content-length"] = str(len(body))
-        await self._send(self._start)
-        await self._send({"type": "http.response.body", "body": body})
-
-
-def _docs_policy(page: bytes) -> str:
-    hashes = "".join(
-        f" 'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
-        for script in _INLINE_SCRIPT.findall(page)
-    )
-    return _DOCS_POLICY.format(hashes=hashes)
 
 
 def _add(start: Message, policy: str, https: bool) -> None:

@@ -27,16 +27,18 @@ from .observability.metrics import Metrics
 from .observability.readiness import ReadinessCheck
 from .problems import ProblemError, problem_response, request_id_of
 from .quotas import open_quotas
+from .schemas.requests import Task
 from .settings import Settings, get_settings
 from .surfaces import home, ops
 from .surfaces.bedrock import route as bedrock
 from .surfaces.bedrock.errors import from_problem as bedrock_error
 from .surfaces.native import images, models
-from .surfaces.native.spec import component_schemas, problem_examples
+from .surfaces.native.spec import TaskDefault, component_schemas, problem_examples
 from .surfaces.openai import routes as openai
 from .surfaces.openai.errors import from_problem as openai_error
 from .tasks.runner import TaskRunner
 from .tasks.validation import RequestValidator
+from .web.pages import PAGE_POLICIES, install_pages
 
 
 class State(TypedDict):
@@ -70,6 +72,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="One HTTP API in front of Amazon Bedrock's image models.",
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        # The docs pages are the gateway's own (app.web.pages): FastAPI's load from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.include_router(images.router)
     app.include_router(models.router)
@@ -77,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(openai.router)
     app.include_router(ops.router)
     app.include_router(home.router)
+    install_pages(app)
     app.state.metrics = metrics
     app.state.readiness = ReadinessCheck(settings)
     install_error_handlers(app)
@@ -108,10 +114,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, answer=_refusal
     )
     # Outside the request id: it only adds headers, so the body cap's own 413 carries them too.
-    app.add_middleware(SecurityHeaders, docs_paths=_docs_paths(app))
+    app.add_middleware(SecurityHeaders, pages=PAGE_POLICIES)
     # Outermost: counts, logs and times every answer, the middleware's own refusals included.
     app.add_middleware(AccessMiddleware, metrics=metrics, log_prompts=settings.log_prompts)
-    _attach_spec_schemas(app)
+    _attach_spec_schemas(app, _default_models(registry, settings))
     return app
 
 
@@ -125,23 +131,31 @@ def _refusal(problem: ProblemError, scope: Scope) -> Response:
     return problem_response(problem, scope)
 
 
-def _docs_paths(app: FastAPI) -> list[str]:
-    urls = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
-    return [url for url in urls if url]
-
-
 def _operation_id(route: APIRoute) -> str:
     return route.operation_id or route.name
 
 
-def _attach_spec_schemas(app: FastAPI) -> None:
+def _default_models(registry: ModelRegistry, settings: Settings) -> dict[Task, TaskDefault]:
+    """Each task's default model; for a task whose model a field picks (control), the first
+    that serves it: the spec's examples name a model that takes the request as it is."""
+    validator = RequestValidator(registry, settings)
+    defaults = {}
+    for task in Task:
+        entry = validator.default_entry(task) or next(iter(registry.for_task(task)), None)
+        if entry is not None:
+            fields = registry.adapter(entry).fields_for(entry, task)
+            defaults[task] = TaskDefault(entry.name, fields)
+    return defaults
+
+
+def _attach_spec_schemas(app: FastAPI, default_models: dict[Task, TaskDefault]) -> None:
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = original()
             components = schema.setdefault("components", {})
-            components.setdefault("schemas", {}).update(component_schemas())
+            components.setdefault("schemas", {}).update(component_schemas(default_models))
             components["examples"] = problem_examples()
             app.openapi_schema = schema
         return app.openapi_schema

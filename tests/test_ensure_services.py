@@ -36,7 +36,7 @@ def machine(tmp_path: Path, system: str, uid: int, installers: tuple[str, ...]) 
     tool(bin_dir, "uname", f"echo {system}")
     tool(bin_dir, "id", f"echo {uid}")
     # The examples' programs are there: each test is about redis-server.
-    for present in ("curl", "jq", "npm"):
+    for present in ("curl", "jq", "npm", "chromium", "chromedriver"):
         tool(bin_dir, present, "exit 0")
     install = (
         f'printf "#!{BASH}\\n" > "{bin_dir}/redis-server"; {CHMOD} +x "{bin_dir}/redis-server"'
@@ -136,16 +136,21 @@ def test_nothing_is_installed_when_everything_is_there(tmp_path: Path) -> None:
         f"tests/gateway/test_doc_examples.py): {bin_dir}/curl",
         f"ensure-services: jq (the documentation's examples): {bin_dir}/jq",
         f"ensure-services: npm (openai-node's stream tests and make clients): {bin_dir}/npm",
+        f"ensure-services: chromium (the browser tests (tests/browser)): {bin_dir}/chromium",
+        "ensure-services: chromedriver (the browser tests, driving chromium): "
+        f"{bin_dir}/chromedriver",
     ]
 
 
 def test_everything_missing_is_installed_in_one_command(tmp_path: Path) -> None:
     bin_dir = machine(tmp_path, "Linux", 0, ("apt-get",))
-    for present in ("curl", "jq", "npm"):
+    for present in ("curl", "jq", "npm", "chromium", "chromedriver"):
         (bin_dir / present).unlink()
     done = run(bin_dir)
     # The stand-in installs only redis-server: the script then names what is still missing.
-    assert calls(tmp_path) == ["apt-get install -y -qq redis-server curl jq nodejs npm"]
+    assert calls(tmp_path) == [
+        "apt-get install -y -qq redis-server curl jq nodejs npm chromium chromium-driver"
+    ]
     assert done.returncode == 1
     assert "curl is still missing after the install" in done.stderr
 

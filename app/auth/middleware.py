@@ -9,8 +9,9 @@ request passes as ANONYMOUS.
 
 Paths that spend nothing and reveal no caller's data need no key: the health checks (load
 balancers probe them without credentials), /metrics (scraped by Prometheus from inside the
-network), the API's own documentation (/docs, /redoc, /openapi.json: the committed spec) and
-the root page that links them (/).
+network), the API's own documentation (/docs, /redoc, /openapi.json: the committed spec), the
+root page that links them (/), the playground page and the files these pages load (/static/...):
+the calls they make carry a key.
 OPTIONS needs none either: browsers never send credentials on a CORS preflight.
 """
 
@@ -34,8 +35,10 @@ OPEN_PATHS = frozenset(
         "/docs/oauth2-redirect",
         "/redoc",
         "/openapi.json",
+        "/playground",
     }
 )
+OPEN_PREFIX = "/static/"
 CHALLENGE = 'Bearer realm="bedrock-image-gateway"'
 _MISSING = "an API key is required: send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
 _NOT_BEARER = (
@@ -73,7 +76,8 @@ class ApiKeyAuth:
             state["api_key"] = ANONYMOUS
             await self.app(scope, receive, send)
             return
-        if scope["method"] == "OPTIONS" or scope["path"] in OPEN_PATHS:
+        path: str = scope["path"]
+        if scope["method"] == "OPTIONS" or path in OPEN_PATHS or path.startswith(OPEN_PREFIX):
             await self.app(scope, receive, send)
             return
         key, refusal = self._authenticate(scope)

@@ -193,6 +193,10 @@ class TestNative:
         # The documentation (the committed spec) spends nothing and names no caller.
         assert wire.get("/openapi.json").status_code == 200
         assert wire.get("/docs").status_code == 200
+        # The pages and the files they load; the calls the playground makes carry the key.
+        for path in ("/redoc", "/playground", "/static/vendor/swagger-ui-bundle.js"):
+            assert wire.get(path).status_code == 200, path
+        assert wire.get("/static/nothing-here.js").status_code == 404
         # A CORS preflight never carries a key: it is not refused for lacking one.
         assert wire.options("/v1/images/text-to-image").status_code != 401
 

@@ -6,11 +6,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 
 from app.openapi_export import render_spec
 from app.schemas.requests import IMAGE_FIELDS, REQUEST_MODELS, Task
+from emulator.testing import EmulatorServer
+from tests.gateway.conftest import data
 
 SPEC_PATH = Path(__file__).parents[2] / "openapi" / "openapi.json"
 EDIT_OPERATIONS = {
@@ -97,7 +100,9 @@ def test_each_problem_status_has_an_example_of_its_own(spec: dict[str, Any]) -> 
                 assert example["status"] == int(status), (operation["operationId"], status)
                 assert ("errors" in example) == (status == "422")
                 seen += 1
-    assert seen == 14 * 10 + 1 + 2
+    # 14 tasks, each with 12 problem statuses (400 406 408 410 413 415 422 429 431 502 503 504);
+    # GET /v1/models (422, for ?task=) and GET /v1/models/{model_id} (404, 422).
+    assert seen == 14 * 12 + 1 + 2
     slugs = {e["value"]["status"]: e["value"]["type"] for e in examples.values()}
     assert slugs[413] == "/problems/payload-too-large"
     assert slugs[406] == "/problems/not-acceptable"
@@ -190,3 +195,37 @@ def test_binary_fields_only_in_multipart_and_never_by_content_media_type(
         in_multipart = re.match(r"/components/schemas/\w+Multipart/", path)
         in_answer = re.match(r"/paths/.+/responses/200/content/image/\w+/schema$", path)
         assert in_multipart or in_answer, path
+
+
+@pytest.mark.parametrize("path", sorted(EDIT_OPERATIONS))
+async def test_a_multipart_form_as_the_spec_fills_it_is_accepted(
+    spec: dict[str, Any], gateway: httpx.AsyncClient, emulator: EmulatorServer, path: str
+) -> None:
+    """What Swagger UI's "Try it out" sends on the first click: the examples the multipart schema
+    gives its fields (the task's default model, a prompt), the files, and nothing else."""
+    ref = spec["paths"][path]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    schema = spec["components"]["schemas"][ref["$ref"].rsplit("/", 1)[1]]
+    fields = {
+        name: str(prop["examples"][0])
+        for name, prop in schema["properties"].items()
+        if prop.get("examples") and prop.get("format") != "binary"
+    }
+    assert "model" in fields
+    files = [
+        (name, ("mask.png" if name == "mask" else "coffee.png", PHOTOS[name], "image/png"))
+        for name in schema["properties"]
+        if name in IMAGE_FIELDS and name in PHOTOS
+    ]
+    response = await gateway.post(path, data=fields, files=files)
+    assert response.status_code == 200, response.text
+    assert [image["finish_reason"] for image in response.json()["images"]] == ["success"]
+    [call] = emulator.requests()
+    assert call["model_id"].endswith(response.json()["model"])
+
+
+# Files for the image fields of the edit tasks: the photo, and its mask in the default convention
+# (the tasks that take a mask need one, or a mask prompt the form leaves to the caller).
+PHOTOS = {
+    name: data("coffee-mask-black-edit.png" if name == "mask" else "coffee.png")
+    for name in ("image", "images", "mask", "init_image", "style_image")
+}

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
@@ -291,17 +292,48 @@ IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def component_schemas() -> dict[str, Any]:
-    """Schemas the routes reference: request bodies (JSON and multipart), answers, problems."""
+class TaskDefault(NamedTuple):
+    """The model a request without `model` goes to, and the fields it takes for the task."""
+
+    model: str
+    fields: frozenset[str]
+
+
+def component_schemas(default_models: Mapping[Task, TaskDefault] | None = None) -> dict[str, Any]:
+    """Schemas the routes reference: request bodies (JSON and multipart), answers, problems.
+
+    Each task's default model becomes its request schemas' `model` example, and when that model
+    takes a prompt the task's first example prompt becomes the `prompt` example: Swagger UI starts
+    its "Try it out" forms from them, so the first click sends a request that works.
+    """
+    defaults = default_models or {}
     schemas: dict[str, Any] = {}
-    models: list[type[BaseModel]] = [*REQUEST_MODELS.values(), ImagesResponse, Problem]
-    for model in models:
-        _add(schemas, model.__name__, _named_enums(model.model_json_schema(ref_template=_REF)))
-    for task, model in REQUEST_MODELS.items():
+    for answer in (ImagesResponse, Problem):
+        _add(schemas, answer.__name__, _named_enums(answer.model_json_schema(ref_template=_REF)))
+    for task, request in REQUEST_MODELS.items():
+        json_schema = _named_enums(request.model_json_schema(ref_template=_REF))
+        json_schema = _with_examples(json_schema, task, defaults.get(task))
+        _add(schemas, request.__name__, json_schema)
         if task in MULTIPART_TASKS:
-            json_schema = _named_enums(model.model_json_schema(ref_template=_REF))
-            _add(schemas, _multipart_name(model), _as_multipart(json_schema))
+            _add(schemas, _multipart_name(request), _as_multipart(json_schema))
     return schemas
+
+
+def _with_examples(
+    schema: dict[str, Any], task: Task, default: TaskDefault | None
+) -> dict[str, Any]:
+    """`schema` with the default model as its `model` example, and an example prompt."""
+    if default is None:
+        return schema
+    schema = copy.deepcopy(schema)
+    properties = schema.get("properties", {})
+    if "model" in properties:
+        properties["model"]["examples"] = [default.model]
+    prompts = [e["value"]["prompt"] for e in EXAMPLES[task].values() if "prompt" in e["value"]]
+    prompt = properties.get("prompt")
+    if prompts and prompt is not None and "examples" not in prompt and "prompt" in default.fields:
+        prompt["examples"] = prompts[:1]
+    return schema
 
 
 def _named_enums(schema: Any, field: str = "") -> Any:

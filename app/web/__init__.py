@@ -1,0 +1,1 @@
+"""The gateway's own pages: the API reference (/docs, /redoc) and the image playground."""
