@@ -6,6 +6,8 @@ import binascii
 import io
 import struct
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +33,7 @@ __all__ = [
     "InputImage",
     "as_rgb_image",
     "decode_base64_image",
+    "decoded",
     "encode_png",
     "flatten_on_white",
     "load_pixels",
@@ -129,12 +132,20 @@ def load_pixels(image: InputImage) -> np.ndarray:
     Pillow's MAX_IMAGE_PIXELS guard stays on. EXIF orientation is not applied, as Bedrock does not
     apply it either. Raises ImageInputError when the pixel data is corrupt or truncated.
     """
+    with decoded(image) as im:
+        return _to_uint8(im, image)
+
+
+@contextmanager
+def decoded(image: InputImage) -> Iterator[Image.Image]:
+    """`image` opened and every pixel decoded; ImageInputError when its pixel data or metadata
+    is corrupt, or more than this server decodes."""
     try:
         with Image.open(io.BytesIO(image.data), formats=[image.format.name]) as im:
             if im.size != (image.width, image.height):
                 raise ImageInputError(CORRUPT)  # Pillow read another header than we did
             im.load()
-            return _to_uint8(im, image)
+            yield im
     except ImageInputError:
         raise
     except BOMB_ERRORS as err:

@@ -11,27 +11,11 @@ the adapters that convert an image decode it again (a later optimisation may kee
 
 from __future__ import annotations
 
-import io
-
-from PIL import Image
-
-from .formats import CORRUPT, ImageInputError
-from .inputs import BOMB_ERRORS, DECODE_ERRORS, InputImage
+from .inputs import InputImage, decoded
 
 
 def verify_decodes(image: InputImage) -> None:
     """Decode every pixel of `image`; ImageInputError when its pixel data or metadata is corrupt
     or more than this server decodes."""
-    try:
-        with Image.open(io.BytesIO(image.data), formats=[image.format.name]) as im:
-            if im.size != (image.width, image.height):
-                raise ImageInputError(CORRUPT)  # Pillow read another header than we did
-            im.load()
-    except ImageInputError:
-        raise
-    except BOMB_ERRORS as err:
-        raise ImageInputError(
-            f"is {image.width}x{image.height} pixels, more than this server can decode"
-        ) from err
-    except DECODE_ERRORS as err:
-        raise ImageInputError(CORRUPT) from err
+    with decoded(image):
+        pass

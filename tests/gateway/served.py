@@ -1,5 +1,6 @@
-"""`python -m app` as a separate process calling the suite's emulator, for tests that need the
-server the gateway ships (its HTTP protocol and bounds) and read its JSON log lines.
+"""`python -m app` as a separate process calling the suite's emulator (or, given none, starting its
+own as `make run` does), for tests that need the server the gateway ships (its HTTP protocol and
+bounds) and read its JSON log lines.
 
 with ServedGateway(emulator, GATEWAY_BODY_READ_TIMEOUT_S="5") as gateway:
     httpx.post(f"{gateway.url}/v1/images/text-to-image", json=...)
@@ -36,20 +37,23 @@ def free_port() -> int:
 
 
 class ServedGateway:
-    """The gateway process, its settings given as environment variables (GATEWAY_...)."""
+    """The gateway process, its settings given as environment variables (GATEWAY_...). Without
+    `emulator`, it starts its own on a free port, as a user's `make run` does."""
 
-    def __init__(self, emulator: EmulatorServer, **env: str) -> None:
+    def __init__(self, emulator: EmulatorServer | None, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environment = {
             k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GATEWAY_"))
         }
-        environment.update(
-            HOST="127.0.0.1",
-            PORT=str(self.port),
-            AWS_ENDPOINT_URL_BEDROCK_RUNTIME=emulator.url,
-            **env,
-        )
+        environment.update(HOST="127.0.0.1", PORT=str(self.port))
+        # The port of the emulator the gateway starts itself, if it does.
+        self.emulator_port = free_port() if emulator is None else None
+        if emulator is None:
+            environment["EMULATOR_PORT"] = str(self.emulator_port)
+        else:
+            environment["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = emulator.url
+        environment.update(env)
         self._env = environment
         self._lines: list[str] = []
         self._changed = threading.Condition()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.gateway.test_run import free_port
+from tests.gateway.served import ServedGateway
 
 ROOT = Path(__file__).parents[2]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -66,29 +65,8 @@ README_EXAMPLES = examples(ROOT / "README.md", "## Examples", "## Documentation"
 @pytest.fixture(scope="module")
 def served() -> Iterator[str]:
     """`python -m app` with its emulator, as `make run` starts it, on free ports."""
-    port, emulator_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GATEWAY_"))}
-    env.update(HOST="127.0.0.1", PORT=str(port), EMULATOR_PORT=str(emulator_port))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app"],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    assert process.stderr is not None
-    for line in process.stderr:
-        if f"Uvicorn running on http://127.0.0.1:{port}" in line:
-            break
-    else:
-        pytest.fail(f"the gateway exited with {process.wait()} before serving")
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-        process.stderr.close()
+    with ServedGateway(None) as gateway:
+        yield gateway.url.removeprefix("http://")
 
 
 @pytest.fixture(scope="module")

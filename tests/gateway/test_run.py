@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import io
-import os
 import signal
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +12,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.gateway.served import free_port
+from tests.gateway.served import ServedGateway
 
 ROOT = Path(__file__).parents[2]
 
@@ -23,31 +20,8 @@ ROOT = Path(__file__).parents[2]
 @pytest.fixture(scope="module")
 def served() -> Iterator[str]:
     """The gateway started as a user starts it, on free ports, with no AWS in the environment."""
-    port, emulator_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GATEWAY_"))}
-    env.update(HOST="127.0.0.1", PORT=str(port), EMULATOR_PORT=str(emulator_port))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app"],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    assert process.stderr is not None
-    # Synchronise on uvicorn's announcement for the gateway's port (the emulator child shares
-    # stderr and announces its own), not on a delay.
-    for line in process.stderr:
-        if f"Uvicorn running on http://127.0.0.1:{port}" in line:
-            break
-    else:
-        pytest.fail(f"the gateway exited with {process.wait()} before serving")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
-        process.stderr.close()
+    with ServedGateway(None) as gateway:
+        yield gateway.url
 
 
 @pytest.mark.parametrize(("model", "size"), [("titan", (512, 512)), ("sdxl", (1216, 832))])
@@ -68,24 +42,14 @@ def test_text_to_image_through_the_served_gateway(
 
 def test_sigterm_to_the_gateway_stops_its_emulator_too() -> None:
     """`kill <pid>` or `docker stop` signals the gateway alone; its emulator must not outlive it."""
-    port, emulator_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GATEWAY_"))}
-    env.update(HOST="127.0.0.1", PORT=str(port), EMULATOR_PORT=str(emulator_port))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
-    )
-    assert process.stderr is not None
+    gateway = ServedGateway(None).start()
+    assert gateway.process is not None
     try:
-        for line in process.stderr:
-            if f"Uvicorn running on http://127.0.0.1:{port}" in line:
-                break
-        else:
-            pytest.fail(f"the gateway exited with {process.wait()} before serving")
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 128 + signal.SIGTERM
+        gateway.process.send_signal(signal.SIGTERM)
+        assert gateway.process.wait(timeout=30) == 128 + signal.SIGTERM
     finally:
-        if process.poll() is None:
-            os.killpg(os.getpgid(process.pid), signal.SIGKILL)
-        process.stderr.close()
+        gateway.stop()
+    port = gateway.emulator_port
+    assert port is not None
     with socket.socket() as probe:
-        assert probe.connect_ex(("127.0.0.1", emulator_port)) != 0, "the emulator still serves"
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, "the emulator still serves"
