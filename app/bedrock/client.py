@@ -393,7 +393,8 @@ class _BodyDigest:
         self._digest: bytes | None = None
 
     async def value(self) -> bytes:
-        """BLAKE2b-128 of the body; a thread hashes bodies too large to hash on the loop."""
+        """BLAKE2b-128 of the body, seeds aside; a thread hashes bodies too large to hash on the
+        loop."""
         if self._digest is None:
             if len(self._body) <= _HASH_INLINE_BYTES:
                 self._digest = _digest(self._body)
@@ -407,7 +408,23 @@ _HASH_INLINE_BYTES = 256 * 1024
 
 
 def _digest(body: bytes) -> bytes:
-    return hashlib.blake2b(body, digest_size=16).digest()
+    """What the body asks for, its seeds aside: the same poisoned image sent again with another
+    seed (a caller's, or the one the gateway picks for a request without one, or each call of a
+    fan-out) is the same body to the breaker."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return hashlib.blake2b(body, digest_size=16).digest()
+    unseeded = orjson.dumps(_without_seeds(parsed), option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(unseeded, digest_size=16).digest()
+
+
+def _without_seeds(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_seeds(item) for key, item in value.items() if key != "seed"}
+    if isinstance(value, list):
+        return [_without_seeds(item) for item in value]
+    return value
 
 
 async def _read_all(body: Any) -> bytes:

@@ -66,6 +66,21 @@ def test_a_body_bedrock_fails_again_and_again_counts_once(
     assert gateway.metric("gateway_bedrock_rejections_total", reason="circuit-open") == 0
 
 
+def test_a_poisoned_body_counts_once_whatever_its_seed(
+    gateway: ServedGateway, emulator: EmulatorServer
+) -> None:
+    """Seeds aside: the caller sends none, so the gateway picks a new one for every request."""
+    emulator.set_faults(poison=[{"fault": "InternalServerException", "marker": "poisoned"}])
+    unseeded = {"model": "titan", "prompt": "a poisoned kite", "width": 512, "height": 512}
+    with httpx.Client(base_url=gateway.url, timeout=60) as client:
+        for _ in range(7):
+            assert client.post(T2I, json=unseeded).status_code == 503
+        assert circuits(client) == []
+        assert gateway.metric("gateway_circuit_failures", model=TITAN, region="us-east-1") == 1
+    seeds = {c["body"]["imageGenerationConfig"]["seed"] for c in emulator.requests()}
+    assert len(seeds) == 7  # one per request, kept across its three attempts
+
+
 def test_a_model_error_never_counts(gateway: ServedGateway, emulator: EmulatorServer) -> None:
     emulator.set_faults(poison=[{"fault": "ModelErrorException", "marker": "troubling"}])
     with httpx.Client(base_url=gateway.url, timeout=60) as client:
@@ -84,9 +99,9 @@ def test_different_bodies_failing_open_it_and_readyz_says_so(
 ) -> None:
     emulator.set_faults(poison=[{"fault": "ServiceUnavailableException", "marker": "kite"}])
     with httpx.Client(base_url=gateway.url, timeout=60) as client:
-        for seed in range(5):
-            assert client.post(T2I, json=kite("a kite", seed)).status_code == 503
-        fast = client.post(T2I, json=kite("a kite", 99))
+        for n in range(5):
+            assert client.post(T2I, json=kite(f"a kite, number {n}")).status_code == 503
+        fast = client.post(T2I, json=kite("a kite, number 99"))
         assert fast.status_code == 503
         assert fast.json()["type"] == "/problems/circuit-open"
         [circuit] = circuits(client)

@@ -56,9 +56,11 @@ async def trip(
     gw: Gateway, emulator: EmulatorServer, fault: str = "InternalServerException"
 ) -> None:
     emulator.set_faults(schedule=[{"fault": fault, "times": 2}])
-    # Two different bodies: a body that fails again is counted once (test_breaker_bodies.py).
-    for seed in (100, 101):
-        assert (await gw.http.post(T2I, json={**REQUEST, "seed": seed})).status_code >= 500
+    # Two different bodies (seeds aside): a body that fails again is counted once
+    # (test_breaker_bodies.py).
+    for take in (1, 2):
+        body = {**REQUEST, "prompt": f"{REQUEST['prompt']}, take {take}"}
+        assert (await gw.http.post(T2I, json=body)).status_code >= 500
     assert state(gw) == "open"
 
 
@@ -169,7 +171,7 @@ async def test_the_retries_of_one_body_count_once(emulator: EmulatorServer) -> N
         [circuit] = gw.bedrock.circuits()
         assert (circuit["state"], circuit["failures"]) == ("closed", 1)
         # A second body failing opens it (threshold 2), and the next request fails fast.
-        other = await gw.http.post(T2I, json={**REQUEST, "seed": 8})
+        other = await gw.http.post(T2I, json={**REQUEST, "prompt": "another body"})
         assert other.json()["upstream_error"] == "InternalServerException"
         assert calls(emulator) == 6
         assert_problem(await gw.http.post(T2I, json=REQUEST), 503, "circuit-open")
