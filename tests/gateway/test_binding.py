@@ -15,7 +15,7 @@ import pytest
 
 from app.serve import bind_refusal
 from app.settings import Settings
-from tests.gateway.test_run import ROOT, free_port
+from tests.gateway.served import ROOT, free_port
 
 EX_CONFIG = 78
 

@@ -15,7 +15,7 @@ import pytest
 
 from app.auth.keygen import hash_key
 from emulator.testing import EmulatorServer
-from tests.gateway.test_run import free_port
+from tests.gateway.served import free_port
 
 ROOT = Path(__file__).parents[2]
 

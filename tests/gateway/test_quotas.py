@@ -31,7 +31,7 @@ from emulator.testing import EmulatorServer
 from tests.redis_server import RedisServer
 
 from .conftest import settings_for
-from .test_run import ROOT, free_port
+from .served import ROOT, free_port
 
 T2I = "/v1/images/text-to-image"
 REQUEST = {"prompt": "a red kite", "width": 512, "height": 512}

@@ -6,15 +6,12 @@ import io
 import signal
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image
 
 from tests.gateway.served import ServedGateway
-
-ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import pytest
 
 from emulator.testing import EmulatorControl
 
-from .test_run import ROOT, free_port
+from .served import ROOT, free_port
 
 T2I = "/v1/images/text-to-image"
 REQUEST = {"prompt": "a red kite", "width": 512, "height": 512}
