@@ -32,6 +32,7 @@ from .settings import Settings, get_settings
 from .surfaces import home, ops
 from .surfaces.bedrock import route as bedrock
 from .surfaces.bedrock.errors import from_problem as bedrock_error
+from .surfaces.bedrock.shapes import check_families
 from .surfaces.native import images, models
 from .surfaces.native.spec import TaskDefault, component_schemas, problem_examples
 from .surfaces.openai import routes as openai
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the gateway for `settings` (the environment's when omitted)."""
     settings = settings or get_settings()
     registry = ModelRegistry(overrides=settings.models)
+    check_families(registry.families)
     # A bad key entry stops the start here, naming the entry.
     keys = load_keys(settings.api_keys, resolve=registry.resolve)
 

@@ -110,10 +110,22 @@ class Call:
         return replace(self, body={}, payload=orjson.dumps(self.body))
 
 
+class FamilyLimits(BaseModel):
+    """A family's limits as an entry's `limits` may give them: typed, unknown keys refused.
+
+    The registry validates every entry's `limits` with its family's model when it is built, so
+    a bad or unknown limit in GATEWAY_MODELS stops the start instead of failing on requests.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
 class ModelAdapter(ABC):
     """Speaks one model family's schema."""
 
     family: ClassVar[str]
+    # What an entry's `limits` may hold for this family.
+    limits_model: ClassVar[type[BaseModel]]
 
     @abstractmethod
     def fields(self, task: Task) -> frozenset[str]:

@@ -41,12 +41,9 @@ class ModelRegistry:
         for raw in overrides:
             entry = _merge(entries, raw)
             entries[entry.id] = entry
-        self.models = tuple(entries.values())
+        self.models = tuple(_with_checked_limits(entry) for entry in entries.values())
         self._by_name: dict[str, ModelEntry] = {}
         for entry in self.models:
-            if entry.family not in ADAPTERS:
-                known = ", ".join(sorted(ADAPTERS))
-                raise RegistryError(f"{entry.id}: unknown family {entry.family!r}; known: {known}")
             for name in (entry.id, entry.target, *entry.aliases):
                 self._by_name.setdefault(name.lower(), entry)
 
@@ -65,6 +62,11 @@ class ModelRegistry:
                 return self._by_name.get(key[len(prefix) :])
         return None
 
+    @property
+    def families(self) -> tuple[str, ...]:
+        """The families the registry can serve."""
+        return tuple(ADAPTERS)
+
     def adapter(self, entry: ModelEntry) -> ModelAdapter:
         """The adapter that speaks `entry`'s schema."""
         return ADAPTERS[entry.family]
@@ -75,16 +77,58 @@ class ModelRegistry:
 
 
 def _merge(entries: Mapping[str, ModelEntry], raw: Mapping[str, Any]) -> ModelEntry:
-    """A settings entry: a new model, or changes to the built-in one with the same id."""
+    """A settings entry: a new model, or changes to the built-in one with the same id.
+
+    A built-in entry's `limits` are changed field by field (an image rule's too): overriding
+    one limit keeps the others.
+    """
     model_id = raw.get("id")
     base = entries.get(model_id) if isinstance(model_id, str) else None
-    data = {**base.model_dump(), **raw} if base is not None else dict(raw)
+    data = dict(raw)
+    if base is not None:
+        data = {**base.model_dump(), **raw}
+        if isinstance(raw.get("limits"), Mapping):
+            data["limits"] = _merged(base.limits, raw["limits"])
     try:
         return ModelEntry.model_validate(data)
     except ValidationError as exc:
-        # One line, each bad field named: the gateway prints it and exits at start.
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
-            for error in exc.errors()
+        raise RegistryError(_one_line(model_id, exc, ())) from None
+
+
+def _merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """`over` on `base`, objects merged key by key, anything else replaced."""
+    merged = dict(base)
+    for key, value in over.items():
+        below = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(below, Mapping):
+            merged[key] = _merged(below, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _with_checked_limits(entry: ModelEntry) -> ModelEntry:
+    """`entry` once its family is known and its `limits` fit the family's typed limits model;
+    they are kept as validated (normalised, only the keys given), for the adapter to read."""
+    adapter = ADAPTERS.get(entry.family)
+    if adapter is None:
+        known = ", ".join(sorted(ADAPTERS))
+        raise RegistryError(
+            f"GATEWAY_MODELS entry {entry.id!r}: family: unknown family {entry.family!r}; "
+            f"known: {known}"
         )
-        raise RegistryError(f"GATEWAY_MODELS entry {model_id!r}: {problems}") from None
+    try:
+        limits = adapter.limits_model.model_validate(entry.limits)
+    except ValidationError as exc:
+        raise RegistryError(_one_line(entry.id, exc, ("limits",))) from None
+    checked = limits.model_dump(mode="json", exclude_unset=True)
+    return entry.model_copy(update={"limits": checked})
+
+
+def _one_line(model_id: Any, exc: ValidationError, prefix: tuple[str, ...]) -> str:
+    """The error as one line, each bad field named: the gateway prints it and exits at start."""
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in (*prefix, *error['loc']))}: {error['msg']}"
+        for error in exc.errors()
+    )
+    return f"GATEWAY_MODELS entry {model_id!r}: {problems}"

@@ -22,6 +22,7 @@ from ..schemas.requests import (
 )
 from .base import (
     Call,
+    FamilyLimits,
     Lifecycle,
     ModelAdapter,
     ModelEntry,
@@ -72,6 +73,8 @@ class SdxlAdapter(ModelAdapter):
     """SDXL 1.0: text-to-image, image-to-image and masking; n images are n calls."""
 
     family = "sdxl"
+    # SDXL 1.0 is the only model: its limits are fixed, none may be overridden.
+    limits_model = FamilyLimits
 
     def fields(self, task: Task) -> frozenset[str]:
         return _FIELDS[task]

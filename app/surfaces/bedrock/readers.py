@@ -112,7 +112,7 @@ def read(entry: ModelEntry, body: Any) -> Reading:
         reading = Reading(task=None)
         reading.fail("#", f"expected type: JSONObject, found: {json_type(body)}")
         return reading
-    reader = _READERS.get(entry.family, _read_native)
+    reader = READERS[entry.family]
     reading = reader(entry, body)
     reading.fields["model"] = entry.id
     return reading
@@ -387,7 +387,8 @@ def _read_native(entry: ModelEntry, body: dict[str, Any]) -> Reading:
     return reading
 
 
-_READERS: dict[str, Callable[[ModelEntry, dict[str, Any]], Reading]] = {
+# Every family the registry knows has one (checked at start: app.surfaces.bedrock.shapes).
+READERS: dict[str, Callable[[ModelEntry, dict[str, Any]], Reading]] = {
     "titan": _read_titan,
     "sdxl": _read_sdxl,
     "stability": _read_stability,

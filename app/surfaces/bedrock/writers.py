@@ -18,7 +18,7 @@ _SDXL_FINISH = {
 
 def write(family: str, result: TaskResult) -> bytes:
     """The JSON answer body a model of `family` gives for these images."""
-    writer = _WRITERS.get(family, _stability)
+    writer = WRITERS[family]
     # One buffer: this surface's answers go out whole (a pass-through answer is bytes too).
     return b"".join(blobs.dumps(writer(result.images)))
 
@@ -62,8 +62,11 @@ def _stability_reason(image: GeneratedImage) -> str | None:
     return "Inference error"
 
 
-_WRITERS: dict[str, Callable[[list[GeneratedImage]], dict[str, Any]]] = {
+# Every family the registry knows has one (checked at start: app.surfaces.bedrock.shapes).
+WRITERS: dict[str, Callable[[list[GeneratedImage]], dict[str, Any]]] = {
     "titan": _titan,
     "sdxl": _sdxl,
     "stability": _stability,
+    "stability-edit": _stability,
+    "stability-guided": _stability,
 }
