@@ -12,7 +12,6 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import Scope
 
-from .adapters.registry import ModelRegistry
 from .auth.keys import load_keys
 from .auth.middleware import ApiKeyAuth
 from .bedrock.client import open_bedrock
@@ -20,6 +19,7 @@ from .browser import SecurityHeaders, cors_options
 from .cancellation import CancelOnDisconnect
 from .capacity import CapacityLimit
 from .errors import install_error_handlers
+from .families.registry import ModelRegistry
 from .heads import HeaderLimit
 from .middleware import RequestContextMiddleware
 from .observability.access import AccessMiddleware
@@ -32,7 +32,6 @@ from .settings import Settings, get_settings
 from .surfaces import home, ops
 from .surfaces.bedrock import route as bedrock
 from .surfaces.bedrock.errors import from_problem as bedrock_error
-from .surfaces.bedrock.shapes import check_families
 from .surfaces.native import images, models
 from .surfaces.native.spec import TaskDefault, component_schemas, problem_examples
 from .surfaces.openai import routes as openai
@@ -51,8 +50,7 @@ class State(TypedDict):
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the gateway for `settings` (the environment's when omitted)."""
     settings = settings or get_settings()
-    registry = ModelRegistry(overrides=settings.models)
-    check_families(registry.families)
+    registry = ModelRegistry(overrides=settings.models, families=settings.families)
     # A bad key entry stops the start here, naming the entry.
     keys = load_keys(settings.api_keys, resolve=registry.resolve)
 

@@ -33,13 +33,12 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from . import allocator
-from .adapters.registry import ModelRegistry, RegistryError
 from .auth.keys import KeyConfigError, load_keys
 from .browser import BrowserPolicyError, cors_options
+from .families.registry import ModelRegistry, RegistryError
 from .heads import bounded_head_protocol
 from .observability.logs import log_config
 from .settings import Backend, Settings
-from .surfaces.bedrock.shapes import check_families
 
 _EMULATOR_START_TIMEOUT_S = 20.0
 _EMULATOR_STOP_TIMEOUT_S = 10.0
@@ -112,8 +111,7 @@ def _refuse_unsafe_start(settings: Settings) -> None:
             cors_options(settings)
             # Checked here too (the app checks them as it starts) so that a bad entry is one
             # line saying which, not a traceback from inside uvicorn.
-            registry = ModelRegistry(overrides=settings.models)
-            check_families(registry.families)
+            registry = ModelRegistry(overrides=settings.models, families=settings.families)
             load_keys(settings.api_keys, resolve=registry.resolve)
         except (BrowserPolicyError, KeyConfigError, RegistryError) as exc:
             refusal = f"refusing to start: {exc}"

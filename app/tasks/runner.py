@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from datetime import time as day_start
 from typing import Any
 
-from ..adapters.base import Call, Lifecycle, ModelAdapter, ModelEntry, Notes
 from ..auth.keys import ANONYMOUS, ApiKey
 from ..bedrock.client import BedrockClient
 from ..bedrock.errors import is_end_of_life, upstream_problem
+from ..families.base import Call, Lifecycle, ModelAdapter, ModelEntry, Notes
 from ..observability import facts
 from ..problems import ProblemError
 from ..quotas import Quotas

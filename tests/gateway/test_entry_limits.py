@@ -3,13 +3,10 @@ field over a built-in entry's."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from app.adapters.base import FamilyLimits, ModelAdapter
-from app.adapters.registry import ADAPTERS, ModelRegistry, RegistryError
-from app.adapters.stability import STYLE_PRESETS
-from app.main import create_app
+from app.families.registry import ModelRegistry
+from app.families.stability.adapter import STYLE_PRESETS
 from emulator.testing import EmulatorServer
 from tests.gateway.conftest import image_size, open_gateway, settings_for
 from tests.gateway.test_cli import cli
@@ -95,30 +92,3 @@ def test_an_image_rule_is_merged_field_by_field() -> None:
         "image": {"max_pixels": 500_000, "min_side": 128},
         "output_formats": ["png"],
     }
-
-
-class _Unwritable(ModelAdapter):
-    """A family the Bedrock surface has neither a reader nor a writer for."""
-
-    family = "unwritable"
-    limits_model = FamilyLimits
-
-    def fields(self, task):  # type: ignore[no-untyped-def]
-        raise NotImplementedError
-
-    check = plan = parse = describe = fields  # type: ignore[assignment]
-
-
-def test_a_family_without_a_bedrock_reader_or_writer_stops_the_start(
-    monkeypatch: pytest.MonkeyPatch, emulator: EmulatorServer
-) -> None:
-    monkeypatch.setitem(ADAPTERS, "unwritable", _Unwritable())
-    with pytest.raises(RegistryError) as raised:
-        create_app(settings_for(emulator))
-    assert str(raised.value) == (
-        "unwritable has no Bedrock-surface reader; unwritable has no Bedrock-surface writer"
-    )
-
-
-async def test_the_models_list_still_answers(gateway: httpx.AsyncClient) -> None:
-    assert (await gateway.get("/v1/models")).status_code == 200

@@ -5,11 +5,13 @@ from __future__ import annotations
 import httpx
 
 SDXL = "stability.stable-diffusion-xl-v1"
+SDXL_V0 = "stability.stable-diffusion-xl-v0"
 RETIRED = {
     "amazon.titan-image-generator-v1",
     "amazon.titan-image-generator-v2:0",
     "amazon.nova-canvas-v1:0",
     SDXL,
+    SDXL_V0,
     "stability.sd3-large-v1:0",
     "stability.stable-image-ultra-v1:0",
     "stability.stable-image-core-v1:0",
@@ -21,6 +23,7 @@ SERVED = {
     "amazon.titan-image-generator-v2:0",
     "amazon.nova-canvas-v1:0",
     "stability.stable-diffusion-xl-v1",
+    SDXL_V0,
     "stability.sd3-5-large-v1:0",
     "stability.stable-image-ultra-v1:1",
     "stability.stable-image-core-v1:1",
@@ -68,7 +71,7 @@ async def test_every_model_with_its_lifecycle_and_where_it_is_called(
     for model in models.values():
         live = model["id"] in SERVED - RETIRED
         assert model["status"] == ("active" if live else "retired"), model["id"]
-        if model["id"].startswith("stability.") and model["id"] != SDXL:
+        if model["id"].startswith("stability.") and model["id"] not in (SDXL, SDXL_V0):
             assert model["invoke_id"] == f"us.{model['id']}"
             assert model["region"] == "us-west-2"
         else:

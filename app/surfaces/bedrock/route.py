@@ -19,9 +19,10 @@ from botocore.exceptions import ClientError
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from ...adapters.base import Lifecycle, ModelEntry
 from ...auth.keys import current_key
 from ...bedrock.errors import is_end_of_life, retired_problem
+from ...families.base import Lifecycle, ModelEntry
+from ...families.reading import Reading
 from ...problems import ProblemError, request_id_of
 from ...tasks.runner import TaskRunner
 from ...wording import byte_size
@@ -37,7 +38,7 @@ from .errors import (
     invalid_model,
     validation_error,
 )
-from .readers import Reading, read
+from .readers import read
 from .writers import write
 
 log = logging.getLogger("app.surfaces.bedrock")
@@ -83,7 +84,8 @@ async def _invoke(request: Request, model_id: str) -> tuple[bytes, str, dict[str
             result = await runner.run(reading.task, reading.fields, key=key)
         except ProblemError as problem:
             raise from_problem(problem) from None
-        return write(entry.family, result), JSON, answer_headers(result)
+        family = runner.validator.registry.family(entry)
+        return write(family, result), JSON, answer_headers(result)
     accept = request.headers.get("accept") or JSON
     try:
         lease = await runner.quotas.admit(key, _images(reading))
@@ -144,7 +146,7 @@ def _checked(runner: TaskRunner, entry: ModelEntry, raw: bytes) -> Reading:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise BedrockError("ValidationException", f"Malformed input request: {exc}") from None
-    reading = read(entry, body)
+    reading = read(runner.validator.registry, entry, body)
     if reading.task is not None:
         try:
             runner.validator.validate(reading.task, reading.fields)

@@ -14,11 +14,11 @@ from typing import Any, get_args
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..imaging.inputs import ImageInputError, InputImage, as_rgb_image, load_pixels
-from ..imaging.masks import encode_mask
-from ..problems import FieldProblem
-from ..schemas.images import B64_TYPES, FinishReason, GeneratedImage
-from ..schemas.requests import (
+from ...imaging.inputs import ImageInputError, InputImage, as_rgb_image, load_pixels
+from ...imaging.masks import encode_mask
+from ...problems import FieldProblem
+from ...schemas.images import B64_TYPES, FinishReason, GeneratedImage
+from ...schemas.requests import (
     ColorGuidedRequest,
     DiffusionRequest,
     ImageToImageRequest,
@@ -31,8 +31,8 @@ from ..schemas.requests import (
     TextToImageRequest,
     VariationsRequest,
 )
-from ..wording import byte_size
-from .base import (
+from ...wording import byte_size
+from ..base import (
     Call,
     Lifecycle,
     ModelAdapter,
@@ -42,7 +42,7 @@ from .base import (
     mime_of_b64,
     seeds_for,
 )
-from .masking import mask_problems, region_of, uses_image_alpha
+from ..masking import mask_problems, region_of, uses_image_alpha
 
 SIZES: tuple[tuple[int, int], ...] = (
     (1024, 1024), (768, 768), (512, 512), (768, 1152), (384, 576), (1152, 768), (576, 384),

@@ -16,11 +16,11 @@ from typing import Any
 
 from pydantic import Field
 
-from ..problems import FieldProblem
-from ..schemas.images import GeneratedImage
-from ..schemas.requests import OutputFormat, Task, TaskRequest
-from .base import ALWAYS_TAKEN, Call, FamilyLimits, ModelAdapter, ModelEntry, Notes
-from .stability_common import (
+from ...problems import FieldProblem
+from ...schemas.images import GeneratedImage
+from ...schemas.requests import OutputFormat, Task, TaskRequest
+from ..base import ALWAYS_TAKEN, Call, FamilyLimits, ModelAdapter, ModelEntry, Notes
+from ..stability_common import (
     PROMPT_MAX,
     SEED_MAX,
     ImageRule,

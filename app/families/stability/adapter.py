@@ -13,10 +13,10 @@ from typing import Any, get_args
 
 from pydantic import Field
 
-from ..imaging.inputs import InputImage
-from ..problems import FieldProblem
-from ..schemas.images import GeneratedImage
-from ..schemas.requests import (
+from ...imaging.inputs import InputImage
+from ...problems import FieldProblem
+from ...schemas.images import GeneratedImage
+from ...schemas.requests import (
     ImageToImageRequest,
     StylePreset,
     Task,
@@ -24,8 +24,8 @@ from ..schemas.requests import (
     TextToImageRequest,
     VariationsRequest,
 )
-from .base import Call, FamilyLimits, Lifecycle, ModelAdapter, ModelEntry, Notes
-from .stability_common import (
+from ..base import Call, FamilyLimits, Lifecycle, ModelAdapter, ModelEntry, Notes
+from ..stability_common import (
     ASPECT_RATIOS,
     PROMPT_MAX,
     READ_TIMEOUT_S,

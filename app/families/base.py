@@ -1,13 +1,15 @@
-"""What a model adapter is: the vocabulary in, one family's Bedrock bodies out, images back.
+"""What a model family is: its adapter (the vocabulary in, its Bedrock bodies out, images back),
+its built-in entries, and its body's reader and answer's writer on the Bedrock surface.
 
-A new model family is one module implementing `ModelAdapter` plus a registry entry.
+A new model family is one package exporting `FAMILY`, listed in the registry or in
+GATEWAY_FAMILIES.
 """
 
 from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
@@ -20,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..problems import FieldProblem
 from ..schemas.images import B64, GeneratedImage
 from ..schemas.requests import Task, TaskRequest
+from .reading import Reading
 
 ALWAYS_TAKEN = frozenset({"model", "n"})
 
@@ -168,6 +171,30 @@ class ModelAdapter(ABC):
             )
             for name in extra
         ]
+
+
+# A body in the family's Bedrock schema read into the native vocabulary (app.families.reading).
+Reader = Callable[[ModelEntry, dict[str, Any]], Reading]
+# The images of a task written as the family's models answer InvokeModel.
+Writer = Callable[[list[GeneratedImage]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Family:
+    """Everything the gateway knows of one family's schema, as its package exports it (`FAMILY`).
+
+    Surfaces, tasks and the runner reach it only through the registry.
+    """
+
+    adapter: ModelAdapter
+    models: tuple[ModelEntry, ...]
+    reader: Reader
+    writer: Writer
+
+    @property
+    def name(self) -> str:
+        """The family's name, as entries' `family` give it."""
+        return self.adapter.family
 
 
 def b64(data: bytes) -> str:

@@ -12,20 +12,20 @@ from typing import Any
 
 from pydantic import Field
 
-from ..imaging.inputs import InputImage
-from ..imaging.masks import encode_mask
-from ..problems import FieldProblem
-from ..schemas.images import GeneratedImage
-from ..schemas.requests import (
+from ...imaging.inputs import InputImage
+from ...imaging.masks import encode_mask
+from ...problems import FieldProblem
+from ...schemas.images import GeneratedImage
+from ...schemas.requests import (
     EraseRequest,
     InpaintRequest,
     OutpaintRequest,
     Task,
     TaskRequest,
 )
-from .base import Call, FamilyLimits, ModelAdapter, ModelEntry, b64
-from .masking import mask_problems, region_of, uses_image_alpha
-from .stability_common import (
+from ..base import Call, FamilyLimits, ModelAdapter, ModelEntry, b64
+from ..masking import mask_problems, region_of, uses_image_alpha
+from ..stability_common import (
     PROMPT_MAX,
     SEED_MAX,
     ImageRule,
