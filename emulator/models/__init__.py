@@ -6,6 +6,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from .base import BedrockError, ModelSpec, validation_error
+from .nova_omni import SPECS as NOVA_OMNI_SPECS
 from .sdxl import SPECS as SDXL_SPECS
 from .services import SPECS as SERVICE_SPECS
 from .stability import SPECS as STABILITY_SPECS
@@ -25,7 +26,7 @@ GONE = frozenset({"stability.stable-diffusion-xl-v0"})
 
 def all_specs() -> list[ModelSpec]:
     """Every model spec of every family module."""
-    return [*TITAN_SPECS, *SDXL_SPECS, *STABILITY_SPECS, *SERVICE_SPECS]
+    return [*TITAN_SPECS, *SDXL_SPECS, *STABILITY_SPECS, *SERVICE_SPECS, *NOVA_OMNI_SPECS]
 
 
 @dataclass(frozen=True)
