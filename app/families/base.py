@@ -99,6 +99,8 @@ class Call:
     body: dict[str, Any]
     seeds: tuple[int, ...]
     extra: dict[str, Any] = field(default_factory=dict)
+    # The Bedrock operation: InvokeModel, or Converse (its JSON body as on the wire).
+    operation: str = "InvokeModel"
     # The body as sent, once `encoded()`.
     payload: bytes | None = None
 
@@ -129,6 +131,8 @@ class ModelAdapter(ABC):
     family: ClassVar[str]
     # What an entry's `limits` may hold for this family.
     limits_model: ClassVar[type[BaseModel]]
+    # The Bedrock operation its models are called with: InvokeModel or Converse.
+    operation: ClassVar[str] = "InvokeModel"
 
     @abstractmethod
     def fields(self, task: Task) -> frozenset[str]:

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..schemas.requests import Task
-from . import sdxl, stability, stability_edit, stability_guided, titan
+from . import nova_omni, sdxl, stability, stability_edit, stability_guided, titan
 from .base import Family, ModelAdapter, ModelEntry
 
 BUILTIN_FAMILIES: tuple[Family, ...] = (
@@ -24,6 +24,7 @@ BUILTIN_FAMILIES: tuple[Family, ...] = (
     stability_guided.FAMILY,
     titan.FAMILY,
     sdxl.FAMILY,
+    nova_omni.FAMILY,
 )
 _GEO_PREFIXES = ("us.", "eu.", "apac.", "global.")
 
