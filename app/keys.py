@@ -70,12 +70,14 @@ def main(argv: list[str] | None = None, prog: str = "python -m app keys") -> int
 def _check(entry: dict[str, object]) -> str | None:
     """What the gateway would refuse in `entry` at start (the same checks), or None."""
     # Imported here: they need the gateway's dependencies, which a name-only key does not.
-    from .adapters.registry import ModelRegistry
     from .auth.keys import KeyConfigError, load_keys
+    from .families.registry import ModelRegistry
     from .settings import get_settings
 
+    settings = get_settings()
+    registry = ModelRegistry(overrides=settings.models, families=settings.families)
     try:
-        load_keys([entry], resolve=ModelRegistry(overrides=get_settings().models).resolve)
+        load_keys([entry], resolve=registry.resolve)
     except KeyConfigError as exc:
         return str(exc).partition(": ")[2]
     return None

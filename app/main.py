@@ -12,7 +12,6 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import Scope
 
-from .adapters.registry import ModelRegistry
 from .auth.keys import load_keys
 from .auth.middleware import ApiKeyAuth
 from .bedrock.client import open_bedrock
@@ -20,6 +19,7 @@ from .browser import SecurityHeaders, cors_options
 from .cancellation import CancelOnDisconnect
 from .capacity import CapacityLimit
 from .errors import install_error_handlers
+from .families.registry import ModelRegistry
 from .heads import HeaderLimit
 from .middleware import RequestContextMiddleware
 from .observability.access import AccessMiddleware
@@ -50,7 +50,7 @@ class State(TypedDict):
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the gateway for `settings` (the environment's when omitted)."""
     settings = settings or get_settings()
-    registry = ModelRegistry(overrides=settings.models)
+    registry = ModelRegistry(overrides=settings.models, families=settings.families)
     # A bad key entry stops the start here, naming the entry.
     keys = load_keys(settings.api_keys, resolve=registry.resolve)
 

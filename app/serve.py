@@ -33,9 +33,9 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from . import allocator
-from .adapters.registry import ModelRegistry, RegistryError
 from .auth.keys import KeyConfigError, load_keys
 from .browser import BrowserPolicyError, cors_options
+from .families.registry import ModelRegistry, RegistryError
 from .heads import bounded_head_protocol
 from .observability.logs import log_config
 from .settings import Backend, Settings
@@ -111,7 +111,8 @@ def _refuse_unsafe_start(settings: Settings) -> None:
             cors_options(settings)
             # Checked here too (the app checks them as it starts) so that a bad entry is one
             # line saying which, not a traceback from inside uvicorn.
-            load_keys(settings.api_keys, resolve=ModelRegistry(overrides=settings.models).resolve)
+            registry = ModelRegistry(overrides=settings.models, families=settings.families)
+            load_keys(settings.api_keys, resolve=registry.resolve)
         except (BrowserPolicyError, KeyConfigError, RegistryError) as exc:
             refusal = f"refusing to start: {exc}"
     if refusal is not None:

@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     # The model registry: entries added to the built-in ones, or changing the built-in entry with
     # the same id (JSON list of objects; see docs/models.md).
     models: list[dict[str, Any]] = Field(default_factory=list)
+    # More model families: importable packages or modules, each exporting FAMILY (a family's
+    # adapter, built-in entries, Bedrock-surface reader and writer; see docs/layout.md).
+    families: list[str] = Field(default_factory=list)
     # The replacement map: retired model (id or alias) -> {task: successor}; an empty object takes
     # the built-in successors for every task. Off (empty) by default: nothing changes model
     # unless an operator says so.

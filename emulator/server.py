@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from .faults import DROP_CONNECTION, SLOW_RESPONSE, FaultConfigError, FaultInjector, fault_error
 from .models import Registry, all_specs
-from .models.base import BedrockError, Invocation, ModelSpec, validation_error
+from .models.base import BedrockError, Handler, Invocation, ModelSpec, validation_error
 from .models.checks import schema_error
 from .protocol import error_answer, json_answer, new_request_id
 from .recorder import COUNTERS, Recorder
@@ -133,14 +133,11 @@ class InvokeEndpoint:
             elif fault is not None:
                 raise fault_error(fault, resolved_id or requested, self.state.settings.region)
             spec = self.state.registry.resolve(requested, self.state.retired)
-            if action != "invoke":
-                raise validation_error("The model is unsupported for streaming.")
+            handler = _handler(spec, action)
             parsed = _parse_body(body, size, self.state.settings.max_body_bytes)
             invocation = Invocation(spec.model_id, requested, parsed, self.state.blocked_words)
             # Abandoned, not awaited, when the client hangs up: the thread finishes on its own.
-            result = await anyio.to_thread.run_sync(
-                _invoke, spec, invocation, abandon_on_cancel=True
-            )
+            result = await anyio.to_thread.run_sync(handler, invocation, abandon_on_cancel=True)
             return json_answer(200, result, request_id)
         except BedrockError as error:
             return error_answer(error, request_id)
@@ -224,8 +221,18 @@ def create_app(settings: EmulatorSettings | None = None) -> Starlette:
     return app
 
 
-def _invoke(spec: ModelSpec, invocation: Invocation) -> dict[str, Any]:
-    return spec.invoke(invocation)
+def _handler(spec: ModelSpec, action: str) -> Handler:
+    """What answers `action` (invoke, converse) for `spec`, or the error Bedrock gives."""
+    if action == "invoke":
+        return spec.invoke
+    if action == "converse":
+        if spec.converse is None:
+            raise validation_error(
+                "This action doesn't support the model that you provided. Try again with a "
+                "supported text or chat model."
+            )
+        return spec.converse
+    raise validation_error("The model is unsupported for streaming.")
 
 
 def _split_model_path(path: str) -> tuple[str, str]:

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.types import Scope
 
-from ..adapters.base import ModelEntry
+from ..families.base import ModelEntry
 from ..problems import ProblemError
 from ..schemas.requests import Task
 from .keygen import NAME_MAX_LENGTH, hash_key

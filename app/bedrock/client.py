@@ -59,7 +59,7 @@ from ..observability import facts
 from ..observability.metrics import Metrics
 from ..problems import ProblemError
 from ..settings import Backend, Settings
-from . import blobs
+from . import blobs, converse_wire
 from .admission import Admission
 from .breaker import CircuitBreaker, State
 from .retry import Backoff, Verdict, classify
@@ -160,6 +160,21 @@ class BedrockClient:
             return raw, str(response.get("contentType") or "application/json")
 
         return await self._resilient(model, deadline, call, body)
+
+    async def converse(
+        self, model: Target, body: dict[str, Any] | bytes, *, deadline: float | None = None
+    ) -> dict[str, Any]:
+        """Call the Converse operation with `body`, Converse's JSON as on the wire (base64
+        blobs), and return the answer in the same form. Deadline, retries and errors as for
+        `invoke`."""
+        payload = body if isinstance(body, bytes) else orjson.dumps(body)
+        params = converse_wire.to_params(orjson.loads(payload))
+
+        async def call(client: Any) -> dict[str, Any]:
+            response: dict[str, Any] = await client.converse(modelId=model.target, **params)
+            return converse_wire.to_wire(response)
+
+        return await self._resilient(model, deadline, call, payload)
 
     def regions(self, model: Target) -> list[str]:
         """The regions `model` is called in, in order of preference."""
@@ -351,8 +366,11 @@ class BedrockClient:
             async with self._opening:
                 client = self._clients.get(key)
                 if client is None:
-                    client = await self._stack.enter_async_context(self._open(*key))
-                    self._clients[key] = client
+                    opened = await self._stack.enter_async_context(self._open(*key))
+                    opened.meta.events.register(
+                        "before-send.bedrock-runtime.Converse", _body_as_file
+                    )
+                    self._clients[key] = client = opened
         return client
 
     def _open(self, region: str, read_timeout_s: float) -> Any:
@@ -383,6 +401,13 @@ class BedrockClient:
             # that checks signatures is the `aws` backend's case, with credentials from the chain.
             kwargs.update(_EMULATOR_CREDENTIALS)
         return self._session.client("bedrock-runtime", **kwargs)
+
+
+def _body_as_file(request: Any, **_: Any) -> None:
+    """A Converse body (botocore serialises it) as a file object: aiohttp then streams it in
+    chunks, as InvokeModel's, instead of one write of megabytes."""
+    if isinstance(request.body, bytes):
+        request.body = io.BytesIO(request.body)
 
 
 class _BodyDigest:

@@ -32,6 +32,8 @@ class GeneratedImage:
     finish_reason: FinishReason
     mime_type: str | None = None
     error: str | None = None
+    # (input, output) tokens of the call that made it, for models priced per token.
+    usage: tuple[int, int] | None = None
 
 
 class ImageOut(BaseModel):

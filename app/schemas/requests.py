@@ -42,6 +42,7 @@ class Task(StrEnum):
     STYLE_GUIDE = "style-guide"
     CONTROL = "control"
     COLOR_GUIDED = "color-guided"
+    EDIT = "edit"
 
 
 class ImageLimits(BaseModel):
@@ -301,6 +302,26 @@ class VariationsRequest(_FromImages):
     images: list[ImageInput] = Field(min_length=1, max_length=5)
 
 
+class EditRequest(_TaskRequest, _Sized):
+    """Edit one image or several by an instruction, without a mask (Nova 2 Omni)."""
+
+    images: list[ImageInput] = Field(
+        min_length=1,
+        max_length=20,
+        description="The image to edit first; any others are references the instruction names.",
+    )
+    prompt: str = Field(
+        min_length=1,
+        max_length=10_000,
+        description="The instruction, e.g. 'remove the cars from the driveway'.",
+        examples=["remove the cars from the driveway"],
+    )
+    aspect_ratio: AspectRatio | None = Field(
+        default=None,
+        description="Asked of the model in the prompt; the answer is centre-cropped to it.",
+    )
+
+
 class ImageToImageRequest(_FromImages):
     """Transform one image, guided by a prompt."""
 
@@ -413,6 +434,7 @@ TaskRequest = (
     | StyleGuideRequest
     | ControlRequest
     | ColorGuidedRequest
+    | EditRequest
 )
 MaskedRequest = InpaintRequest | OutpaintRequest | EraseRequest
 
@@ -431,6 +453,7 @@ REQUEST_MODELS: dict[Task, type[_TaskRequest]] = {
     Task.STYLE_GUIDE: StyleGuideRequest,
     Task.CONTROL: ControlRequest,
     Task.COLOR_GUIDED: ColorGuidedRequest,
+    Task.EDIT: EditRequest,
 }
 
 IMAGE_FIELDS = frozenset(

@@ -18,10 +18,10 @@ import numpy as np
 import pybase64
 from PIL import Image
 
-from ..adapters.base import Lifecycle, ModelEntry
-from ..adapters.registry import ModelRegistry
-from ..adapters.stability import StabilityLimits
-from ..adapters.stability_common import nearest_aspect_ratio
+from ..families.base import Lifecycle, ModelEntry
+from ..families.registry import ModelRegistry
+from ..families.stability.adapter import StabilityLimits
+from ..families.stability_common import nearest_aspect_ratio
 from ..imaging.inputs import InputImage, encode_png, load_pixels, parse_image
 from ..imaging.masks import MaskConvention, edit_region
 from ..imaging.resizing import cover

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from datetime import time as day_start
 from typing import Any
 
-from ..adapters.base import Call, Lifecycle, ModelAdapter, ModelEntry, Notes
 from ..auth.keys import ANONYMOUS, ApiKey
 from ..bedrock.client import BedrockClient
 from ..bedrock.errors import is_end_of_life, upstream_problem
+from ..families.base import Call, Lifecycle, ModelAdapter, ModelEntry, Notes
 from ..observability import facts
 from ..problems import ProblemError
 from ..quotas import Quotas
@@ -165,8 +165,12 @@ class TaskRunner:
     async def _invoke(
         self, entry: ModelEntry, adapter: ModelAdapter, call: Call, deadline: float
     ) -> list[GeneratedImage]:
+        body = call.payload or call.body
         try:
-            payload = await self.bedrock.invoke(entry, call.payload or call.body, deadline=deadline)
+            if call.operation == "Converse":
+                payload = await self.bedrock.converse(entry, body, deadline=deadline)
+            else:
+                payload = await self.bedrock.invoke(entry, body, deadline=deadline)
         except Exception as exc:
             raise upstream_problem(
                 exc,
@@ -174,6 +178,9 @@ class TaskRunner:
                 retired=entry.status is Lifecycle.RETIRED,
                 successors=self.successor_names(entry),
             ) from exc
+        if call.operation == "Converse":
+            # Converse answers are decoded and fitted to the size asked: CPU work.
+            return await asyncio.to_thread(adapter.parse, call, payload)
         return adapter.parse(call, payload)
 
     def end_of_life(self, entry: ModelEntry, exc: BaseException) -> ProblemError | None:

@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ..adapters.base import ModelAdapter, ModelEntry
-from ..adapters.registry import ModelRegistry
+from ..families.base import ModelAdapter, ModelEntry
+from ..families.registry import ModelRegistry
 from ..problems import MAX_LISTED_ERRORS, FieldProblem, field_name, invalid
 from ..schemas.requests import REQUEST_MODELS, ImageLimits, Task, TaskRequest
 from ..settings import Settings

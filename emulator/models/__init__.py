@@ -6,6 +6,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from .base import BedrockError, ModelSpec, validation_error
+from .nova_omni import SPECS as NOVA_OMNI_SPECS
 from .sdxl import SPECS as SDXL_SPECS
 from .services import SPECS as SERVICE_SPECS
 from .stability import SPECS as STABILITY_SPECS
@@ -19,9 +20,13 @@ END_OF_LIFE = (
 )
 
 
+# Models Bedrock no longer serves whatever the emulator is told: any call is answered end of life.
+GONE = frozenset({"stability.stable-diffusion-xl-v0"})
+
+
 def all_specs() -> list[ModelSpec]:
     """Every model spec of every family module."""
-    return [*TITAN_SPECS, *SDXL_SPECS, *STABILITY_SPECS, *SERVICE_SPECS]
+    return [*TITAN_SPECS, *SDXL_SPECS, *STABILITY_SPECS, *SERVICE_SPECS, *NOVA_OMNI_SPECS]
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,10 @@ class Registry:
 
     def resolve(self, requested: str, retired: Collection[str]) -> ModelSpec:
         """The model to invoke, or the BedrockError Bedrock answers for this id."""
+        model_id, _ = _strip_arn(requested)
+        prefix, _, rest = model_id.partition(".")
+        if model_id in GONE or (prefix in GEO_PREFIXES and rest in GONE):
+            raise BedrockError("ResourceNotFoundException", 404, END_OF_LIFE)
         found = self.lookup(requested)
         if found is None:
             raise validation_error(INVALID_ID)

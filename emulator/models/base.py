@@ -46,6 +46,8 @@ class ModelSpec:
     model_id: str
     family: str  # "titan", "sdxl", "stability-t2i", "stability-service"
     invoke: Handler  # validates the body (raising BedrockError) and returns the response JSON
+    # The Converse operation, for models that serve it; None answers Converse's refusal.
+    converse: Handler | None = None
     profile_only: bool = False  # callable only through a geo inference profile (us., eu., ...)
     tasks: tuple[str, ...] = field(default=())
 

@@ -106,6 +106,10 @@ def _validate(variant: Variant, body: dict[str, Any]) -> Request:
     if mode == IMAGE_TO_IMAGE:
         allowed |= {"image", "strength"}
         allowed.discard("aspect_ratio")
+    else:
+        # Bedrock takes (and ignores) a `strength` on text-to-image: public code sends
+        # {"mode": "text-to-image", "strength": 1}.
+        allowed.add("strength")
     checker.unknown(body, allowed, "#")
     prompt = checker.string(body, "prompt", "#", required=True, min_len=1, max_len=PROMPT_MAX)
     negative = checker.string(body, "negative_prompt", "#", max_len=PROMPT_MAX)
@@ -119,6 +123,8 @@ def _validate(variant: Variant, body: dict[str, Any]) -> Request:
         image = checker.string(body, "image", "#", required=True, min_len=1)
         strength = checker.number(body, "strength", "#", lo=0.0, hi=1.0, required=True) or 0.0
         check_input_image(checker, image, "#/image")
+    else:
+        checker.number(body, "strength", "#", lo=0.0, hi=1.0)
     checker.done()
     return Request(
         prompt=prompt or "",

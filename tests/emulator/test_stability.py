@@ -174,7 +174,8 @@ LIMITS_ALL: list[tuple[dict[str, Any], str]] = [
     ({"mode": "inpaint"}, "#/mode: 'inpaint' is not a valid enum value"),
     ({"cfg_scale": 7}, "#: extraneous key [cfg_scale] is not permitted"),
     ({"image": COFFEE}, "#: extraneous key [image] is not permitted"),
-    ({"strength": 0.5}, "#: extraneous key [strength] is not permitted"),
+    # Taken (and ignored) on text-to-image, as Bedrock does, but still a number in [0, 1].
+    ({"strength": 1.5}, "#/strength: 1.5 is not less or equal to 1.0"),
 ]
 
 

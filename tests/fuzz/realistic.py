@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from schemathesis import Case
 
-from app.adapters.registry import ModelRegistry
+from app.families.registry import ModelRegistry
 from app.schemas.requests import IMAGE_FIELDS, REQUEST_MODELS, Task
 from tests.conftest import DATA
 

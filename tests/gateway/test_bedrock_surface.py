@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from PIL import Image
 from starlette.types import Receive, Scope, Send
 
+from app.families.registry import BUILTIN_FAMILIES
 from app.main import create_app
 from app.schemas.images import FinishReason, GeneratedImage
 from app.settings import Settings
@@ -696,16 +697,22 @@ FILTERED = GeneratedImage(
 FAILED = GeneratedImage(b64=None, seed=9, finish_reason=FinishReason.ERROR, error="model failed")
 
 
+FAMILIES = {family.name: family for family in BUILTIN_FAMILIES}
+
+
 class TestWriters:
     def test_titan_lists_what_was_made_and_why_the_rest_was_not(self) -> None:
-        assert json.loads(write("titan", _result(OK, FILTERED, FAILED))) == {
+        assert json.loads(write(FAMILIES["titan"], _result(OK, FILTERED, FAILED))) == {
             "images": ["aW1n"],
             "error": "Filter reason: output image; model failed",
         }
-        assert json.loads(write("titan", _result(OK))) == {"images": ["aW1n"], "error": None}
+        assert json.loads(write(FAMILIES["titan"], _result(OK))) == {
+            "images": ["aW1n"],
+            "error": None,
+        }
 
     def test_sdxl_has_one_artifact_per_image(self) -> None:
-        assert json.loads(write("sdxl", _result(OK, FILTERED, FAILED))) == {
+        assert json.loads(write(FAMILIES["sdxl"], _result(OK, FILTERED, FAILED))) == {
             "result": "success",
             "artifacts": [
                 {"seed": 7, "base64": "aW1n", "finishReason": "SUCCESS"},
@@ -716,7 +723,7 @@ class TestWriters:
 
     @pytest.mark.parametrize("family", ["stability", "stability-edit", "stability-guided"])
     def test_stability_seeds_reasons_images(self, family: str) -> None:
-        assert json.loads(write(family, _result(OK, FILTERED, FAILED))) == {
+        assert json.loads(write(FAMILIES[family], _result(OK, FILTERED, FAILED))) == {
             "seeds": [7, 8, 9],
             "finish_reasons": [None, "Filter reason: output image", "Inference error"],
             "images": ["aW1n"],

@@ -5,11 +5,14 @@ from __future__ import annotations
 import httpx
 
 SDXL = "stability.stable-diffusion-xl-v1"
+SDXL_V0 = "stability.stable-diffusion-xl-v0"
+NOVA_OMNI = "amazon.nova-2-omni-v1:0"
 RETIRED = {
     "amazon.titan-image-generator-v1",
     "amazon.titan-image-generator-v2:0",
     "amazon.nova-canvas-v1:0",
     SDXL,
+    SDXL_V0,
     "stability.sd3-large-v1:0",
     "stability.stable-image-ultra-v1:0",
     "stability.stable-image-core-v1:0",
@@ -21,6 +24,7 @@ SERVED = {
     "amazon.titan-image-generator-v2:0",
     "amazon.nova-canvas-v1:0",
     "stability.stable-diffusion-xl-v1",
+    SDXL_V0,
     "stability.sd3-5-large-v1:0",
     "stability.stable-image-ultra-v1:1",
     "stability.stable-image-core-v1:1",
@@ -40,6 +44,7 @@ SERVED = {
     "stability.stable-fast-upscale-v1:0",
     "stability.stable-conservative-upscale-v1:0",
     "stability.stable-creative-upscale-v1:0",
+    NOVA_OMNI,
 }
 # Without `model`: the default model, else the first model serving the task (for upscale, the
 # one `mode` picks by default; control has none: `control` is required).
@@ -57,6 +62,7 @@ DEFAULTS = {
     "style-transfer": "stability.stable-style-transfer-v1:0",
     "style-guide": "stability.stable-image-style-guide-v1:0",
     "color-guided": "amazon.titan-image-generator-v2:0",
+    "edit": NOVA_OMNI,
 }
 
 
@@ -68,9 +74,12 @@ async def test_every_model_with_its_lifecycle_and_where_it_is_called(
     for model in models.values():
         live = model["id"] in SERVED - RETIRED
         assert model["status"] == ("active" if live else "retired"), model["id"]
-        if model["id"].startswith("stability.") and model["id"] != SDXL:
+        if model["id"].startswith("stability.") and model["id"] not in (SDXL, SDXL_V0):
             assert model["invoke_id"] == f"us.{model['id']}"
             assert model["region"] == "us-west-2"
+        elif model["id"] == NOVA_OMNI:
+            assert model["invoke_id"] == f"us.{NOVA_OMNI}"
+            assert model["region"] == "us-east-1"
         else:
             assert model["invoke_id"] == model["id"]
             assert model["region"] == "us-east-1"  # the gateway's own

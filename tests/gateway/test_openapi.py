@@ -29,6 +29,7 @@ EDIT_OPERATIONS = {
     "/v1/images/style-transfer": "styleTransfer",
     "/v1/images/style-guide": "styleGuide",
     "/v1/images/control": "control",
+    "/v1/images/edit": "edit",
 }
 
 
@@ -100,9 +101,9 @@ def test_each_problem_status_has_an_example_of_its_own(spec: dict[str, Any]) -> 
                 assert example["status"] == int(status), (operation["operationId"], status)
                 assert ("errors" in example) == (status == "422")
                 seen += 1
-    # 14 tasks, each with 12 problem statuses (400 406 408 410 413 415 422 429 431 502 503 504);
+    # 15 tasks, each with 12 problem statuses (400 406 408 410 413 415 422 429 431 502 503 504);
     # GET /v1/models (422, for ?task=) and GET /v1/models/{model_id} (404, 422).
-    assert seen == 14 * 12 + 1 + 2
+    assert seen == 15 * 12 + 1 + 2
     slugs = {e["value"]["status"]: e["value"]["type"] for e in examples.values()}
     assert slugs[413] == "/problems/payload-too-large"
     assert slugs[406] == "/problems/not-acceptable"

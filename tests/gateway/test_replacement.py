@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from app.adapters.registry import ModelRegistry
+from app.families.registry import ModelRegistry
 from app.schemas.images import FinishReason, GeneratedImage
 from app.settings import Settings
 from app.tasks.replacement import ReplacementError, ReplacementMap, fit

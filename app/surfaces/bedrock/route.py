@@ -19,9 +19,10 @@ from botocore.exceptions import ClientError
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from ...adapters.base import Lifecycle, ModelEntry
 from ...auth.keys import current_key
 from ...bedrock.errors import is_end_of_life, retired_problem
+from ...families.base import Lifecycle, ModelEntry
+from ...families.reading import Reading
 from ...problems import ProblemError, request_id_of
 from ...tasks.runner import TaskRunner
 from ...wording import byte_size
@@ -37,26 +38,39 @@ from .errors import (
     invalid_model,
     validation_error,
 )
-from .readers import Reading, read
+from .readers import read
 from .writers import write
 
 log = logging.getLogger("app.surfaces.bedrock")
 router = APIRouter(tags=["bedrock"])
 
 MAX_BODY_BYTES = 25_000_000  # InvokeModel's own cap
+INVOKE = "InvokeModel"
+CONVERSE = "Converse"
 
 
 @router.post("/model/{model_id:path}/invoke", include_in_schema=False)
 async def invoke_model(request: Request, model_id: str) -> Response:
     """InvokeModel: any Content-Type (botocore may send none); Accept is JSON by default."""
+    return await _answer(request, model_id, INVOKE)
+
+
+@router.post("/model/{model_id:path}/converse", include_in_schema=False)
+async def converse(request: Request, model_id: str) -> Response:
+    """Converse: validated as InvokeModel bodies are (the model's family reads it), then passed
+    through, its answer and errors as Bedrock's."""
+    return await _answer(request, model_id, CONVERSE)
+
+
+async def _answer(request: Request, model_id: str, operation: str) -> Response:
     request_id = request_id_of(request.scope)
     try:
-        body, media, headers = await _invoke(request, model_id)
+        body, media, headers = await _invoke(request, model_id, operation)
     except BedrockError as error:
         return error.response(request_id)
     except Exception:
         # A bug: logged with its trace for the operator, answered as Bedrock answers its own.
-        log.exception("unhandled error on InvokeModel %s", model_id)
+        log.exception("unhandled error on %s %s", operation, model_id)
         return BedrockError("InternalServerException", "The gateway failed unexpectedly.").response(
             request_id
         )
@@ -65,13 +79,22 @@ async def invoke_model(request: Request, model_id: str) -> Response:
     return Response(body, media_type=media, headers=headers)
 
 
-async def _invoke(request: Request, model_id: str) -> tuple[bytes, str, dict[str, str]]:
+async def _invoke(
+    request: Request, model_id: str, operation: str
+) -> tuple[bytes, str, dict[str, str]]:
     runner: TaskRunner = request.state.runner
     deadline = time.monotonic() + runner.validator.settings.request_deadline_s
     raw = await _read_body(request)
     entry = runner.validator.registry.resolve(model_id)
     if entry is None:
         raise invalid_model()
+    served_by = runner.validator.registry.adapter(entry).operation
+    if served_by != operation:
+        raise BedrockError(
+            "ValidationException",
+            f"{entry.id} is called with {served_by}, not {operation}: "
+            f"POST /model/{{modelId}}/{'converse' if served_by == CONVERSE else 'invoke'}.",
+        )
     reading = await asyncio.to_thread(_checked, runner, entry, raw)
     key = current_key(request.scope)
     try:
@@ -83,14 +106,15 @@ async def _invoke(request: Request, model_id: str) -> tuple[bytes, str, dict[str
             result = await runner.run(reading.task, reading.fields, key=key)
         except ProblemError as problem:
             raise from_problem(problem) from None
-        return write(entry.family, result), JSON, answer_headers(result)
+        family = runner.validator.registry.family(entry)
+        return write(family, result), JSON, answer_headers(result)
     accept = request.headers.get("accept") or JSON
     try:
         lease = await runner.quotas.admit(key, _images(reading))
     except ProblemError as problem:
         raise from_problem(problem) from None
     async with lease:
-        answer, media = await _pass_through(runner, entry, raw, accept, deadline)
+        answer, media = await _pass_through(runner, entry, raw, accept, deadline, operation)
     return answer, media, {"Served-Model": entry.id, **lease.headers}
 
 
@@ -101,10 +125,19 @@ def _images(reading: Reading) -> int:
 
 
 async def _pass_through(
-    runner: TaskRunner, entry: ModelEntry, raw: bytes, accept: str, deadline: float
+    runner: TaskRunner,
+    entry: ModelEntry,
+    raw: bytes,
+    accept: str,
+    deadline: float,
+    operation: str,
 ) -> tuple[bytes, str]:
-    """The caller's bytes to the model's target, its answer back untouched."""
+    """The caller's bytes to the model's target, its answer back untouched (Converse's: as the
+    wire carries it, through botocore)."""
     try:
+        if operation == CONVERSE:
+            answer = await runner.bedrock.converse(entry, raw, deadline=deadline)
+            return orjson.dumps(answer), JSON
         return await runner.bedrock.invoke_raw(entry, raw, accept, deadline=deadline)
     except ProblemError as problem:  # the client's own refusals: overloaded, circuit open, ...
         raise from_problem(problem) from None
@@ -144,7 +177,7 @@ def _checked(runner: TaskRunner, entry: ModelEntry, raw: bytes) -> Reading:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise BedrockError("ValidationException", f"Malformed input request: {exc}") from None
-    reading = read(entry, body)
+    reading = read(runner.validator.registry, entry, body)
     if reading.task is not None:
         try:
             runner.validator.validate(reading.task, reading.fields)

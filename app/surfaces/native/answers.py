@@ -94,6 +94,11 @@ def answer_headers(result: TaskResult) -> dict[str, str]:
     if result.deprecated_at is not None:
         headers["Deprecation"] = f"@{result.deprecated_at}"
     headers.update(result.quota_headers)
+    usage = [image.usage for image in result.images if image.usage is not None]
+    if usage:
+        # Models priced per token: what the answer cost, summed over its calls.
+        spent, made = sum(u[0] for u in usage), sum(u[1] for u in usage)
+        headers["Token-Usage"] = f"input={spent}, output={made}, total={spent + made}"
     return headers
 
 

@@ -161,4 +161,15 @@ EXAMPLES: dict[Task, dict[str, dict[str, Any]]] = {
             {"model": "titan-v2", "prompt": "a living room", "colors": ["#FF8800", "#0044AA"]},
         ),
     },
+    Task.EDIT: {
+        "default": _example(
+            "Nova 2 Omni: an instruction, no mask",
+            {
+                "images": [_PNG],
+                "prompt": "remove the cup from the table",
+                "width": 1200,
+                "height": 800,
+            },
+        ),
+    },
 }

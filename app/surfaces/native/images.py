@@ -133,6 +133,13 @@ ROUTES = (
         "Generate images in a palette of colours",
         "Titan v2 and Nova Canvas COLOR_GUIDED_GENERATION.",
     ),
+    TaskRoute(
+        Task.EDIT,
+        "edit",
+        "Edit images by an instruction, without a mask",
+        "Nova 2 Omni through Converse: the images and the instruction; the answer is "
+        "centre-cropped and resized to the width and height (or aspect ratio) asked.",
+    ),
 )
 
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from ...adapters.base import Lifecycle, ModelEntry
+from ...families.base import Lifecycle, ModelEntry
 from ...problems import ProblemError
 from ...schemas.requests import Task
 from ...tasks.runner import TaskRunner

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ...adapters.base import ModelEntry
+from ...families.base import ModelEntry
 from ...tasks.validation import RequestValidator
 
 

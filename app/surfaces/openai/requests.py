@@ -1,5 +1,8 @@
 """The three OpenAI image requests as native tasks: generation, edit (masked or not), variation.
 
+An edit naming a model that edits by instruction (Nova 2 Omni) and sending no mask is the native
+`edit`: the images and the prompt as they are.
+
 An edit with a mask is an inpaint whose mask marks the edit area with transparent pixels (the
 native `alpha-is-edit` convention). Without a mask, an image with transparent pixels is inpainted
 there; an opaque one gets variations guided by the prompt, when the model makes variations.
@@ -53,6 +56,15 @@ def map_edit(validator: RequestValidator, fields: dict[str, Any]) -> Mapped:
         raise bad_param("image", "required: the image to edit")
     mask = None if fields.get("mask") is None else _reference(fields["mask"], "mask")
     prompt = fields.get("prompt")
+    instructed = target(validator, Task.EDIT, fields)
+    if mask is None and instructed.name is not None and _edits(instructed):
+        # A model named that edits by instruction (Nova 2 Omni): the images and the prompt as
+        # they are, no mask needed.
+        mapped = _mapped(
+            validator, Task.EDIT, fields, {"images": images, "prompt": prompt}, {"images": key}
+        )
+        mapped.edit = True
+        return mapped
     if mask is not None or (len(images) == 1 and _transparent(validator, images[0])):
         dropped = []
         if len(images) > 1:
@@ -94,6 +106,11 @@ def map_edit(validator: RequestValidator, fields: dict[str, Any]) -> Mapped:
     return mapped
 
 
+def _edits(chosen: Target) -> bool:
+    """Whether the chosen model edits images by an instruction alone (the native `edit`)."""
+    return chosen.entry is not None and Task.EDIT in chosen.entry.tasks
+
+
 def _mapped(
     validator: RequestValidator,
     task: Task,
@@ -107,7 +124,7 @@ def _mapped(
     limits = limits_of(validator, chosen.entry)
     label = chosen.entry.id if chosen.entry is not None else "the model"
     mapped = Mapped(task=task, raw={}, params={"prompt": "prompt", **(names or {})})
-    if task is Task.VARIATIONS and isinstance(fixed.get("images"), list):
+    if task in (Task.VARIATIONS, Task.EDIT) and isinstance(fixed.get("images"), list):
         prepared = [prepare(image, limits, validator.settings) for image in fixed["images"]]
         fixed["images"] = [p.value for p in prepared]
         for index, image in enumerate(prepared):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ...adapters.base import ALWAYS_TAKEN, ModelEntry
+from ...families.base import ALWAYS_TAKEN, ModelEntry
 from ...schemas.requests import REQUEST_MODELS, Task
 from ...tasks.validation import RequestValidator
 from .edit_inputs import Restore

@@ -22,6 +22,7 @@ const TASKS = [
   "style-guide",
   "control",
   "color-guided",
+  "edit",
 ];
 const DEFAULT_CONVENTION = "black-is-edit";
 

@@ -12,13 +12,13 @@ from datetime import date
 from typing import Any, get_args
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..imaging.inputs import ImageInputError, InputImage, as_rgb_image, load_pixels
-from ..imaging.masks import encode_mask
-from ..problems import FieldProblem
-from ..schemas.images import B64_TYPES, FinishReason, GeneratedImage
-from ..schemas.requests import (
+from ...imaging.inputs import ImageInputError, InputImage, as_rgb_image, load_pixels
+from ...imaging.masks import encode_mask
+from ...problems import FieldProblem
+from ...schemas.images import B64_TYPES, FinishReason, GeneratedImage
+from ...schemas.requests import (
     ColorGuidedRequest,
     DiffusionRequest,
     ImageToImageRequest,
@@ -31,8 +31,8 @@ from ..schemas.requests import (
     TextToImageRequest,
     VariationsRequest,
 )
-from ..wording import byte_size
-from .base import (
+from ...wording import byte_size
+from ..base import (
     Call,
     Lifecycle,
     ModelAdapter,
@@ -42,7 +42,7 @@ from .base import (
     mime_of_b64,
     seeds_for,
 )
-from .masking import mask_problems, region_of, uses_image_alpha
+from ..masking import mask_problems, region_of, uses_image_alpha
 
 SIZES: tuple[tuple[int, int], ...] = (
     (1024, 1024), (768, 768), (512, 512), (768, 1152), (384, 576), (1152, 768), (576, 384),
@@ -103,15 +103,15 @@ class TitanLimits(BaseModel):
     sizes: tuple[tuple[int, int], ...] | None = SIZES
     size_rule: SizeRule | None = None  # instead of `sizes`
     default_size: tuple[int, int] = (1024, 1024)
-    prompt_max: int = 512  # text, negativeText and maskPrompt
-    seed_max: int = 2_147_483_646
+    prompt_max: int = Field(default=512, ge=1)  # text, negativeText and maskPrompt
+    seed_max: int = Field(default=2_147_483_646, ge=0)
     cfg_scale: tuple[float, float] = (1.1, 10.0)
     cfg_default: float = 8.0
     similarity_strength: tuple[float, float] = (0.2, 1.0)
-    images_per_call: int = 5
-    input_max_side: int = 1408
-    input_max_pixels: int | None = None
-    input_max_bytes: int | None = 5 * 1024 * 1024
+    images_per_call: int = Field(default=5, ge=1)
+    input_max_side: int = Field(default=1408, ge=1)
+    input_max_pixels: int | None = Field(default=None, ge=1)
+    input_max_bytes: int | None = Field(default=5 * 1024 * 1024, ge=1)
     # Nova: a PNG's alpha is refused unless every pixel is opaque. Otherwise alpha is flattened.
     opaque_alpha_only: bool = False
     conditioning: bool = False  # condition_image, control_mode, control_strength
@@ -157,6 +157,7 @@ class TitanAdapter(ModelAdapter):
     """Titan Image Generator v1 and v2 and Nova Canvas, each entry's limits over v1's."""
 
     family = "titan"
+    limits_model = TitanLimits
 
     def fields(self, task: Task) -> frozenset[str]:
         return _FIELDS[task]

@@ -1,13 +1,15 @@
-"""What a model adapter is: the vocabulary in, one family's Bedrock bodies out, images back.
+"""What a model family is: its adapter (the vocabulary in, its Bedrock bodies out, images back),
+its built-in entries, and its body's reader and answer's writer on the Bedrock surface.
 
-A new model family is one module implementing `ModelAdapter` plus a registry entry.
+A new model family is one package exporting `FAMILY`, listed in the registry or in
+GATEWAY_FAMILIES.
 """
 
 from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
@@ -20,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..problems import FieldProblem
 from ..schemas.images import B64, GeneratedImage
 from ..schemas.requests import Task, TaskRequest
+from .reading import Reading
 
 ALWAYS_TAKEN = frozenset({"model", "n"})
 
@@ -96,6 +99,8 @@ class Call:
     body: dict[str, Any]
     seeds: tuple[int, ...]
     extra: dict[str, Any] = field(default_factory=dict)
+    # The Bedrock operation: InvokeModel, or Converse (its JSON body as on the wire).
+    operation: str = "InvokeModel"
     # The body as sent, once `encoded()`.
     payload: bytes | None = None
 
@@ -110,10 +115,24 @@ class Call:
         return replace(self, body={}, payload=orjson.dumps(self.body))
 
 
+class FamilyLimits(BaseModel):
+    """A family's limits as an entry's `limits` may give them: typed, unknown keys refused.
+
+    The registry validates every entry's `limits` with its family's model when it is built, so
+    a bad or unknown limit in GATEWAY_MODELS stops the start instead of failing on requests.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
 class ModelAdapter(ABC):
     """Speaks one model family's schema."""
 
     family: ClassVar[str]
+    # What an entry's `limits` may hold for this family.
+    limits_model: ClassVar[type[BaseModel]]
+    # The Bedrock operation its models are called with: InvokeModel or Converse.
+    operation: ClassVar[str] = "InvokeModel"
 
     @abstractmethod
     def fields(self, task: Task) -> frozenset[str]:
@@ -156,6 +175,30 @@ class ModelAdapter(ABC):
             )
             for name in extra
         ]
+
+
+# A body in the family's Bedrock schema read into the native vocabulary (app.families.reading).
+Reader = Callable[[ModelEntry, dict[str, Any]], Reading]
+# The images of a task written as the family's models answer InvokeModel.
+Writer = Callable[[list[GeneratedImage]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Family:
+    """Everything the gateway knows of one family's schema, as its package exports it (`FAMILY`).
+
+    Surfaces, tasks and the runner reach it only through the registry.
+    """
+
+    adapter: ModelAdapter
+    models: tuple[ModelEntry, ...]
+    reader: Reader
+    writer: Writer
+
+    @property
+    def name(self) -> str:
+        """The family's name, as entries' `family` give it."""
+        return self.adapter.family
 
 
 def b64(data: bytes) -> str:

@@ -14,14 +14,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..problems import FieldProblem
-from ..schemas.images import GeneratedImage
-from ..schemas.requests import OutputFormat, Task, TaskRequest
-from .base import ALWAYS_TAKEN, Call, ModelAdapter, ModelEntry, Notes
-from .stability_common import (
+from pydantic import Field
+
+from ...problems import FieldProblem
+from ...schemas.images import GeneratedImage
+from ...schemas.requests import OutputFormat, Task, TaskRequest
+from ..base import ALWAYS_TAKEN, Call, FamilyLimits, ModelAdapter, ModelEntry, Notes
+from ..stability_common import (
     PROMPT_MAX,
     SEED_MAX,
     ImageRule,
+    ImageRuleLimits,
+    OutputFormatName,
     copy_fields,
     image_b64,
     one_call_per_image,
@@ -146,6 +150,26 @@ _BY_TASK: dict[Task, Tool] = {
 }
 
 
+Bounds = tuple[float, float] | tuple[float, float, float]
+
+
+class GuidedLimitsModel(FamilyLimits):
+    """What an entry's `limits` may override: an input image's rule field by field, a range as
+    [low, high] or [low, high, default], the prompt's length and the output formats."""
+
+    image: ImageRuleLimits = Field(default_factory=ImageRuleLimits)
+    init_image: ImageRuleLimits = Field(default_factory=ImageRuleLimits)
+    style_image: ImageRuleLimits = Field(default_factory=ImageRuleLimits)
+    control_strength: Bounds = (0.0, 1.0)
+    fidelity: Bounds = (0.0, 1.0)
+    style_strength: Bounds = (0.0, 1.0)
+    composition_fidelity: Bounds = (0.0, 1.0)
+    change_strength: Bounds = (0.1, 1.0)
+    creativity: Bounds = (0.1, 0.5)
+    prompt_max_chars: int = Field(default=PROMPT_MAX, ge=1)
+    output_formats: tuple[OutputFormatName, ...] = Field(default=OUTPUT_FORMATS, min_length=1)
+
+
 @dataclass(frozen=True)
 class Limits:
     """A tool's limits for one entry: the tool's own, with `entry.limits` over them."""
@@ -186,6 +210,7 @@ class StabilityGuidedAdapter(ModelAdapter):
     """Control, style guide, style transfer and the three upscalers; n images are n calls."""
 
     family = "stability-guided"
+    limits_model = GuidedLimitsModel
 
     def fields(self, task: Task) -> frozenset[str]:
         if task is Task.UPSCALE:

@@ -11,10 +11,12 @@ import random
 from dataclasses import dataclass
 from typing import Any, get_args
 
-from ..imaging.inputs import InputImage
-from ..problems import FieldProblem
-from ..schemas.images import GeneratedImage
-from ..schemas.requests import (
+from pydantic import Field
+
+from ...imaging.inputs import InputImage
+from ...problems import FieldProblem
+from ...schemas.images import GeneratedImage
+from ...schemas.requests import (
     ImageToImageRequest,
     StylePreset,
     Task,
@@ -22,14 +24,16 @@ from ..schemas.requests import (
     TextToImageRequest,
     VariationsRequest,
 )
-from .base import Call, Lifecycle, ModelAdapter, ModelEntry, Notes
-from .stability_common import (
+from ..base import Call, FamilyLimits, Lifecycle, ModelAdapter, ModelEntry, Notes
+from ..stability_common import (
     ASPECT_RATIOS,
     PROMPT_MAX,
     READ_TIMEOUT_S,
     REGION,
     SEED_MAX,
     ImageRule,
+    ImageRuleLimits,
+    OutputFormatName,
     copy_fields,
     image_b64,
     nearest_aspect_ratio,
@@ -52,6 +56,16 @@ FAMILY_LIMITS: dict[str, Any] = {
     "image_to_image": False,
     "input_image": {},
 }
+
+
+class StabilityLimitsModel(FamilyLimits):
+    """What an entry's `limits` may override for this family (FAMILY_LIMITS' keys)."""
+
+    output_formats: tuple[OutputFormatName, ...] = Field(default=("png", "jpeg"), min_length=1)
+    style_preset: bool = False
+    image_to_image: bool = False
+    input_image: ImageRuleLimits = Field(default_factory=ImageRuleLimits)
+
 
 _SHARED = frozenset({"prompt", "negative_prompt", "seed", "output_format", "style_preset"})
 _FIELDS: dict[Task, frozenset[str]] = {
@@ -86,6 +100,7 @@ class StabilityAdapter(ModelAdapter):
     """SD3/SD3.5 Large, Stable Image Ultra and Core: text-to-image, image-to-image, variations."""
 
     family = "stability"
+    limits_model = StabilityLimitsModel
 
     def fields(self, task: Task) -> frozenset[str]:
         return _FIELDS[task]

@@ -6,11 +6,11 @@ import random
 from datetime import date
 from typing import Any
 
-from ..imaging.inputs import InputImage, as_rgb_image
-from ..imaging.masks import encode_mask
-from ..problems import FieldProblem
-from ..schemas.images import B64_TYPES, FinishReason, GeneratedImage
-from ..schemas.requests import (
+from ...imaging.inputs import InputImage, as_rgb_image
+from ...imaging.masks import encode_mask
+from ...problems import FieldProblem
+from ...schemas.images import B64_TYPES, FinishReason, GeneratedImage
+from ...schemas.requests import (
     DiffusionRequest,
     ImageToImageRequest,
     InpaintRequest,
@@ -20,8 +20,9 @@ from ..schemas.requests import (
     TextToImageRequest,
     VariationsRequest,
 )
-from .base import (
+from ..base import (
     Call,
+    FamilyLimits,
     Lifecycle,
     ModelAdapter,
     ModelEntry,
@@ -30,7 +31,7 @@ from .base import (
     mime_of_b64,
     seeds_for,
 )
-from .masking import mask_problems, region_of
+from ..masking import mask_problems, region_of
 
 SIZES: tuple[tuple[int, int], ...] = (
     (1024, 1024), (1152, 896), (1216, 832), (1344, 768), (1536, 640),
@@ -72,6 +73,8 @@ class SdxlAdapter(ModelAdapter):
     """SDXL 1.0: text-to-image, image-to-image and masking; n images are n calls."""
 
     family = "sdxl"
+    # SDXL 1.0 is the only model: its limits are fixed, none may be overridden.
+    limits_model = FamilyLimits
 
     def fields(self, task: Task) -> frozenset[str]:
         return _FIELDS[task]
@@ -231,5 +234,17 @@ MODELS: tuple[ModelEntry, ...] = (
         end_of_life=date(2025, 5, 20),
         successors=("sd3.5-large",),
         description="Stability SDXL 1.0",
+    ),
+    # SDXL 0.8: public code still names it. Bedrock answers end of life; its schema is SDXL
+    # 1.0's, so the replacement map serves it as it serves SDXL 1.0. Its successor is the live
+    # model SDXL 1.0 moved to (SDXL 1.0 itself is retired).
+    ModelEntry(
+        id="stability.stable-diffusion-xl-v0",
+        family="sdxl",
+        aliases=("sdxl-v0",),
+        tasks=_FIRST_TASKS,
+        status=Lifecycle.RETIRED,
+        successors=("sd3.5-large",),
+        description="Stability SDXL 0.8 (retired)",
     ),
 )

@@ -9,13 +9,15 @@ import math
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from ..imaging.inputs import InputImage
 from ..problems import FieldProblem
 from ..schemas.images import B64_TYPES, FinishReason, GeneratedImage
 from ..schemas.requests import Task, TaskRequest
-from .base import Call, ModelEntry, b64, mime_of_b64, seeds_for
+from .base import Call, FamilyLimits, ModelEntry, b64, mime_of_b64, seeds_for
 
 SEED_MAX = 4_294_967_294
 # Bedrock serves Stability's current models on demand in us-west-2, and the Image Services only
@@ -34,6 +36,20 @@ ASPECT_RATIOS: dict[str, tuple[int, int]] = {
     "9:16": (9, 16),
     "9:21": (9, 21),
 }
+
+
+OutputFormatName = Literal["png", "jpeg", "webp"]
+
+
+class ImageRuleLimits(FamilyLimits):
+    """An entry's overrides of an `ImageRule`, each field optional."""
+
+    # Only max_side may be null (no maximum); the defaults are ImageRule's.
+    min_side: int = Field(default=64, ge=1)
+    max_side: int | None = Field(default=None, ge=1)
+    min_pixels: int = Field(default=0, ge=0)
+    max_pixels: int = Field(default=9_437_184, ge=1)
+    max_aspect: float = Field(default=2.5, ge=1)
 
 
 @dataclass(frozen=True)

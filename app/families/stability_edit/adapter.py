@@ -10,23 +10,27 @@ import random
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from ..imaging.inputs import InputImage
-from ..imaging.masks import encode_mask
-from ..problems import FieldProblem
-from ..schemas.images import GeneratedImage
-from ..schemas.requests import (
+from pydantic import Field
+
+from ...imaging.inputs import InputImage
+from ...imaging.masks import encode_mask
+from ...problems import FieldProblem
+from ...schemas.images import GeneratedImage
+from ...schemas.requests import (
     EraseRequest,
     InpaintRequest,
     OutpaintRequest,
     Task,
     TaskRequest,
 )
-from .base import Call, ModelAdapter, ModelEntry, b64
-from .masking import mask_problems, region_of, uses_image_alpha
-from .stability_common import (
+from ..base import Call, FamilyLimits, ModelAdapter, ModelEntry, b64
+from ..masking import mask_problems, region_of, uses_image_alpha
+from ..stability_common import (
     PROMPT_MAX,
     SEED_MAX,
     ImageRule,
+    ImageRuleLimits,
+    OutputFormatName,
     copy_fields,
     image_b64,
     one_call_per_image,
@@ -35,7 +39,7 @@ from .stability_common import (
     service_entry,
 )
 
-OUTPUT_FORMATS = ("png", "jpeg", "webp")
+OUTPUT_FORMATS: tuple[OutputFormatName, ...] = ("png", "jpeg", "webp")
 MARGINS = ("left", "right", "up", "down")
 
 
@@ -60,6 +64,16 @@ class ToolLimits:
             found["creativity"] = list(self.creativity)
         found["output_formats"] = list(self.output_formats)
         return found
+
+
+class EditLimitsModel(FamilyLimits):
+    """What an entry's `limits` may override (ToolLimits' fields, `image` field by field)."""
+
+    image: ImageRuleLimits = Field(default_factory=ImageRuleLimits)
+    grow_mask: tuple[int, int] | None = None
+    margin_max: int | None = Field(default=None, ge=1)
+    creativity: tuple[float, float] | None = None
+    output_formats: tuple[OutputFormatName, ...] = Field(default=OUTPUT_FORMATS, min_length=1)
 
 
 @dataclass(frozen=True)
@@ -144,6 +158,7 @@ class StabilityEditsAdapter(ModelAdapter):
     """The six editing Image Services, each a model serving one task."""
 
     family = "stability-edit"
+    limits_model = EditLimitsModel
 
     def fields(self, task: Task) -> frozenset[str]:
         return TOOLS[task].fields
