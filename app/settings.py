@@ -151,6 +151,22 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     cors_allow_credentials: bool = False
 
+    # Jobs (docs/jobs.md): arq's queue in this Redis (none: /v1/jobs answers 503; `python -m app`
+    # starts a private redis-server for them when one is installed), run by `python -m app.worker`
+    # processes, or by the gateway itself when jobs_worker_in_process. A job whose worker dies
+    # runs again jobs_timeout_s + 10 s after it started; 429s and 503s retry it (jobs_max_tries).
+    jobs_redis_url: str | None = None
+    jobs_worker_in_process: bool = False
+    jobs_per_worker: int = Field(default=16, ge=1)
+    jobs_timeout_s: float = Field(default=300.0, gt=0)
+    jobs_max_tries: int = Field(default=20, ge=1)
+    # Where job results go, how long URLs to them hold and results are kept; the HMAC secret of
+    # /v1/files URLs (every replica needs the same one; unset: one per process).
+    results_dir: str = ".results"
+    results_url_ttl_s: int = Field(default=3600, ge=1)
+    results_retention_s: int = Field(default=24 * 3600, ge=60)
+    results_secret: str | None = None
+
     def endpoint(self, region: str | None = None) -> str | None:
         """The URL the Bedrock client calls for `region`; None lets botocore pick AWS's own."""
         if region is not None and region in self.endpoints:
