@@ -111,7 +111,10 @@ _JOB_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 _FILE = "/v1/files/job_5d1f0c3b9a7e4f2d8c6b1a0e9f8d7c6b-0.png"
 _FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The image.", "content": {m: {} for m in _MIME.values()}},
+    200: {
+        "description": "The image.",
+        "content": {m: {"schema": {"type": "string", "format": "binary"}} for m in _MIME.values()},
+    },
     403: problem_answer(
         403,
         "The URL's signature is missing, altered or expired (`bad-signature`).",
