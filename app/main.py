@@ -69,8 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             validator = RequestValidator(registry, settings)
             async with open_quotas(settings) as quotas, open_jobs(settings) as jobs:
                 runner = TaskRunner(validator, bedrock, quotas)
-                async with in_process_worker(jobs, runner, keys, settings):
-                    yield {"runner": runner, "jobs": jobs}
+                with metrics.jobs(jobs):
+                    async with in_process_worker(jobs, runner, keys, settings):
+                        yield {"runner": runner, "jobs": jobs}
 
     app = FastAPI(
         title="Bedrock image gateway",

@@ -19,6 +19,8 @@ import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from .stats import count_status, observe_latency
+
 _PREFIX = "gateway:job:"
 # Published to when a job ends, for callers waiting on it (GET /v1/jobs/{id}?wait=).
 _ENDED_CHANNEL = "gateway:job-ended:"
@@ -68,7 +70,10 @@ class JobRecords:
 
     async def create(self, record: dict[str, Any]) -> None:
         """Store a new record (its id is fresh, so nothing is overwritten)."""
-        await self.redis.set(_PREFIX + record["id"], orjson.dumps(record), nx=True)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(_PREFIX + record["id"], orjson.dumps(record), nx=True)
+            count_status(pipe, record["status"])
+            await pipe.execute()
 
     async def get(self, job_id: str) -> dict[str, Any] | None:
         """The record, None when there is none (never made, or past retention)."""
@@ -120,8 +125,11 @@ class JobRecords:
             pipe.multi()  # type: ignore[no-untyped-call]
             ended = Status(changed["status"]) in ENDED
             pipe.set(key, orjson.dumps(changed), ex=self.retention_s if ended else None)
+            if changed["status"] != record["status"]:
+                count_status(pipe, changed["status"])
             if ended:
                 pipe.publish(_ENDED_CHANNEL + job_id, changed["status"])
+                observe_latency(pipe, max(0.0, time.time() - record["created_at"]))
 
         await self.redis.transaction(attempt, key)
         return result

@@ -7,6 +7,7 @@ Redis, and its id to arq's queue, under the job's own id so it is queued once.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -16,6 +17,7 @@ import orjson
 import pybase64
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.jobs import Job
+from redis.exceptions import RedisError
 
 from ..auth.keys import ApiKey
 from ..schemas.requests import Task
@@ -23,6 +25,7 @@ from ..settings import Settings
 from ..store import LocalStore, SignedUrls
 from ..tasks.runner import TaskRunner
 from .records import JobRecords, Status, new_id, new_record
+from .stats import JobsCollector, snapshot
 
 QUEUE = "gateway:jobs"
 FUNCTION = "run_job"
@@ -55,6 +58,8 @@ class Jobs:
         self.records = JobRecords(redis, settings.results_retention_s)
         self.store = store
         self.urls = SignedUrls(settings.results_secret, settings.results_url_ttl_s)
+        self.timeout_s = settings.redis_timeout_s
+        self.collector = JobsCollector()
 
     async def submit(
         self, runner: TaskRunner, task: Task, raw: dict[str, Any], key: ApiKey
@@ -68,6 +73,19 @@ class Jobs:
         await self.records.create(record)
         await self.redis.enqueue_job(FUNCTION, job_id, _job_id=job_id, _queue_name=QUEUE)
         return record
+
+    async def refresh_metrics(self) -> None:
+        """Read the shared job counts and the queue's depth for the scrape about to be made."""
+        self.collector.last = await snapshot(self.redis, QUEUE)
+
+    async def unready(self) -> str | None:
+        """Why jobs cannot be served (Redis or the store), or None when they can (/readyz)."""
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                await self.redis.ping()
+        except (OSError, RedisError, TimeoutError) as exc:
+            return f"the job queue's Redis does not answer: {exc or 'timed out'}"
+        return await self.store.check()
 
     async def get(self, job_id: str, key: ApiKey) -> dict[str, Any] | None:
         """The job's record if `key` made it; None otherwise (another key's job is not there)."""

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import orjson
 import pytest
 import redis as redis_sync
 
@@ -244,6 +245,11 @@ async def test_queued_jobs_outlive_a_gateway_restart(
             (await gateway.get(f"/v1/jobs/{i}", params={"wait": 60})).json()["status"] for i in ids
         ]
     assert done == ["succeeded"] * 3
+    logged = [orjson.loads(line) for line in workers[0].log.read_bytes().splitlines()]
+    for job_id in ids:
+        lines = [line["message"] for line in logged if line.get("job_id") == job_id]
+        assert lines[0].startswith(f"job {job_id}: attempt 1")
+        assert lines[-1] == f"job {job_id}: succeeded, 2 images"
 
 
 def test_the_worker_refuses_to_start_without_a_queue(tmp_path: Path) -> None:
@@ -258,3 +264,40 @@ def test_the_worker_refuses_to_start_without_a_queue(tmp_path: Path) -> None:
     )
     assert finished.returncode == 78
     assert "GATEWAY_JOBS_REDIS_URL" in finished.stderr
+
+
+async def test_metrics_count_the_queue_jobs_by_status_and_their_latency(
+    emulator: EmulatorServer, redis: RedisServer, results: Path
+) -> None:
+    async with jobs_gateway(emulator, redis, results) as gateway:
+        job = (await gateway.post("/v1/jobs/text-to-image", json=BODY)).json()
+        await gateway.get(f"/v1/jobs/{job['id']}", params={"wait": 30})
+        text = (await gateway.get("/metrics")).text
+    lines = dict(
+        line.rsplit(" ", 1) for line in text.splitlines() if line.startswith("gateway_job")
+    )
+    assert lines["gateway_jobs_queued"] == "0.0"
+    assert lines['gateway_jobs_total{status="queued"}'] == "1.0"
+    assert lines['gateway_jobs_total{status="running"}'] == "1.0"
+    assert lines['gateway_jobs_total{status="succeeded"}'] == "1.0"
+    assert lines["gateway_job_duration_seconds_count"] == "1.0"
+
+
+async def test_readiness_covers_the_queue_and_the_store(
+    emulator: EmulatorServer, redis: RedisServer, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_bytes(b"")  # a file where the result directory should be
+    async with jobs_gateway(emulator, redis, blocked / "results") as gateway:
+        answer = await gateway.get("/readyz")
+    assert answer.status_code == 503
+    assert "result directory" in answer.json()["detail"]
+    async with jobs_gateway(emulator, redis, tmp_path / "results") as gateway:
+        assert (await gateway.get("/readyz")).status_code == 200
+        redis.freeze()
+        try:
+            frozen = await gateway.get("/readyz")
+        finally:
+            redis.thaw()
+    assert frozen.status_code == 503
+    assert "Redis does not answer" in frozen.json()["detail"]

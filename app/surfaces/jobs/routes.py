@@ -65,7 +65,7 @@ class JobOut(BaseModel):
 
 def get_jobs(request: Request) -> Jobs:
     """The jobs service, or 503 when the gateway has no queue configured."""
-    jobs: Jobs | None = request.state.jobs
+    jobs: Jobs | None = getattr(request.state, "jobs", None)
     if jobs is None:
         raise ProblemError(
             status=503,
