@@ -23,6 +23,7 @@ from ..auth.keys import ApiKey
 from ..schemas.requests import Task
 from ..settings import Settings
 from ..store import LocalStore, SignedUrls
+from ..store.links import ResultLinks
 from ..tasks.runner import TaskRunner
 from .records import JobRecords, Status, new_id, new_record
 from .stats import JobsCollector, snapshot
@@ -73,6 +74,10 @@ class Jobs:
         await self.records.create(record)
         await self.redis.enqueue_job(FUNCTION, job_id, _job_id=job_id, _queue_name=QUEUE)
         return record
+
+    def links(self, base_url: str) -> ResultLinks:
+        """Signed links into this store, for answers read at `base_url`."""
+        return ResultLinks(self.store, self.urls, base_url)
 
     async def refresh_metrics(self) -> None:
         """Read the shared job counts and the queue's depth for the scrape about to be made."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -14,10 +15,11 @@ import pytest
 import redis as redis_sync
 
 from app.auth.keygen import hash_key
+from app.store import LocalStore
 from emulator.testing import EmulatorServer
 from tests.redis_server import RedisServer
 
-from .conftest import data, open_gateway, settings_for
+from .conftest import data, image_size, open_gateway, settings_for
 from .jobs_parts import WorkerProcess, jobs_gateway, result_files
 
 TITAN = "amazon.titan-image-generator-v1"
@@ -301,3 +303,27 @@ async def test_readiness_covers_the_queue_and_the_store(
             redis.thaw()
     assert frozen.status_code == 503
     assert "Redis does not answer" in frozen.json()["detail"]
+
+
+async def test_openai_url_answers_are_stored_results_when_there_is_a_store(
+    emulator: EmulatorServer, redis: RedisServer, results: Path
+) -> None:
+    body = {"prompt": "a fox", "model": "dall-e-3", "size": "512x512", "response_format": "url"}
+    async with jobs_gateway(emulator, redis, results) as gateway:
+        answer = (await gateway.post("/openai/v1/images/generations", json=body)).json()
+        url = answer["data"][0]["url"]
+        assert url.startswith("http://gateway/v1/files/img_")
+        fetched = await gateway.get(path_of(url))
+    assert fetched.status_code == 200
+    assert fetched.headers["content-type"] == "image/png"
+    assert image_size(fetched.content) == (512, 512)
+    assert result_files(results) == [urlsplit(url).path.rsplit("/", 1)[1]]
+
+
+async def test_expired_results_are_swept(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    await store.put("old.png", b"old")
+    await store.put("new.png", b"new")
+    os.utime(tmp_path / "old.png", (1_000_000, 1_000_000))
+    assert await store.sweep(older_than_s=3600) == 1
+    assert await store.names("") == ["new.png"]
