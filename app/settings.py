@@ -166,6 +166,10 @@ class Settings(BaseSettings):
     results_url_ttl_s: int = Field(default=3600, ge=1)
     results_retention_s: int = Field(default=24 * 3600, ge=60)
     results_secret: str | None = None
+    # Results in S3 instead (any S3-compatible endpoint), fetched by presigned URLs.
+    results_s3_bucket: str | None = None
+    results_s3_prefix: str = "results/"
+    results_s3_endpoint_url: str | None = None
 
     def endpoint(self, region: str | None = None) -> str | None:
         """The URL the Bedrock client calls for `region`; None lets botocore pick AWS's own."""

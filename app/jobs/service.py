@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from typing import Any
 
 import orjson
@@ -22,8 +22,9 @@ from redis.exceptions import RedisError
 from ..auth.keys import ApiKey
 from ..schemas.requests import Task
 from ..settings import Settings
-from ..store import LocalStore, SignedUrls
+from ..store import LocalStore, ResultStore, SignedUrls
 from ..store.links import ResultLinks
+from ..store.s3 import open_s3_store
 from ..tasks.runner import TaskRunner
 from .records import JobRecords, Status, new_id, new_record
 from .stats import JobsCollector, snapshot
@@ -54,11 +55,14 @@ def portable(raw: dict[str, Any]) -> dict[str, Any]:
 class Jobs:
     """The job queue as the gateway sees it."""
 
-    def __init__(self, settings: Settings, redis: ArqRedis, store: LocalStore) -> None:
+    def __init__(
+        self, settings: Settings, redis: ArqRedis, store: ResultStore, urls: SignedUrls
+    ) -> None:
         self.redis = redis
         self.records = JobRecords(redis, settings.results_retention_s)
         self.store = store
-        self.urls = SignedUrls(settings.results_secret, settings.results_url_ttl_s)
+        # /v1/files verifies with it (the local store's URLs).
+        self.urls = urls
         self.timeout_s = settings.redis_timeout_s
         self.collector = JobsCollector()
 
@@ -77,7 +81,7 @@ class Jobs:
 
     def links(self, base_url: str) -> ResultLinks:
         """Signed links into this store, for answers read at `base_url`."""
-        return ResultLinks(self.store, self.urls, base_url)
+        return ResultLinks(self.store, base_url)
 
     async def refresh_metrics(self) -> None:
         """Read the shared job counts and the queue's depth for the scrape about to be made."""
@@ -125,12 +129,26 @@ def redis_settings(url: str) -> RedisSettings:
 
 @asynccontextmanager
 async def open_jobs(settings: Settings) -> AsyncIterator[Jobs | None]:
-    """The jobs service when a queue is configured (`jobs_redis_url`), None otherwise."""
+    """The jobs service when a queue is configured (`jobs_redis_url`), None otherwise; results
+    in the S3 bucket when one is configured, else in the local directory."""
     if settings.jobs_redis_url is None:
         yield None
         return
+    urls = SignedUrls(settings.results_secret, settings.results_url_ttl_s)
     redis = await create_pool(redis_settings(settings.jobs_redis_url), default_queue_name=QUEUE)
     try:
-        yield Jobs(settings, redis, LocalStore(settings.results_dir))
+        async with AsyncExitStack() as stack:
+            store: ResultStore = LocalStore(settings.results_dir, urls)
+            if settings.results_s3_bucket is not None:
+                store = await stack.enter_async_context(
+                    open_s3_store(
+                        settings.results_s3_bucket,
+                        settings.results_s3_prefix,
+                        settings.results_s3_endpoint_url,
+                        settings.region,
+                        settings.results_url_ttl_s,
+                    )
+                )
+            yield Jobs(settings, redis, store, urls)
     finally:
         await redis.aclose(close_connection_pool=True)

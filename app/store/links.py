@@ -6,19 +6,18 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from .local import LocalStore, SignedUrls
+from . import ResultStore
 
 
 @dataclass(frozen=True)
 class ResultLinks:
-    """The store, its URL signer, and the base URL answers are read at."""
+    """The store, and the base URL answers are read at."""
 
-    store: LocalStore
-    urls: SignedUrls
+    store: ResultStore
     base_url: str
 
     async def publish(self, data: bytes, extension: str) -> str:
         """Store `data` under a fresh name and return its signed URL."""
         name = f"img_{secrets.token_hex(16)}.{extension}"
         await self.store.put(name, data)
-        return self.base_url.rstrip("/") + self.urls.path(name)
+        return await self.store.url(name, self.base_url)

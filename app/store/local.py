@@ -28,10 +28,15 @@ def valid_name(name: str) -> bool:
 
 
 class LocalStore:
-    """Objects as files under `root`."""
+    """Objects as files under `root`, fetched at URLs `signer` signs."""
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], signer: SignedUrls) -> None:
         self.root = Path(root)
+        self.signer = signer
+
+    async def url(self, name: str, base_url: str) -> str:
+        """The signed `/v1/files` URL of `name` for answers read at `base_url`."""
+        return base_url.rstrip("/") + self.signer.path(name)
 
     def _path(self, name: str) -> Path:
         if not valid_name(name):

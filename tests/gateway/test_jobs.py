@@ -15,7 +15,7 @@ import pytest
 import redis as redis_sync
 
 from app.auth.keygen import hash_key
-from app.store import LocalStore
+from app.store import LocalStore, SignedUrls
 from emulator.testing import EmulatorServer
 from tests.redis_server import RedisServer
 
@@ -271,18 +271,19 @@ def test_the_worker_refuses_to_start_without_a_queue(tmp_path: Path) -> None:
 async def test_metrics_count_the_queue_jobs_by_status_and_their_latency(
     emulator: EmulatorServer, redis: RedisServer, results: Path
 ) -> None:
-    async with jobs_gateway(emulator, redis, results) as gateway:
-        job = (await gateway.post("/v1/jobs/text-to-image", json=BODY)).json()
-        await gateway.get(f"/v1/jobs/{job['id']}", params={"wait": 30})
+    async with jobs_gateway(emulator, redis, results, jobs_worker_in_process=False) as gateway:
+        ids = [(await gateway.post("/v1/jobs/text-to-image", json=BODY)).json()["id"] for _ in "ab"]
+        await gateway.delete(f"/v1/jobs/{ids[0]}")
         text = (await gateway.get("/metrics")).text
     lines = dict(
         line.rsplit(" ", 1) for line in text.splitlines() if line.startswith("gateway_job")
     )
-    assert lines["gateway_jobs_queued"] == "0.0"
-    assert lines['gateway_jobs_total{status="queued"}'] == "1.0"
-    assert lines['gateway_jobs_total{status="running"}'] == "1.0"
-    assert lines['gateway_jobs_total{status="succeeded"}'] == "1.0"
+    assert lines["gateway_jobs_queued"] == "2.0"  # no worker has taken either
+    assert lines['gateway_jobs_total{status="queued"}'] == "2.0"
+    assert lines['gateway_jobs_total{status="cancelled"}'] == "1.0"
+    assert 'gateway_jobs_total{status="running"}' not in lines
     assert lines["gateway_job_duration_seconds_count"] == "1.0"
+    assert lines['gateway_job_duration_seconds_bucket{le="+Inf"}'] == "1.0"
 
 
 async def test_readiness_covers_the_queue_and_the_store(
@@ -321,7 +322,7 @@ async def test_openai_url_answers_are_stored_results_when_there_is_a_store(
 
 
 async def test_expired_results_are_swept(tmp_path: Path) -> None:
-    store = LocalStore(tmp_path)
+    store = LocalStore(tmp_path, SignedUrls("s", 60))
     await store.put("old.png", b"old")
     await store.put("new.png", b"new")
     os.utime(tmp_path / "old.png", (1_000_000, 1_000_000))

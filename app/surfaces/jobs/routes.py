@@ -146,11 +146,11 @@ SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _out(record: dict[str, Any], request: Request, jobs: Jobs) -> JobOut:
+async def _out(record: dict[str, Any], request: Request, jobs: Jobs) -> JobOut:
     base = str(request.base_url).rstrip("/")
     images = [
         JobImage(
-            url=base + jobs.urls.path(image["file"]) if image["file"] else None,
+            url=await jobs.store.url(image["file"], base) if image["file"] else None,
             seed=image["seed"],
             finish_reason=image["finish_reason"],
             mime_type=image["mime_type"],
@@ -195,7 +195,7 @@ def _submit(task: Task) -> Callable[[Request, RunnerDep, JobsDep], Awaitable[Res
     async def submit(request: Request, runner: RunnerDep, jobs: JobsDep) -> Response:
         raw = await read_fields(request, multipart=multipart)
         record = await jobs.submit(runner, task, raw, current_key(request.scope))
-        job = _out(record, request, jobs)
+        job = await _out(record, request, jobs)
         return _answer(job, 202, {"Location": job.status_url})
 
     return submit
@@ -255,7 +255,7 @@ async def get_job(
     record = await jobs.get(job_id, key)
     if record is None:
         raise _not_found(job_id)
-    return _answer(_out(record, request, jobs))
+    return _answer(await _out(record, request, jobs))
 
 
 @router.delete(
@@ -267,7 +267,7 @@ async def cancel_job(job_id: JobId, request: Request, jobs: JobsDep) -> Response
     record = await jobs.cancel(job_id, current_key(request.scope))
     if record is None:
         raise _not_found(job_id)
-    return _answer(_out(record, request, jobs))
+    return _answer(await _out(record, request, jobs))
 
 
 @router.get(
