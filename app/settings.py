@@ -170,6 +170,14 @@ class Settings(BaseSettings):
     results_s3_bucket: str | None = None
     results_s3_prefix: str = "results/"
     results_s3_endpoint_url: str | None = None
+    # Webhooks: the Standard Webhooks secret (`whsec_` and base64) that signs them (none: a job
+    # with a webhook_url is refused), networks they may reach despite the SSRF rules (e.g.
+    # ["127.0.0.0/8"] for a receiver on this machine), one attempt's timeout, the first retry's
+    # pause (doubling to 10 minutes, for over an hour).
+    webhook_secret: str | None = None
+    webhook_allow: list[str] = Field(default_factory=list)
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_retry_base_s: float = Field(default=10.0, gt=0)
 
     def endpoint(self, region: str | None = None) -> str | None:
         """The URL the Bedrock client calls for `region`; None lets botocore pick AWS's own."""

@@ -26,11 +26,13 @@ from ..store import LocalStore, ResultStore, SignedUrls
 from ..store.links import ResultLinks
 from ..store.s3 import open_s3_store
 from ..tasks.runner import TaskRunner
+from . import webhooks
 from .records import JobRecords, Status, new_id, new_record
 from .stats import JobsCollector, snapshot
 
 QUEUE = "gateway:jobs"
 FUNCTION = "run_job"
+DELIVER = "deliver_webhook"
 
 
 def input_name(job_id: str) -> str:
@@ -65,16 +67,31 @@ class Jobs:
         self.urls = urls
         self.timeout_s = settings.redis_timeout_s
         self.collector = JobsCollector()
+        self.webhook_secret = settings.webhook_secret
+        self.webhook_allow = webhooks.allow_list(settings.webhook_allow)
 
     async def submit(
-        self, runner: TaskRunner, task: Task, raw: dict[str, Any], key: ApiKey
+        self,
+        runner: TaskRunner,
+        task: Task,
+        raw: dict[str, Any],
+        key: ApiKey,
+        *,
+        base_url: str,
+        webhook_url: str | None = None,
     ) -> dict[str, Any]:
-        """Validate `raw` as the synchronous call would (raising its ProblemError), then queue it;
-        the new job's record."""
+        """Validate `raw` (and the webhook URL) as the synchronous call would (raising its
+        ProblemError), then queue it; the new job's record. `base_url` is where the gateway is
+        read, for the URLs a webhook carries."""
         entry = await runner.check(task, raw, key=key)
+        if webhook_url is not None:
+            if self.webhook_secret is None:
+                raise webhooks.unavailable()
+            await webhooks.check_url(webhook_url, self.webhook_allow)
         job_id = new_id()
         await self.store.put(input_name(job_id), orjson.dumps(portable(raw)))
         record = new_record(job_id, key.name, task.value, entry.id)
+        record.update(webhook_url=webhook_url, base_url=base_url)
         await self.records.create(record)
         await self.redis.enqueue_job(FUNCTION, job_id, _job_id=job_id, _queue_name=QUEUE)
         return record

@@ -22,6 +22,7 @@ from redis.asyncio.client import Pipeline
 
 STATUSES_KEY = "gateway:jobs:statuses"
 LATENCY_KEY = "gateway:jobs:latency"
+WEBHOOKS_KEY = "gateway:webhooks"
 # Jobs wait for workers and throttling: minutes are ordinary.
 BUCKETS = (1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 
@@ -49,6 +50,7 @@ class JobsSnapshot:
     latency_buckets: list[tuple[float, int]] = field(default_factory=list)
     latency_sum: float = 0.0
     latency_count: int = 0
+    webhooks: dict[str, int] = field(default_factory=dict)
 
 
 async def snapshot(redis: Redis, queue: str) -> JobsSnapshot:
@@ -57,7 +59,8 @@ async def snapshot(redis: Redis, queue: str) -> JobsSnapshot:
         pipe.zcard(queue)
         pipe.hgetall(STATUSES_KEY)
         pipe.hgetall(LATENCY_KEY)
-        depth, statuses, latency = await pipe.execute()
+        pipe.hgetall(WEBHOOKS_KEY)
+        depth, statuses, latency, webhooks = await pipe.execute()
     text = {k.decode(): v.decode() for k, v in latency.items()}
     return JobsSnapshot(
         queued=int(depth),
@@ -65,7 +68,16 @@ async def snapshot(redis: Redis, queue: str) -> JobsSnapshot:
         latency_buckets=[(bound, int(text.get(f"le:{bound}", 0))) for bound in BUCKETS],
         latency_sum=float(text.get("sum", 0.0)),
         latency_count=int(text.get("count", 0)),
+        webhooks={k.decode(): int(v) for k, v in webhooks.items()},
     )
+
+
+async def count_webhook(redis: Redis, outcome: str) -> None:
+    """Count one webhook attempt's outcome: delivered, failed (to be tried again), gave_up,
+    refused (the URL resolved to an address the gateway does not call)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hincrby(WEBHOOKS_KEY, outcome, 1)
+        await pipe.execute()
 
 
 class JobsCollector(Collector):
@@ -95,3 +107,11 @@ class JobsCollector(Collector):
         buckets = [(str(bound), count) for bound, count in last.latency_buckets]
         latency.add_metric([], [*buckets, ("+Inf", last.latency_count)], sum_value=last.latency_sum)
         yield latency
+        webhooks = CounterMetricFamily(
+            "gateway_webhook_deliveries",
+            "Webhook attempts by outcome: delivered, failed (tried again later), gave_up, refused.",
+            labels=["outcome"],
+        )
+        for outcome, count in sorted(last.webhooks.items()):
+            webhooks.add_metric([outcome], count)
+        yield webhooks

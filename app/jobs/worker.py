@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -31,8 +32,10 @@ from ..schemas.images import FinishReason
 from ..schemas.requests import Task
 from ..settings import Settings
 from ..tasks.runner import TaskRunner
+from . import webhooks
 from .records import Status
-from .service import FUNCTION, QUEUE, Jobs, input_name, redis_settings
+from .service import DELIVER, FUNCTION, QUEUE, Jobs, input_name, redis_settings
+from .stats import count_webhook
 
 log = logging.getLogger("app.jobs")
 _EXTENSIONS = {mime: fmt for fmt, mime in OUTPUT_MIME.items()}
@@ -111,9 +114,71 @@ class JobRunner:
                 "finished_at": int(time.time()),
             }
 
-        await records.change(job_id, succeeded)
+        await self._ended(await records.change(job_id, succeeded))
         await self.jobs.store.delete(input_name(job_id))
         log.info("job %s: succeeded, %d images", job_id, len(result.produced), extra=_id(job_id))
+
+    async def _ended(self, record: dict[str, Any] | None) -> None:
+        """Queue the webhook of a job that has just ended, when it has one (once: the delivery's
+        arq id is the job's)."""
+        if record is None or not record.get("webhook_url"):
+            return
+        await self.jobs.redis.enqueue_job(
+            DELIVER, record["id"], _job_id=f"webhook:{record['id']}", _queue_name=QUEUE
+        )
+
+    async def deliver(self, job_id: str, attempt: int) -> None:
+        """One attempt at the webhook of `job_id`; a failed one is tried again later."""
+        record = await self.jobs.records.get(job_id)
+        if record is None or not record.get("webhook_url"):
+            return
+        url: str = record["webhook_url"]
+        secret = self.settings.webhook_secret
+        redis = self.jobs.redis
+        allowed = webhooks.allow_list(self.settings.webhook_allow)
+        timeout_s = self.settings.webhook_timeout_s
+        refused = await webhooks.unsafe(url, allowed, timeout_s)
+        if refused is not None or secret is None:
+            await count_webhook(redis, "refused")
+            log.info("job %s: webhook refused: %s", job_id, refused, extra=_id(job_id))
+            return
+        payload = await self._payload(record)
+        webhook_id = f"{job_id}.{record['status']}"
+        why = await webhooks.post(url, secret, webhook_id, payload, timeout_s)
+        if why is None:
+            await count_webhook(redis, "delivered")
+            log.info("job %s: webhook delivered", job_id, extra=_id(job_id))
+            return
+        if attempt >= webhooks.MAX_ATTEMPTS:
+            await count_webhook(redis, "gave_up")
+            log.info("job %s: webhook given up: %s", job_id, why, extra=_id(job_id))
+            return
+        await count_webhook(redis, "failed")
+        delay = webhooks.retry_delay(attempt, self.settings.webhook_retry_base_s)
+        log.info("job %s: webhook %s; again in %.0f s", job_id, why, delay, extra=_id(job_id))
+        raise Retry(defer=delay)
+
+    async def _payload(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The job's status as the webhook's body: Standard Webhooks' type, timestamp, data."""
+        base = record.get("base_url") or ""
+        images = [
+            {
+                "url": await self.jobs.store.url(image["file"], base) if image["file"] else None,
+                "seed": image["seed"],
+                "finish_reason": image["finish_reason"],
+                "mime_type": image["mime_type"],
+                "error": image["error"],
+            }
+            for image in record["images"]
+        ]
+        fields = ("id", "task", "status", "model", "created_at", "started_at", "finished_at")
+        data = {name: record[name] for name in fields}
+        data.update(images=images, error=record["error"])
+        return {
+            "type": f"job.{record['status']}",
+            "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+            "data": data,
+        }
 
     async def _fail(self, job_id: str, problem: ProblemError, task: str | None = None) -> None:
         error = problem.body(f"/v1/images/{task}" if task else None, job_id)
@@ -126,7 +191,7 @@ class JobRunner:
                 "finished_at": int(time.time()),
             }
 
-        await self.jobs.records.change(job_id, failed)
+        await self._ended(await self.jobs.records.change(job_id, failed))
         await self.jobs.store.delete(input_name(job_id))
         log.info("job %s: failed, %s", job_id, problem.slug, extra=_id(job_id))
 
@@ -157,6 +222,11 @@ def _key_gone(name: str) -> ProblemError:
 async def _run_job(ctx: dict[str, Any], job_id: str) -> None:
     runner: JobRunner = ctx["gateway"]
     await runner.run(job_id, int(ctx["job_try"]))
+
+
+async def _deliver(ctx: dict[str, Any], job_id: str) -> None:
+    runner: JobRunner = ctx["gateway"]
+    await runner.deliver(job_id, int(ctx["job_try"]))
 
 
 async def _sweep(ctx: dict[str, Any]) -> None:
@@ -208,7 +278,10 @@ def make_worker(runner: JobRunner, *, handle_signals: bool) -> Worker:
     settings = runner.settings
     assert settings.jobs_redis_url is not None
     return Worker(
-        functions=[func(_run_job, name=FUNCTION)],
+        functions=[
+            func(_run_job, name=FUNCTION),
+            func(_deliver, name=DELIVER, max_tries=webhooks.MAX_ATTEMPTS),
+        ],
         cron_jobs=[cron(_sweep, name="sweep-results", second=0, run_at_startup=True)],
         queue_name=QUEUE,
         redis_settings=redis_settings(settings.jobs_redis_url),

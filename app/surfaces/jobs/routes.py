@@ -189,12 +189,27 @@ def _not_found(job_id: str) -> ProblemError:
     )
 
 
-def _submit(task: Task) -> Callable[[Request, RunnerDep, JobsDep], Awaitable[Response]]:
+_WEBHOOK = (
+    "Where to POST the job's status when it has succeeded or failed, signed per Standard "
+    "Webhooks (webhook-id, webhook-timestamp, webhook-signature). An address that is loopback, "
+    "link-local, private or reserved after DNS resolution is refused (422) unless the operator "
+    "allows it."
+)
+
+
+def _submit(task: Task) -> Callable[..., Awaitable[Response]]:
     multipart = task in MULTIPART_TASKS
 
-    async def submit(request: Request, runner: RunnerDep, jobs: JobsDep) -> Response:
+    async def submit(
+        request: Request,
+        runner: RunnerDep,
+        jobs: JobsDep,
+        webhook_url: Annotated[str | None, Query(max_length=2048, description=_WEBHOOK)] = None,
+    ) -> Response:
         raw = await read_fields(request, multipart=multipart)
-        record = await jobs.submit(runner, task, raw, current_key(request.scope))
+        key = current_key(request.scope)
+        base = str(request.base_url)
+        record = await jobs.submit(runner, task, raw, key, base_url=base, webhook_url=webhook_url)
         job = await _out(record, request, jobs)
         return _answer(job, 202, {"Location": job.status_url})
 
