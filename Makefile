@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 NODE_TESTS := tests/gateway/openai_node
 NODE_STAMP := $(NODE_TESTS)/node_modules/.package-lock.json
 
-.PHONY: install run emulator services test lint format spec docs docs-serve clients fuzz bench clean
+.PHONY: install run worker emulator services test lint format spec docs docs-serve clients fuzz bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ $(NODE_STAMP): $(NODE_TESTS)/package.json $(NODE_TESTS)/package-lock.json
 ## starts the local emulator on 127.0.0.1:$(EMULATOR_PORT) and points the gateway at it.
 run: $(STAMP)
 	HOST=$(HOST) PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) $(BIN)/python -m app
+
+## A job worker (docs/jobs.md): runs the jobs queued in GATEWAY_JOBS_REDIS_URL; start several.
+worker: $(STAMP)
+	$(BIN)/python -m app.worker
 
 ## The emulator alone, for boto3 scripts: AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:$(EMULATOR_PORT)
 emulator: $(STAMP)

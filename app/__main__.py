@@ -1,9 +1,9 @@
 """`python -m app` and `bedrock-image-gateway`: the gateway's commands.
 
 `serve` (also what a bare `python -m app` does, so `make run` and the Docker image keep their
-command), `keys` and `emulator`. This module imports only the standard library until a command
-runs: `keys create` works on any Python 3.11+, and `--help` needs only pydantic-settings to list
-the settings.
+command), `worker`, `keys` and `emulator`. This module imports only the standard library until a
+command runs: `keys create` works on any Python 3.11+, and `--help` needs only pydantic-settings
+to list the settings.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 PROG = "bedrock-image-gateway"
-COMMANDS = ("serve", "keys", "emulator")
+COMMANDS = ("serve", "worker", "keys", "emulator")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,6 +65,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="the port (PORT, default 8000)")
     serve.add_argument("--emulator-port", type=int, help="the emulator's (EMULATOR_PORT, 8001)")
     commands.add_parser(
+        "worker",
+        help="a job worker: runs the jobs queued in GATEWAY_JOBS_REDIS_URL (docs/jobs.md)",
+        description="Run queued jobs until stopped (SIGTERM puts running ones back).",
+    )
+    commands.add_parser(
         "keys",
         help="make an API key: keys create --name NAME [--models ...] [--tasks ...]",
         add_help=False,
@@ -88,6 +93,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         # Its own program (it shares no code with the gateway): run it in this process's place.
         os.execv(sys.executable, [sys.executable, "-m", "emulator", *args[1:]])
     parsed = parser().parse_args(args)
+    if parsed.command == "worker":
+        from . import worker
+
+        worker.main()
+        return
     flags = {"HOST": "host", "PORT": "port", "EMULATOR_PORT": "emulator_port"}
     for name, flag in flags.items():
         value = getattr(parsed, flag, None)

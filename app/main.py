@@ -21,6 +21,8 @@ from .capacity import CapacityLimit
 from .errors import install_error_handlers
 from .families.registry import ModelRegistry
 from .heads import HeaderLimit
+from .jobs.service import Jobs, open_jobs
+from .jobs.worker import in_process_worker
 from .middleware import RequestContextMiddleware
 from .observability.access import AccessMiddleware
 from .observability.metrics import Metrics
@@ -32,6 +34,7 @@ from .settings import Settings, get_settings
 from .surfaces import home, ops
 from .surfaces.bedrock import route as bedrock
 from .surfaces.bedrock.errors import from_problem as bedrock_error
+from .surfaces.jobs import routes as jobs_routes
 from .surfaces.native import images, models
 from .surfaces.native.spec import TaskDefault, component_schemas, problem_examples
 from .surfaces.openai import routes as openai
@@ -45,6 +48,7 @@ class State(TypedDict):
     """What every request finds in `request.state`."""
 
     runner: TaskRunner
+    jobs: Jobs | None
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -63,8 +67,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             bedrock.observer = metrics
             metrics.watch(bedrock)
             validator = RequestValidator(registry, settings)
-            async with open_quotas(settings) as quotas:
-                yield {"runner": TaskRunner(validator, bedrock, quotas)}
+            async with open_quotas(settings) as quotas, open_jobs(settings) as jobs:
+                runner = TaskRunner(validator, bedrock, quotas)
+                with metrics.jobs(jobs):
+                    async with in_process_worker(jobs, runner, keys, settings):
+                        yield {"runner": runner, "jobs": jobs}
 
     app = FastAPI(
         title="Bedrock image gateway",
@@ -80,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(models.router)
     app.include_router(bedrock.router)
     app.include_router(openai.router)
+    app.include_router(jobs_routes.router)
     app.include_router(ops.router)
     app.include_router(home.router)
     install_pages(app)

@@ -20,6 +20,7 @@ import ipaddress
 import math
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -69,17 +70,63 @@ def _emulator(settings: Settings) -> Iterator[None]:
             process.wait()
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
+@contextmanager
+def _jobs_redis(settings: Settings) -> Iterator[None]:
+    """The embedded mode of jobs: with no GATEWAY_JOBS_REDIS_URL, a private redis-server (when
+    one is installed) on a free loopback port, kept in memory only, and a worker in the gateway's
+    own process. Jobs then last as long as this process and run in it alone."""
+    binary = shutil.which("redis-server")
+    if settings.jobs_redis_url is not None or binary is None:
+        if settings.jobs_redis_url is None:
+            print(
+                "jobs: no redis-server installed and no GATEWAY_JOBS_REDIS_URL: /v1/jobs is off",
+                file=sys.stderr,
+            )
+        yield
+        return
+    port = _free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        process_group=0,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(port, process, "redis-server")
+        os.environ["GATEWAY_JOBS_REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+        os.environ["GATEWAY_JOBS_WORKER_IN_PROCESS"] = "true"
+        print(
+            f"jobs: embedded redis-server on 127.0.0.1:{port}, run in this process (not kept "
+            "across restarts)",
+            file=sys.stderr,
+        )
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=_EMULATOR_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], name: str = "the emulator") -> None:
     deadline = time.monotonic() + _EMULATOR_START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"the emulator exited with status {process.returncode}")
+            raise SystemExit(f"{name} exited with status {process.returncode}")
         with socket.socket() as probe:
             probe.settimeout(0.2)
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.05)
-    raise SystemExit(f"the emulator did not start on port {port}")
+    raise SystemExit(f"{name} did not start on port {port}")
 
 
 def bind_refusal(settings: Settings) -> str | None:
@@ -168,7 +215,7 @@ def main() -> None:
     # this one exits through that `finally`.
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGINT, _exit)
-    with _emulator(settings):
+    with _emulator(settings), _jobs_redis(settings):
         uvicorn.run(
             "app.main:create_app",
             factory=True,

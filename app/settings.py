@@ -154,6 +154,34 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     cors_allow_credentials: bool = False
 
+    # Jobs (docs/jobs.md): arq's queue in this Redis (none: /v1/jobs answers 503; `python -m app`
+    # starts a private redis-server for them when one is installed), run by `python -m app.worker`
+    # processes, or by the gateway itself when jobs_worker_in_process. A job whose worker dies
+    # runs again jobs_timeout_s + 10 s after it started; 429s and 503s retry it (jobs_max_tries).
+    jobs_redis_url: str | None = None
+    jobs_worker_in_process: bool = False
+    jobs_per_worker: int = Field(default=16, ge=1)
+    jobs_timeout_s: float = Field(default=300.0, gt=0)
+    jobs_max_tries: int = Field(default=20, ge=1)
+    # Where job results go, how long URLs to them hold and results are kept; the HMAC secret of
+    # /v1/files URLs (every replica needs the same one; unset: one per process).
+    results_dir: str = ".results"
+    results_url_ttl_s: int = Field(default=3600, ge=1)
+    results_retention_s: int = Field(default=24 * 3600, ge=60)
+    results_secret: str | None = None
+    # Results in S3 instead (any S3-compatible endpoint), fetched by presigned URLs.
+    results_s3_bucket: str | None = None
+    results_s3_prefix: str = "results/"
+    results_s3_endpoint_url: str | None = None
+    # Webhooks: the Standard Webhooks secret (`whsec_` and base64) that signs them (none: a job
+    # with a webhook_url is refused), networks they may reach despite the SSRF rules (e.g.
+    # ["127.0.0.0/8"] for a receiver on this machine), one attempt's timeout, the first retry's
+    # pause (doubling to 10 minutes, for over an hour).
+    webhook_secret: str | None = None
+    webhook_allow: list[str] = Field(default_factory=list)
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_retry_base_s: float = Field(default=10.0, gt=0)
+
     def endpoint(self, region: str | None = None) -> str | None:
         """The URL the Bedrock client calls for `region`; None lets botocore pick AWS's own."""
         if region is not None and region in self.endpoints:

@@ -38,7 +38,9 @@ OPEN_PATHS = frozenset(
         "/playground",
     }
 )
-OPEN_PREFIX = "/static/"
+# Result files (/v1/files/...) carry their own signature, as a presigned URL does: an <img> or
+# a download tool fetches them without a key.
+OPEN_PREFIXES = ("/static/", "/v1/files/")
 CHALLENGE = 'Bearer realm="bedrock-image-gateway"'
 _MISSING = "an API key is required: send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
 _NOT_BEARER = (
@@ -77,7 +79,7 @@ class ApiKeyAuth:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        if scope["method"] == "OPTIONS" or path in OPEN_PATHS or path.startswith(OPEN_PREFIX):
+        if scope["method"] == "OPTIONS" or path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
             await self.app(scope, receive, send)
             return
         key, refusal = self._authenticate(scope)

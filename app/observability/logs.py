@@ -29,6 +29,9 @@ class JsonFormatter(logging.Formatter):
             doc.update(fields)
         else:
             doc["message"] = record.getMessage()
+        job_id = getattr(record, "job_id", None)
+        if job_id is not None:
+            doc["job_id"] = job_id
         if record.exc_info:
             doc["error"] = self.formatException(record.exc_info)
         return orjson.dumps(doc, default=str).decode()

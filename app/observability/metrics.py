@@ -10,6 +10,7 @@ transitions and states, and each model's calls in flight and waiting.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -33,6 +34,13 @@ class BedrockSource(Protocol):
 
     @property
     def admission(self) -> _Gates: ...
+
+
+class HasCollector(Protocol):
+    """What exposes more families while it lives (the jobs service)."""
+
+    @property
+    def collector(self) -> Collector: ...
 
 
 class _Gates(Protocol):
@@ -103,6 +111,18 @@ class Metrics:
     def queue_wait(self, model: str, seconds: float) -> None:
         """A call got its slot after waiting `seconds`."""
         self.queue_wait_seconds.labels(model).observe(seconds)
+
+    @contextmanager
+    def jobs(self, jobs: HasCollector | None) -> Iterator[None]:
+        """Expose `jobs`' families while the block runs (nothing when jobs are off)."""
+        if jobs is None:
+            yield
+            return
+        self.registry.register(jobs.collector)
+        try:
+            yield
+        finally:
+            self.registry.unregister(jobs.collector)
 
     def exposition(self) -> tuple[bytes, str]:
         """The text format a Prometheus scrape reads, and its content type."""

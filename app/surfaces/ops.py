@@ -7,11 +7,13 @@ callers, and their shapes are Prometheus's and the probes' own.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from ..jobs.service import Jobs
 from ..observability.metrics import Metrics
 from ..observability.readiness import ReadinessCheck
 from ..problems import ProblemError, problem_response
@@ -26,6 +28,9 @@ JSON = "application/json"
 async def metrics(request: Request) -> Response:
     """Every metric in Prometheus's text format."""
     registry: Metrics = request.app.state.metrics
+    jobs: Jobs | None = getattr(request.state, "jobs", None)
+    if jobs is not None:
+        await jobs.refresh_metrics()
     body, content_type = registry.exposition()
     return Response(body, media_type=content_type)
 
@@ -48,6 +53,12 @@ async def readyz(request: Request) -> Response:
     """
     check: ReadinessCheck = request.app.state.readiness
     outcome = await check.check()
+    jobs: Jobs | None = getattr(request.state, "jobs", None)
+    if outcome.ready and jobs is not None:
+        # The job queue's Redis and the result store, when jobs are on: each ask is cheap.
+        reason = await jobs.unready()
+        if reason is not None:
+            outcome = replace(outcome, ready=False, reason=reason)
     runner: TaskRunner = request.state.runner
     circuits = [c for c in runner.bedrock.circuits() if c["state"] != "closed"]
     if outcome.ready:

@@ -100,6 +100,22 @@ class TaskRunner:
         facts.note_images(len(result.produced))
         return replace(result, quota_headers=lease.headers)
 
+    async def check(
+        self, task: Task, raw: dict[str, Any], *, key: ApiKey = ANONYMOUS
+    ) -> ModelEntry:
+        """Validate `raw` for `task` and `key` exactly as `run` does, calling nothing: the model
+        that would serve it, or the ProblemError `run` would raise. `raw` is left as it was."""
+        try:
+            if IMAGE_FIELDS.isdisjoint(raw):
+                plan = self._prepare(task, raw)
+            else:
+                plan = await asyncio.to_thread(self._prepare, task, raw)
+            key.permit(plan.caller or plan.entry, task)
+        except ProblemError as problem:
+            facts.note_problem(problem.slug)
+            raise
+        return plan.entry
+
     async def _execute(self, plan: _Plan, deadline: float) -> TaskResult:
         entry, adapter, calls = plan.entry, plan.adapter, plan.calls
         outcomes = await asyncio.gather(

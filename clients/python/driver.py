@@ -6,7 +6,9 @@ Every operation of the spec is called through its generated module: GET /v1/mode
 ?task=), GET /v1/models/{model_id}, text-to-image and color-guided with JSON bodies, and every edit
 task twice, with a multipart body that uploads real images from tests/data and with a JSON body
 carrying them in base64. Each answer is checked: status, the parsed model, the Served-Model header,
-and every image decoded to its expected size.
+and every image decoded to its expected size. The bodies each task's check had answered are then
+submitted as jobs (submit<Task>Job), each job polled to success (getJob), its images fetched by
+their signed URLs (getFile) and one job cancelled (cancelJob).
 Binary answers (`Accept: image/png`, jpeg, webp) go through the generated client's own httpx
 client: the generator keeps one media type per status (JSON here) and would parse the bytes as
 JSON. A hook records every answer, and the run fails unless each request media type of each
@@ -16,6 +18,7 @@ operation and each media type of the 200 answers was answered at least once.
 from __future__ import annotations
 
 import base64
+import importlib
 import io
 import json
 import re
@@ -25,24 +28,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
 import httpx
 from gateway_client import Client
-from gateway_client.api.images import (
-    color_guided,
-    control,
-    erase,
-    image_to_image,
-    inpaint,
-    outpaint,
-    remove_background,
-    search_recolor,
-    search_replace,
-    style_guide,
-    style_transfer,
-    text_to_image,
-    upscale,
-    variations,
-)
+from gateway_client.api.jobs import cancel_job, get_file, get_job, submit_text_to_image_job
 from gateway_client.api.models import get_model, list_models
 from gateway_client.models import (
     ColorGuidedRequest,
@@ -56,6 +45,7 @@ from gateway_client.models import (
     ImageToImageRequestMultipart,
     InpaintRequest,
     InpaintRequestMultipart,
+    JobOut,
     MaskConvention,
     ModelInfo,
     ModelList,
@@ -90,6 +80,59 @@ CHELSEA = (451, 300)
 ASTRONAUT = (512, 512)
 ROCKET = (640, 427)
 FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
+
+
+class Remembered:
+    """A generated task module whose first accepted JSON body and multipart body are kept, so
+    the jobs checks submit the very bodies the task's own check sent (`submit<Task>Job` takes
+    the same request models)."""
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+        self.bodies: dict[str, Any] = {}
+
+    def sync_detailed(self, *args: Any, body: Any, **kwargs: Any) -> Any:
+        """Call the operation; keep `body` when it was answered 200."""
+        response = self.module.sync_detailed(*args, body=body, **kwargs)
+        if response.status_code == 200:
+            kind = "multipart" if type(body).__name__.endswith("Multipart") else "json"
+            self.bodies.setdefault(kind, body)
+        return response
+
+
+TASK_MODULES = {
+    name: Remembered(importlib.import_module(f"gateway_client.api.images.{name}"))
+    for name in (
+        "color_guided",
+        "control",
+        "erase",
+        "image_to_image",
+        "inpaint",
+        "outpaint",
+        "remove_background",
+        "search_recolor",
+        "search_replace",
+        "style_guide",
+        "style_transfer",
+        "text_to_image",
+        "upscale",
+        "variations",
+    )
+}
+color_guided = TASK_MODULES["color_guided"]
+control = TASK_MODULES["control"]
+erase = TASK_MODULES["erase"]
+image_to_image = TASK_MODULES["image_to_image"]
+inpaint = TASK_MODULES["inpaint"]
+outpaint = TASK_MODULES["outpaint"]
+remove_background = TASK_MODULES["remove_background"]
+search_recolor = TASK_MODULES["search_recolor"]
+search_replace = TASK_MODULES["search_replace"]
+style_guide = TASK_MODULES["style_guide"]
+style_transfer = TASK_MODULES["style_transfer"]
+text_to_image = TASK_MODULES["text_to_image"]
+upscale = TASK_MODULES["upscale"]
+variations = TASK_MODULES["variations"]
 
 
 class DriverError(AssertionError):
@@ -419,6 +462,102 @@ def check_control(client: Client) -> None:
     expect_images(response, n=1, size=COFFEE, model="stability.stable-image-control-structure-v1:0")
 
 
+# Jobs: every task's accepted bodies again, as jobs; then each polled (GET with wait), its images
+# fetched by their signed URLs, and one cancelled.
+JOBS: list[JobOut] = []
+FINISHED: list[JobOut] = []
+
+
+def rewind(body: Any) -> None:
+    """File parts an earlier call read are sent again from their first byte."""
+    for field in attrs.fields(type(body)):
+        value = getattr(body, field.name)
+        for part in value if isinstance(value, list) else [value]:
+            if isinstance(part, File):
+                part.payload.seek(0)
+
+
+def check_submit(module: str) -> Callable[[Client], None]:
+    """The check of `submit<Task>Job`: the bodies the task's own check had answered, queued."""
+    task = module.replace("_", "-")
+
+    def run(client: Client) -> None:
+        bodies = TASK_MODULES[module].bodies
+        check("json" in bodies, f"{task}: its check had no JSON body answered 200")
+        submit = importlib.import_module(f"gateway_client.api.jobs.submit_{module}_job")
+        for kind, body in bodies.items():
+            rewind(body)
+            response = submit.sync_detailed(client=client, body=body)
+            job = response.parsed
+            check(
+                response.status_code == 202 and isinstance(job, JobOut),
+                f"{task} {kind}: {response.status_code} {response.content[:300]!r}",
+            )
+            assert isinstance(job, JobOut)
+            check(response.headers.get("location") == job.status_url, "Location: status URL")
+            check(job.task == task and job.status.value != "failed", f"{job.to_dict()}")
+            JOBS.append(job)
+
+    return run
+
+
+def check_get_job(client: Client) -> None:
+    """Each job polled with ?wait until it ends: succeeded, with an image URL per image; another
+    id is a 404 Problem."""
+    check(len(JOBS) >= 26, f"{len(JOBS)} jobs submitted")
+    for job in JOBS:
+        response = get_job.sync_detailed(job.id, client=client, wait=60)
+        done = response.parsed
+        check(response.status_code == 200 and isinstance(done, JobOut), f"getJob {job.id}")
+        assert isinstance(done, JobOut)
+        check(done.status.value == "succeeded", f"{done.task}: {done.to_dict()}")
+        check(bool(done.images) and all(i.url for i in done.images), f"{done.to_dict()}")
+        check(done.progress == 1.0 and done.finished_at is not None, "progress and finished_at")
+        FINISHED.append(done)
+    missing = get_job.sync_detailed("job_0", client=client)
+    check(missing.status_code == 404 and isinstance(missing.parsed, Problem), "404 Problem")
+
+
+def check_get_file(client: Client) -> None:
+    """Every image of every job by its signed URL, decoding to its type; an altered signature
+    is a 403 Problem."""
+    for job in FINISHED:
+        for image in job.images:
+            assert isinstance(image.url, str)
+            url = httpx.URL(image.url)
+            name = url.path.rsplit("/", 1)[1]
+            query = dict(url.params)
+            response = get_file.sync_detailed(
+                name, client=client, expires=query["expires"], signature=query["signature"]
+            )
+            check(response.status_code == 200, f"getFile {name}: {response.status_code}")
+            decoded_image = decoded(response.content)
+            check(FORMATS[str(image.mime_type)] == decoded_image.format, f"{name} format")
+    image = FINISHED[0].images[0]
+    assert isinstance(image.url, str)
+    url = httpx.URL(image.url)
+    altered = get_file.sync_detailed(
+        url.path.rsplit("/", 1)[1], client=client, expires=url.params["expires"], signature="0"
+    )
+    check(altered.status_code == 403 and isinstance(altered.parsed, Problem), "403 Problem")
+
+
+def check_cancel_job(client: Client) -> None:
+    """A job cancelled: answered as cancelled (or as it ended, when it already had); an id of
+    no job is a 404 Problem."""
+    body = TextToImageRequest(prompt="a lighthouse", width=512, height=512)
+    job = submit_text_to_image_job.sync_detailed(client=client, body=body).parsed
+    check(isinstance(job, JobOut), "submitted")
+    assert isinstance(job, JobOut)
+    response = cancel_job.sync_detailed(job.id, client=client)
+    after = response.parsed
+    check(response.status_code == 200 and isinstance(after, JobOut), f"cancelJob {job.id}")
+    assert isinstance(after, JobOut)
+    check(after.status.value in ("cancelled", "succeeded"), f"after cancel: {after.status}")
+    missing = cancel_job.sync_detailed("job_0", client=client)
+    check(missing.status_code == 404 and isinstance(missing.parsed, Problem), "404 Problem")
+
+
 CHECKS: dict[str, Callable[[Client], None]] = {
     "listModels": check_list_models,
     "getModel": check_get_model,
@@ -436,6 +575,10 @@ CHECKS: dict[str, Callable[[Client], None]] = {
     "styleTransfer": check_style_transfer,
     "styleGuide": check_style_guide,
     "control": check_control,
+    **{f"submit{name.title().replace('_', '')}Job": check_submit(name) for name in TASK_MODULES},
+    "getJob": check_get_job,
+    "getFile": check_get_file,
+    "cancelJob": check_cancel_job,
 }
 TASKS: set[str] = set()  # filled from the spec: every /v1/images/<task> path
 PROMPTLESS = {"variations", "erase", "remove-background", "upscale", "style-transfer"}
@@ -473,7 +616,7 @@ class Coverage:
                         for a in self.answered
                     ):
                         gaps.append(f"{operation['operationId']} with a {media or 'no'} body")
-                answer_types |= set(operation["responses"]["200"].get("content", {}))
+                answer_types |= set(operation["responses"].get("200", {}).get("content", {}))
         seen = {a[3] for a in self.answered}
         gaps += [f"a 200 answer of type {media}" for media in sorted(answer_types - seen)]
         return gaps

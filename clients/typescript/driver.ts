@@ -9,6 +9,8 @@
 // several (hey-api/hey-api#2311), so multipart goes through the generated client's `post` with
 // the generated `*RequestMultipart` type and the generated form-data serializer. Binary answers
 // (Accept: image/png, jpeg, webp) come back as Blobs: the client parses by the answer's type.
+// The bodies each task's check had answered are queued again as jobs (submit<Task>Job), every job
+// polled to success (getJob), its images fetched by signed URL (getFile), one cancelled (cancelJob).
 // An interceptor records every answer, and the run fails unless each request media type of each
 // operation and each media type of the 200 answers was answered at least once.
 
@@ -20,28 +22,13 @@ import { imageSize } from "image-size";
 
 import { client } from "./generated/client.gen.js";
 import { formDataBodySerializer } from "./generated/client/index.js";
-import {
-  colorGuided,
-  control,
-  erase,
-  getModel,
-  imageToImage,
-  inpaint,
-  listModels,
-  outpaint,
-  removeBackground,
-  searchRecolor,
-  searchReplace,
-  styleGuide,
-  styleTransfer,
-  textToImage,
-  upscale,
-  variations,
-} from "./generated/sdk.gen.js";
+import * as sdk from "./generated/sdk.gen.js";
+import { cancelJob, getFile, getJob, getModel, listModels, submitTextToImageJob } from "./generated/sdk.gen.js";
 import type {
   ControlRequestMultipart,
   EraseRequestMultipart,
   ImagesResponse,
+  JobOut,
   ImageToImageRequestMultipart,
   InpaintRequestMultipart,
   OutpaintRequestMultipart,
@@ -136,19 +123,141 @@ async function expectBinary(answer: Answer, accept: string, size: Size): Promise
 }
 
 /** POST a multipart body of a generated `*RequestMultipart` type through the generated client. */
-function postMultipart(url: string, body: object, accept = "application/json"): Promise<Answer> {
-  return client.post<Record<number, unknown>, Problem, false>({
+async function postMultipart(url: string, body: object, accept = "application/json"): Promise<Answer> {
+  const answer = await client.post<Record<number, unknown>, Problem, false>({
     url,
     body,
     ...formDataBodySerializer,
     // fetch writes the multipart Content-Type itself, boundary included
     headers: { "Content-Type": null, Accept: accept },
   });
+  const task = url.slice("/v1/images/".length);
+  if (url.startsWith("/v1/images/") && answer.response.status === 200 && !FORMS.has(task)) {
+    FORMS.set(task, body);
+  }
+  return answer;
 }
+
+function isJob(data: unknown): data is JobOut {
+  return typeof data === "object" && data !== null && typeof (data as JobOut).status_url === "string";
+}
+
+/** A 202 whose body is the queued job and whose Location is its status URL. */
+function expectJob(answer: Answer, task: string): void {
+  const { data, response } = answer;
+  check(
+    response.status === 202 && isJob(data),
+    `${task}: expected 202 with the job, got ${response.status}: ${JSON.stringify(answer.error ?? data)}`,
+  );
+  check(response.headers.get("location") === data.status_url, "Location is the status URL");
+  check(data.task === task && data.status !== "failed", `job ${JSON.stringify(data)}`);
+  JOBS.push(data);
+}
+
+/** The check of `submit<Task>Job`: the bodies the task's own check had answered, queued. */
+function submitCheck(task: string, operationId: string): () => Promise<void> {
+  return async () => {
+    const submit = (sdk as unknown as Record<string, (options: { body: unknown }) => Promise<Answer>>)[
+      operationId
+    ];
+    check(submit !== undefined, `no SDK function ${operationId}`);
+    const json = JSON_BODIES.get(task);
+    check(json !== undefined, `${task}: its check had no JSON body answered 200`);
+    expectJob(await submit({ body: json }), task);
+    const form = FORMS.get(task);
+    if (form !== undefined) {
+      expectJob(await postMultipart(`/v1/jobs/${task}`, form), task);
+    }
+  };
+}
+
+const JOB_CHECKS: Record<string, () => Promise<void>> = {
+  async getJob() {
+    check(JOBS.length >= 26, `${JOBS.length} jobs submitted`);
+    for (const job of JOBS) {
+      const { data, response } = await getJob({ path: { job_id: job.id }, query: { wait: 60 } });
+      check(response.status === 200 && data !== undefined, `getJob ${job.id}`);
+      check(data.status === "succeeded", `${data.task}: ${JSON.stringify(data)}`);
+      check(data.images.length > 0 && data.images.every((image) => image.url), "image URLs");
+      check(data.progress === 1 && typeof data.finished_at === "number", "progress, finished_at");
+      FINISHED.push(data);
+    }
+    const missing = await getJob({ path: { job_id: "job_0" } });
+    check(missing.response.status === 404 && missing.error !== undefined, "404 problem");
+  },
+
+  async getFile() {
+    for (const job of FINISHED) {
+      for (const image of job.images) {
+        const url = new URL(image.url ?? "");
+        const name = url.pathname.split("/").pop() ?? "";
+        const query = { expires: url.searchParams.get("expires"), signature: url.searchParams.get("signature") };
+        const { data, response } = await getFile({ path: { name }, query });
+        check(response.status === 200 && data instanceof Blob, `getFile ${name}: ${response.status}`);
+        const mime = image.mime_type ?? "image/png";
+        check(response.headers.get("content-type") === mime, `${name} is ${mime}`);
+        const got = sizeOf(new Uint8Array(await data.arrayBuffer()), mime);
+        check(got[0] > 0 && got[1] > 0, `${name} decodes`);
+      }
+    }
+    const url = new URL(FINISHED[0]?.images[0]?.url ?? "");
+    const altered = await getFile({
+      path: { name: url.pathname.split("/").pop() ?? "" },
+      query: { expires: url.searchParams.get("expires"), signature: "0" },
+    });
+    check(altered.response.status === 403 && altered.error !== undefined, "403 problem");
+  },
+
+  async cancelJob() {
+    const submitted = await submitTextToImageJob({ body: { prompt: "a lighthouse", width: 512, height: 512 } });
+    check(isJob(submitted.data), "submitted");
+    const { data, response } = await cancelJob({ path: { job_id: submitted.data.id } });
+    check(response.status === 200 && data !== undefined, "cancelJob");
+    check(data.status === "cancelled" || data.status === "succeeded", `after cancel: ${data.status}`);
+    const missing = await cancelJob({ path: { job_id: "job_0" } });
+    check(missing.response.status === 404 && missing.error !== undefined, "404 problem");
+  },
+};
 
 const TITAN = "amazon.titan-image-generator-v1";
 const PROMPTLESS = new Set(["variations", "erase", "remove-background", "upscale", "style-transfer"]);
 const TASKS = new Set<string>();
+
+// Jobs: the first body each task's check had answered 200 (JSON through its SDK function, and the
+// multipart form) is queued again as a job; every job is then polled, its images fetched by their
+// signed URLs, and one job cancelled.
+const JSON_BODIES = new Map<string, unknown>();
+const FORMS = new Map<string, object>();
+const JOBS: JobOut[] = [];
+const FINISHED: JobOut[] = [];
+
+/** The SDK function `call` of `task`, keeping the first body answered 200. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function remembered<F extends (options: any) => Promise<{ response: Response }>>(task: string, call: F): F {
+  const wrapped = async (options: { body?: unknown }) => {
+    const answer = await call(options);
+    if (answer.response.status === 200 && !JSON_BODIES.has(task)) {
+      JSON_BODIES.set(task, options.body);
+    }
+    return answer;
+  };
+  return wrapped as unknown as F;
+}
+
+const colorGuided = remembered("color-guided", sdk.colorGuided);
+const control = remembered("control", sdk.control);
+const erase = remembered("erase", sdk.erase);
+const imageToImage = remembered("image-to-image", sdk.imageToImage);
+const inpaint = remembered("inpaint", sdk.inpaint);
+const outpaint = remembered("outpaint", sdk.outpaint);
+const removeBackground = remembered("remove-background", sdk.removeBackground);
+const searchRecolor = remembered("search-recolor", sdk.searchRecolor);
+const searchReplace = remembered("search-replace", sdk.searchReplace);
+const styleGuide = remembered("style-guide", sdk.styleGuide);
+const styleTransfer = remembered("style-transfer", sdk.styleTransfer);
+const textToImage = remembered("text-to-image", sdk.textToImage);
+const upscale = remembered("upscale", sdk.upscale);
+const variations = remembered("variations", sdk.variations);
 
 const CHECKS: Record<string, () => Promise<void>> = {
   async listModels() {
@@ -451,8 +560,16 @@ async function main(): Promise<number> {
       TASKS.add(path.slice("/v1/images/".length));
     }
   }
+  const submits: Record<string, () => Promise<void>> = {};
+  for (const [path, item] of Object.entries(spec.paths)) {
+    const submit = item["post"];
+    if (path.startsWith("/v1/jobs/") && !path.includes("{") && submit !== undefined) {
+      submits[submit.operationId] = submitCheck(path.slice("/v1/jobs/".length), submit.operationId);
+    }
+  }
+  const checks = { ...CHECKS, ...submits, ...JOB_CHECKS };
   const failures: string[] = [];
-  const checked = Object.keys(CHECKS).sort();
+  const checked = Object.keys(checks).sort();
   if (JSON.stringify(checked) !== JSON.stringify([...operations].sort())) {
     failures.push(
       `the driver checks ${checked} but the spec has ${operations.sort()}: ` +
@@ -474,7 +591,7 @@ async function main(): Promise<number> {
     }
     return response;
   });
-  for (const [operationId, run] of Object.entries(CHECKS)) {
+  for (const [operationId, run] of Object.entries(checks)) {
     try {
       await run();
       console.log(`ok   ${operationId}`);

@@ -108,3 +108,17 @@ def test_the_health_checks_agree_with_what_their_comments_say(services: dict[str
     assert f"every {probe[1]} s" in comment
     assert f"every {compose['interval'].removesuffix('s')} s here" in comment
     assert "predates" not in text
+
+
+def test_workers_scale_and_share_the_queue_and_results_with_the_gateway(
+    services: dict[str, Any],
+) -> None:
+    worker, gateway = services["worker"], services["gateway"]
+    assert worker["command"] == ["python", "-m", "app.worker"]
+    # `--scale worker=N` needs no fixed name and no host port.
+    assert "ports" not in worker
+    assert "container_name" not in worker
+    for name in ("GATEWAY_JOBS_REDIS_URL", "GATEWAY_RESULTS_DIR", "GATEWAY_RESULTS_SECRET"):
+        assert worker["environment"][name] == gateway["environment"][name], name
+    assert worker["volumes"] == gateway["volumes"] == ["results:/results"]
+    assert set(worker["depends_on"]) == {"emulator", "redis"}

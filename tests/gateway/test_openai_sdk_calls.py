@@ -9,6 +9,7 @@ import warnings
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
 import openai
 import pytest
 from openai.types import ImagesResponse
@@ -80,12 +81,17 @@ def test_the_sdk_is_the_version_these_calls_come_from() -> None:
 
 
 def images_of(response: ImagesResponse) -> list[bytes]:
-    """Each image's bytes, from b64_json or a data URL."""
+    """Each image's bytes, from b64_json or its URL (python -m app stores url answers' images:
+    the embedded mode of jobs gives it a result store)."""
     assert response.data
     out = []
     for item in response.data:
-        text = item.b64_json or (item.url or "").split(",", 1)[1]
-        out.append(base64.b64decode(text))
+        if item.b64_json:
+            out.append(base64.b64decode(item.b64_json))
+        else:
+            fetched = httpx.get(item.url or "", timeout=30)
+            assert fetched.status_code == 200
+            out.append(fetched.content)
     return out
 
 

@@ -171,6 +171,25 @@ def _problem(
     }
 
 
+def problem_answer(
+    status: int,
+    description: str,
+    *,
+    slug: str,
+    title: str,
+    detail: str,
+    instance: str,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A documented problem answer with an example of its own, named `slug` (for routes of
+    other surfaces that answer problems this module has no example of)."""
+    value = {**_example(422), "status": status, "instance": instance, **extra}
+    value.update(type=f"/problems/{slug}", title=title, detail=detail)
+    if status != 422:
+        value.pop("errors")
+    return _problem(status, description, example=(slug, value))
+
+
 def problem_examples() -> dict[str, Any]:
     """components/examples: one example problem per status the routes declare."""
     return dict(sorted(_EXAMPLES.items()))

@@ -26,6 +26,7 @@ from ...auth.keys import ApiKey
 from ...bedrock import blobs
 from ...bedrock.blobs import Piece
 from ...schemas.images import FinishReason, GeneratedImage
+from ...store.links import ResultLinks
 from ...tasks.runner import TaskResult, TaskRunner
 from ..native.answers import answer_headers, warning_value
 from ..spliced import SplicedResponse
@@ -37,8 +38,15 @@ from .vocabulary import Mapped
 EVENT_STREAM = "text/event-stream"
 
 
-async def render(runner: TaskRunner, result: TaskResult, mapped: Mapped, key: ApiKey) -> Response:
-    """The 200 answer for `result`, or the OpenAI error when no image came out."""
+async def render(
+    runner: TaskRunner,
+    result: TaskResult,
+    mapped: Mapped,
+    key: ApiKey,
+    links: ResultLinks | None = None,
+) -> Response:
+    """The 200 answer for `result`, or the OpenAI error when no image came out; `links` stores
+    the images of a `response_format: url` answer (data URLs without)."""
     if not result.produced:
         raise _nothing_produced(result.images, result.model_id)
     images = await remove_backgrounds(runner, result, mapped, key)
@@ -63,13 +71,19 @@ async def render(runner: TaskRunner, result: TaskResult, mapped: Mapped, key: Ap
         return SplicedResponse(
             _events(finished, mapped, created), headers=headers, media_type=EVENT_STREAM
         )
-    return SplicedResponse(blobs.dumps(_body(finished, mapped, created)), headers=headers)
+    urls = None
+    if mapped.response_format == "url":
+        urls = [await image_url(image.b64, image.format, links) for image in finished]
+    return SplicedResponse(blobs.dumps(_body(finished, mapped, created, urls)), headers=headers)
 
 
-def _body(finished: list[Finished], mapped: Mapped, created: int) -> dict[str, Any]:
+def _body(
+    finished: list[Finished], mapped: Mapped, created: int, urls: list[str] | None
+) -> dict[str, Any]:
+    data = [{"url": url} for url in urls] if urls is not None else []
     body: dict[str, Any] = {
         "created": created,
-        "data": [_datum(image, mapped) for image in finished],
+        "data": data or [{"b64_json": image.b64} for image in finished],
         "background": "transparent" if mapped.transparent else "opaque",
     }
     formats = {image.format for image in finished}
@@ -103,12 +117,6 @@ def _events(finished: list[Finished], mapped: Mapped, created: int) -> list[Piec
         }
         pieces += [f"event: {kind}\ndata: ".encode(), *blobs.dumps(event), b"\n\n"]
     return pieces
-
-
-def _datum(image: Finished, mapped: Mapped) -> dict[str, Any]:
-    if mapped.response_format == "url":
-        return {"url": image_url(image.b64, image.format)}
-    return {"b64_json": image.b64}
 
 
 def _usage(images: int) -> dict[str, Any]:

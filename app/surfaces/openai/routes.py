@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from ...auth.keys import current_key
+from ...jobs.service import Jobs
 from ...problems import ProblemError, request_id_of
 from ...tasks.runner import TaskRunner
 from ...tasks.validation import RequestValidator
@@ -82,7 +83,9 @@ async def _run(request: Request, mapper: Mapper, *, multipart: bool) -> Response
         raise from_problem(problem, mapped.param_of if mapped else _as_sent) from None
     except HTTPException as exc:  # Starlette's answer to a malformed multipart body
         raise OpenAIError(exc.status_code, str(exc.detail), code="invalid_body") from None
-    return await render(runner, result, mapped, key)
+    jobs: Jobs | None = getattr(request.state, "jobs", None)
+    links = jobs.links(str(request.base_url)) if jobs is not None else None
+    return await render(runner, result, mapped, key, links)
 
 
 def _as_sent(name: str) -> str | None:

@@ -1,0 +1,65 @@
+"""`python -m app.worker` (and `python -m app worker`, `make worker`): a job worker process.
+
+It runs the jobs queued in GATEWAY_JOBS_REDIS_URL with the same settings, models, keys and
+Bedrock client the gateway has; start as many as the work needs, on any machine that reaches that
+Redis and the result store. SIGTERM or Ctrl-C stops it; a job it was running goes back to the
+queue and another worker (or this one, restarted) runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging.config
+import os
+import sys
+from contextlib import suppress
+
+from .adapters.registry import ModelRegistry
+from .auth.keys import load_keys
+from .bedrock.client import open_bedrock
+from .jobs.service import open_jobs
+from .jobs.worker import JobRunner, close_worker, make_worker
+from .observability.logs import log_config
+from .quotas import open_quotas
+from .settings import Settings
+from .tasks.runner import TaskRunner
+from .tasks.validation import RequestValidator
+
+
+async def serve(settings: Settings) -> None:
+    """Run jobs until stopped."""
+    registry = ModelRegistry(overrides=settings.models)
+    keys = {key.name: key for key in load_keys(settings.api_keys, resolve=registry.resolve)}
+    async with (
+        open_bedrock(settings) as bedrock,
+        open_quotas(settings) as quotas,
+        open_jobs(settings) as jobs,
+    ):
+        assert jobs is not None
+        runner = TaskRunner(RequestValidator(registry, settings), bedrock, quotas)
+        worker = make_worker(JobRunner(jobs, runner, keys, settings), handle_signals=True)
+        try:
+            # arq's signal handler cancels the task async_run makes: that is how it stops.
+            with suppress(asyncio.CancelledError):
+                await worker.async_run()
+        finally:
+            await close_worker(worker)
+
+
+def main() -> None:
+    """Start a worker, or exit 78 naming what is missing."""
+    from .serve import load_settings
+
+    settings = load_settings()
+    if settings.jobs_redis_url is None:
+        print(
+            "worker: GATEWAY_JOBS_REDIS_URL is not set: workers need the queue's Redis",
+            file=sys.stderr,
+        )
+        raise SystemExit(os.EX_CONFIG)
+    logging.config.dictConfig(log_config(settings.log_level))
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()
