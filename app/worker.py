@@ -14,9 +14,9 @@ import os
 import sys
 from contextlib import suppress
 
-from .adapters.registry import ModelRegistry
 from .auth.keys import load_keys
 from .bedrock.client import open_bedrock
+from .families.registry import ModelRegistry
 from .jobs.service import open_jobs
 from .jobs.worker import JobRunner, close_worker, make_worker
 from .observability.logs import log_config
@@ -28,7 +28,7 @@ from .tasks.validation import RequestValidator
 
 async def serve(settings: Settings) -> None:
     """Run jobs until stopped."""
-    registry = ModelRegistry(overrides=settings.models)
+    registry = ModelRegistry(overrides=settings.models, families=settings.families)
     keys = {key.name: key for key in load_keys(settings.api_keys, resolve=registry.resolve)}
     async with (
         open_bedrock(settings) as bedrock,
