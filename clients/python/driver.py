@@ -38,6 +38,8 @@ from gateway_client.models import (
     ControlRequest,
     ControlRequestMultipart,
     ControlRequestMultipartControl,
+    EditRequest,
+    EditRequestMultipart,
     EraseRequest,
     EraseRequestMultipart,
     ImagesResponse,
@@ -105,6 +107,7 @@ TASK_MODULES = {
     for name in (
         "color_guided",
         "control",
+        "edit",
         "erase",
         "image_to_image",
         "inpaint",
@@ -121,6 +124,7 @@ TASK_MODULES = {
 }
 color_guided = TASK_MODULES["color_guided"]
 control = TASK_MODULES["control"]
+edit = TASK_MODULES["edit"]
 erase = TASK_MODULES["erase"]
 image_to_image = TASK_MODULES["image_to_image"]
 inpaint = TASK_MODULES["inpaint"]
@@ -327,6 +331,20 @@ def check_variations(client: Client) -> None:
     body = VariationsRequest.from_dict({"images": [b64("coffee.png")]})
     response = variations.sync_detailed(client=client, body=body)
     expect_images(response, n=1, size=(1024, 1024), model=model)
+
+
+def check_edit(client: Client) -> None:
+    """Nova 2 Omni: two images in one multipart body (the first edited); one in JSON, cropped to
+    the aspect ratio asked for."""
+    model = "amazon.nova-2-omni-v1:0"
+    multipart = EditRequestMultipart(
+        images=[upload("chelsea.png"), upload("coffee.png")], prompt="put the cat in the cup"
+    )
+    expect_images(edit.sync_detailed(client=client, body=multipart), n=1, size=CHELSEA, model=model)
+    body = EditRequest.from_dict(
+        {"images": [b64("coffee.png")], "prompt": "remove the cup", "aspect_ratio": "1:1"}
+    )
+    expect_images(edit.sync_detailed(client=client, body=body), n=1, size=(400, 400), model=model)
 
 
 def check_image_to_image(client: Client) -> None:
@@ -567,6 +585,7 @@ CHECKS: dict[str, Callable[[Client], None]] = {
     "outpaint": check_outpaint,
     "variations": check_variations,
     "imageToImage": check_image_to_image,
+    "edit": check_edit,
     "erase": check_erase,
     "searchReplace": check_search_replace,
     "searchRecolor": check_search_recolor,

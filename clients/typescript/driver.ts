@@ -26,6 +26,7 @@ import * as sdk from "./generated/sdk.gen.js";
 import { cancelJob, getFile, getJob, getModel, listModels, submitTextToImageJob } from "./generated/sdk.gen.js";
 import type {
   ControlRequestMultipart,
+  EditRequestMultipart,
   EraseRequestMultipart,
   ImagesResponse,
   JobOut,
@@ -246,6 +247,7 @@ function remembered<F extends (options: any) => Promise<{ response: Response }>>
 
 const colorGuided = remembered("color-guided", sdk.colorGuided);
 const control = remembered("control", sdk.control);
+const edit = remembered("edit", sdk.edit);
 const erase = remembered("erase", sdk.erase);
 const imageToImage = remembered("image-to-image", sdk.imageToImage);
 const inpaint = remembered("inpaint", sdk.inpaint);
@@ -378,6 +380,19 @@ const CHECKS: Record<string, () => Promise<void>> = {
     expectImages(await postMultipart("/v1/images/variations", form), 2, [1152, 768], TITAN);
     const json = await variations({ body: { images: [b64("coffee.png")] } });
     expectImages(json, 1, [1024, 1024], TITAN);
+  },
+
+  async edit() {
+    const model = "amazon.nova-2-omni-v1:0";
+    const form: EditRequestMultipart = {
+      images: [upload("chelsea.png"), upload("coffee.png")],
+      prompt: "put the cat in the cup",
+    };
+    expectImages(await postMultipart("/v1/images/edit", form), 1, CHELSEA, model);
+    const json = await edit({
+      body: { images: [b64("coffee.png")], prompt: "remove the cup", aspect_ratio: "1:1" },
+    });
+    expectImages(json, 1, [400, 400], model);
   },
 
   async imageToImage() {
