@@ -113,7 +113,10 @@ class Settings(BaseSettings):
 
     # Default model per task (an alias or a Bedrock id). A task the default model cannot do goes
     # to the first registry model that can; for upscale and control, `mode`/`control` picks it.
-    default_model: str = "titan"
+    # SD3.5 Large, a model Bedrock serves today: a request without `model` works against real
+    # Bedrock as against the emulator (the edit tasks then go to the Image Services, edit to Nova 2
+    # Omni). Requests naming a retired model (`titan`, `sdxl`) are served as they are named.
+    default_model: str = "sd3.5-large"
     default_models: dict[str, str] = Field(default_factory=dict)
 
     # The model registry: entries added to the built-in ones, or changing the built-in entry with

@@ -113,7 +113,8 @@ def text_to_image(size: int, n: int) -> Scenario:
         f"Titan text-to-image JSON, {size}², n={n}",
         invoke(TITAN, titan_text_image(size, n)),
         native(
-            "text-to-image", {"prompt": PROMPT, "width": size, "height": size, "n": n, "seed": 42}
+            "text-to-image",
+            {"model": "titan", "prompt": PROMPT, "width": size, "height": size, "n": n, "seed": 42},
         ),
         images=n,
     )
@@ -126,7 +127,7 @@ def binary() -> Scenario:
         invoke(TITAN, titan_text_image(1024, 1)),
         native(
             "text-to-image",
-            {"prompt": PROMPT, "width": 1024, "height": 1024, "seed": 42},
+            {"model": "titan", "prompt": PROMPT, "width": 1024, "height": 1024, "seed": 42},
             accept="image/png",
         ),
         binary=True,
@@ -148,7 +149,7 @@ def inpaint(width: int = 1024, height: int = 1024, name: str = "titan-inpaint-10
         ),
         multipart(
             "inpaint",
-            {"prompt": PROMPT, "seed": "42"},
+            {"model": "titan", "prompt": PROMPT, "seed": "42"},
             {"image": image, "mask": mask},
         ),
     )

@@ -248,7 +248,9 @@ def check_get_model(client: Client) -> None:
 
 def check_text_to_image(client: Client) -> None:
     """JSON bodies: Titan's n and size, SD3.5's aspect ratio; a refusal parses as a Problem."""
-    body = TextToImageRequest(prompt="a lighthouse at dusk", n=2, width=1152, height=768)
+    body = TextToImageRequest(
+        model="titan", prompt="a lighthouse at dusk", n=2, width=1152, height=768
+    )
     response = text_to_image.sync_detailed(client=client, body=body)
     expect_images(response, n=2, size=(1152, 768), model="amazon.titan-image-generator-v1")
     body = TextToImageRequest.from_dict(
@@ -257,14 +259,16 @@ def check_text_to_image(client: Client) -> None:
     response = text_to_image.sync_detailed(client=client, body=body)
     expect_images(response, n=1, size=(1344, 768), model="stability.sd3-5-large-v1:0")
     refused = text_to_image.sync_detailed(
-        client=client, body=TextToImageRequest(prompt="x", width=1000, height=1000)
+        client=client, body=TextToImageRequest(model="titan", prompt="x", width=1000, height=1000)
     )
     problem = refused.parsed
     check(refused.status_code == 422 and isinstance(problem, Problem), "422 as a Problem")
     assert isinstance(problem, Problem)
     check(problem.status == 422 and bool(problem.errors), f"problem {problem.to_dict()}")
     for accept in ("image/png", "image/jpeg", "image/webp"):
-        one = TextToImageRequest(prompt="a lighthouse", width=1024, height=1024, seed=42)
+        one = TextToImageRequest(
+            model="titan", prompt="a lighthouse", width=1024, height=1024, seed=42
+        )
         expect_binary(
             client, "/v1/images/text-to-image", accept, size=(1024, 1024), json=one.to_dict()
         )
@@ -285,6 +289,7 @@ def check_inpaint(client: Client) -> None:
     multipart = InpaintRequestMultipart(
         image=upload("coffee.png"),
         mask=upload("coffee-mask-black-edit.png"),
+        model="titan",
         prompt="a latte",
         seed=7,
         cfg_scale=6.5,
@@ -297,6 +302,7 @@ def check_inpaint(client: Client) -> None:
             "image": b64("coffee.png"),
             "mask": b64("coffee-mask-alpha-edit.png"),
             "mask_convention": "alpha-is-edit",
+            "model": "titan",
             "prompt": "a latte",
         }
     )
@@ -324,11 +330,15 @@ def check_variations(client: Client) -> None:
     """Two images in one multipart body (a repeated file part), one in a JSON list."""
     model = "amazon.titan-image-generator-v1"
     multipart = VariationsRequestMultipart(
-        images=[upload("coffee-1216x832.png"), upload("chelsea.png")], n=2, width=1152, height=768
+        images=[upload("coffee-1216x832.png"), upload("chelsea.png")],
+        model="titan",
+        n=2,
+        width=1152,
+        height=768,
     )
     response = variations.sync_detailed(client=client, body=multipart)
     expect_images(response, n=2, size=(1152, 768), model=model)
-    body = VariationsRequest.from_dict({"images": [b64("coffee.png")]})
+    body = VariationsRequest.from_dict({"images": [b64("coffee.png")], "model": "titan"})
     response = variations.sync_detailed(client=client, body=body)
     expect_images(response, n=1, size=(1024, 1024), model=model)
 

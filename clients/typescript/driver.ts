@@ -302,14 +302,16 @@ const CHECKS: Record<string, () => Promise<void>> = {
 
   async textToImage() {
     const titan = await textToImage({
-      body: { prompt: "a lighthouse at dusk", n: 2, width: 1152, height: 768 },
+      body: { model: "titan", prompt: "a lighthouse at dusk", n: 2, width: 1152, height: 768 },
     });
     expectImages(titan, 2, [1152, 768], TITAN);
     const sd35 = await textToImage({
       body: { model: "sd3.5-large", prompt: "a lighthouse", aspect_ratio: "16:9" },
     });
     expectImages(sd35, 1, [1344, 768], "stability.sd3-5-large-v1:0");
-    const refused = await textToImage({ body: { prompt: "x", width: 1000, height: 1000 } });
+    const refused = await textToImage({
+      body: { model: "titan", prompt: "x", width: 1000, height: 1000 },
+    });
     check(refused.response.status === 422, `expected 422, got ${refused.response.status}`);
     check(
       refused.error?.status === 422 && (refused.error.errors ?? []).length > 0,
@@ -317,7 +319,7 @@ const CHECKS: Record<string, () => Promise<void>> = {
     );
     for (const accept of ["image/png", "image/jpeg", "image/webp"]) {
       const answer = await textToImage({
-        body: { prompt: "a lighthouse", width: 1024, height: 1024, seed: 42 },
+        body: { model: "titan", prompt: "a lighthouse", width: 1024, height: 1024, seed: 42 },
         headers: { Accept: accept },
       });
       await expectBinary(answer, accept, [1024, 1024]);
@@ -335,6 +337,7 @@ const CHECKS: Record<string, () => Promise<void>> = {
     const form: InpaintRequestMultipart = {
       image: upload("coffee.png"),
       mask: upload("coffee-mask-black-edit.png"),
+      model: "titan",
       prompt: "a latte",
       seed: 7,
       cfg_scale: 6.5,
@@ -347,6 +350,7 @@ const CHECKS: Record<string, () => Promise<void>> = {
         image: b64("coffee.png"),
         mask: b64("coffee-mask-alpha-edit.png"),
         mask_convention: "alpha-is-edit",
+        model: "titan",
         prompt: "a latte",
       },
     });
@@ -373,12 +377,13 @@ const CHECKS: Record<string, () => Promise<void>> = {
   async variations() {
     const form: VariationsRequestMultipart = {
       images: [upload("coffee-1216x832.png"), upload("chelsea.png")],
+      model: "titan",
       n: 2,
       width: 1152,
       height: 768,
     };
     expectImages(await postMultipart("/v1/images/variations", form), 2, [1152, 768], TITAN);
-    const json = await variations({ body: { images: [b64("coffee.png")] } });
+    const json = await variations({ body: { images: [b64("coffee.png")], model: "titan" } });
     expectImages(json, 1, [1024, 1024], TITAN);
   },
 

@@ -49,9 +49,15 @@ class Served:
         environment = {
             k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GATEWAY_"))
         }
+        # The pages' tests drive Titan G1 where they name no model (tests/gateway/conftest.py's
+        # TITAN_DEFAULT).
         environment.update(
-            HOST="127.0.0.1", PORT=str(self.port), EMULATOR_PORT=str(free_port()), **env
+            HOST="127.0.0.1",
+            PORT=str(self.port),
+            EMULATOR_PORT=str(free_port()),
+            GATEWAY_DEFAULT_MODEL="titan",
         )
+        environment.update(env)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app"],
             cwd=ROOT,

@@ -53,6 +53,9 @@ class ServedGateway:
             environment["EMULATOR_PORT"] = str(self.emulator_port)
         else:
             environment["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = emulator.url
+            # On the tests' emulator, a request without `model` means Titan G1, as in
+            # conftest.TITAN_DEFAULT; `make run`'s own emulator keeps the shipped defaults.
+            environment["GATEWAY_DEFAULT_MODEL"] = "titan"
         environment.update(env)
         self._env = environment
         self._lines: list[str] = []

@@ -21,7 +21,13 @@ EXAMPLES: dict[Task, dict[str, dict[str, Any]]] = {
     Task.TEXT_TO_IMAGE: {
         "titan": _example(
             "Titan G1: two 1152x768 images",
-            {"prompt": "a lighthouse at dusk, photograph", "n": 2, "width": 1152, "height": 768},
+            {
+                "model": "titan",
+                "prompt": "a lighthouse at dusk, photograph",
+                "n": 2,
+                "width": 1152,
+                "height": 768,
+            },
         ),
         "sd35": _example(
             "SD3.5 Large at 16:9, as JPEG",
@@ -46,7 +52,12 @@ EXAMPLES: dict[Task, dict[str, dict[str, Any]]] = {
     Task.INPAINT: {
         "titan": _example(
             "Titan: replace what a mask prompt names",
-            {"image": _PNG, "mask_prompt": "the windows", "prompt": "stained-glass windows"},
+            {
+                "model": "titan",
+                "image": _PNG,
+                "mask_prompt": "the windows",
+                "prompt": "stained-glass windows",
+            },
         ),
         "stability": _example(
             "Stability inpaint with a white-is-edit mask",
@@ -64,6 +75,7 @@ EXAMPLES: dict[Task, dict[str, dict[str, Any]]] = {
         "titan": _example(
             "Titan: generate around the kept region",
             {
+                "model": "titan",
                 "image": _PNG,
                 "mask": _MASK,
                 "prompt": "a sunny garden",
@@ -85,7 +97,11 @@ EXAMPLES: dict[Task, dict[str, dict[str, Any]]] = {
     Task.VARIATIONS: {
         "titan": _example(
             "Titan: three variations of one image",
-            {"images": [_PNG], "n": 3, "similarity_strength": 0.7},
+            {"model": "titan", "images": [_PNG], "n": 3, "similarity_strength": 0.7},
+        ),
+        "sd35": _example(
+            "SD3.5 Large: a variation of one image, from a prompt",
+            {"model": "sd3.5-large", "images": [_PNG], "prompt": "the same scene at night"},
         ),
     },
     Task.IMAGE_TO_IMAGE: {

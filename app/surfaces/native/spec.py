@@ -349,9 +349,21 @@ def _with_examples(
     if "model" in properties:
         properties["model"]["examples"] = [default.model]
     prompts = [e["value"]["prompt"] for e in EXAMPLES[task].values() if "prompt" in e["value"]]
+    # The default model's own example gives the other values it needs (Stability outpaint's
+    # pixels to add): a form filled with only a model and a prompt would be refused.
+    own: dict[str, Any] = next(
+        (e["value"] for e in EXAMPLES[task].values() if e["value"].get("model") == default.model),
+        {},
+    )
+    prompts = [own["prompt"]] if "prompt" in own else prompts
     prompt = properties.get("prompt")
     if prompts and prompt is not None and "examples" not in prompt and "prompt" in default.fields:
         prompt["examples"] = prompts[:1]
+    for name, value in own.items():
+        field = properties.get(name)
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        if numeric and name in default.fields and field is not None and "examples" not in field:
+            field["examples"] = [value]
     return schema
 
 
