@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 import pybase64
 from arq import Retry
+from arq.connections import ArqRedis
 from arq.worker import Worker, func
 
 from ..auth.keys import ANONYMOUS, ApiKey
@@ -246,7 +247,11 @@ async def in_process_worker(
         yield
         return
     by_name = {key.name: key for key in keys}
-    worker = make_worker(JobRunner(jobs, runner, by_name, settings), handle_signals=False)
+    # On the gateway's own pool: a worker stopped while it still opens its pool (a gateway
+    # stopped as soon as started) would leave that connection behind.
+    worker = make_worker(
+        JobRunner(jobs, runner, by_name, settings), handle_signals=False, redis_pool=jobs.redis
+    )
     task = asyncio.create_task(worker.async_run())
     try:
         yield
@@ -271,8 +276,11 @@ async def close_worker(worker: Worker) -> None:
     await worker.close()
 
 
-def make_worker(runner: JobRunner, *, handle_signals: bool) -> Worker:
-    """An arq worker running `runner`'s jobs, and the retention sweep every minute."""
+def make_worker(
+    runner: JobRunner, *, handle_signals: bool, redis_pool: ArqRedis | None = None
+) -> Worker:
+    """An arq worker running `runner`'s jobs, and the retention sweep every minute; on
+    `redis_pool` when given (else it opens its own as it starts)."""
     from arq.cron import cron
 
     settings = runner.settings
@@ -285,6 +293,7 @@ def make_worker(runner: JobRunner, *, handle_signals: bool) -> Worker:
         cron_jobs=[cron(_sweep, name="sweep-results", second=0, run_at_startup=True)],
         queue_name=QUEUE,
         redis_settings=redis_settings(settings.jobs_redis_url),
+        redis_pool=redis_pool,
         ctx={"gateway": runner},
         max_jobs=settings.jobs_per_worker,
         job_timeout=settings.jobs_timeout_s,
