@@ -83,13 +83,16 @@ class Jobs:
         """Validate `raw` (and the webhook URL) as the synchronous call would (raising its
         ProblemError), then queue it; the new job's record. `base_url` is where the gateway is
         read, for the URLs a webhook carries."""
-        entry = await runner.check(task, raw, key=key)
+        entry, named = await runner.check(task, raw, key=key)
         if webhook_url is not None:
             if self.webhook_secret is None:
                 raise webhooks.unavailable()
             await webhooks.check_url(webhook_url, self.webhook_allow)
         job_id = new_id()
-        await self.store.put(input_name(job_id), orjson.dumps(portable(raw)))
+        # The model is settled here: a worker configured with another default must run the job
+        # the gateway accepted, not its own idea of it.
+        settled = raw if raw.get("model") is not None else {**raw, "model": named.id}
+        await self.store.put(input_name(job_id), orjson.dumps(portable(settled)))
         record = new_record(job_id, key.name, task.value, entry.id)
         record.update(webhook_url=webhook_url, base_url=base_url)
         await self.records.create(record)

@@ -102,9 +102,11 @@ class TaskRunner:
 
     async def check(
         self, task: Task, raw: dict[str, Any], *, key: ApiKey = ANONYMOUS
-    ) -> ModelEntry:
+    ) -> tuple[ModelEntry, ModelEntry]:
         """Validate `raw` for `task` and `key` exactly as `run` does, calling nothing: the model
-        that would serve it, or the ProblemError `run` would raise. `raw` is left as it was."""
+        that would serve it and the one the request names (itself, or without `model` the
+        default it was given; a retired one when the replacement map serves it), or the
+        ProblemError `run` would raise. `raw` is left as it was."""
         try:
             if IMAGE_FIELDS.isdisjoint(raw):
                 plan = self._prepare(task, raw)
@@ -114,7 +116,7 @@ class TaskRunner:
         except ProblemError as problem:
             facts.note_problem(problem.slug)
             raise
-        return plan.entry
+        return plan.entry, plan.caller or plan.entry
 
     async def _execute(self, plan: _Plan, deadline: float) -> TaskResult:
         entry, adapter, calls = plan.entry, plan.adapter, plan.calls
