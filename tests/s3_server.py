@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
+import threading
 from types import TracebackType
 
 import httpx
@@ -20,25 +20,27 @@ class S3Server:
             probe.bind(("127.0.0.1", 0))
             self.port: int = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: subprocess.Popen[str] | None = None
+        self._drain = threading.Thread()
 
     def start(self) -> S3Server:
-        """Start the server; return once it answers."""
+        """Start the server; return once it says it serves (its werkzeug announcement)."""
         self._process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{self.url}/moto-api/", timeout=2)
-                return self
-            except httpx.TransportError:
-                if self._process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("moto's server did not start") from None
-                # Nothing to wait on but the port itself: probe again shortly.
-                time.sleep(0.1)
+        assert self._process.stderr is not None
+        for line in self._process.stderr:
+            if f"Running on {self.url}" in line:
+                break
+        else:
+            raise RuntimeError(f"moto's server exited with {self._process.wait()} before serving")
+        # It logs every request on stderr: keep reading, or a full pipe would stall it.
+        self._drain = threading.Thread(target=self._process.stderr.read, daemon=True)
+        self._drain.start()
+        return self
 
     def reset(self) -> None:
         """Forget every bucket and object (between tests)."""
@@ -49,6 +51,10 @@ class S3Server:
         if self._process is not None:
             self._process.terminate()
             self._process.wait(timeout=10)
+            # The drain reads to the end of the pipe, which the exit closes.
+            self._drain.join(timeout=10)
+            assert self._process.stderr is not None
+            self._process.stderr.close()
             self._process = None
 
     def __enter__(self) -> S3Server:
