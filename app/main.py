@@ -16,11 +16,14 @@ from .auth.keys import load_keys
 from .auth.middleware import ApiKeyAuth
 from .bedrock.client import open_bedrock
 from .browser import SecurityHeaders, cors_options
+from .cache.exchange import CacheStatusHeader
 from .cancellation import CancelOnDisconnect
 from .capacity import CapacityLimit
 from .errors import install_error_handlers
 from .families.registry import ModelRegistry
 from .heads import HeaderLimit
+from .idempotency.middleware import IdempotentRequests
+from .idempotency.service import Idempotency
 from .jobs.service import Jobs, open_jobs
 from .jobs.worker import in_process_worker
 from .middleware import RequestContextMiddleware
@@ -29,6 +32,7 @@ from .observability.metrics import Metrics
 from .observability.readiness import ReadinessCheck
 from .problems import ProblemError, problem_response, request_id_of
 from .quotas import open_quotas
+from .reuse import open_reuse
 from .schemas.requests import Task
 from .settings import Settings, get_settings
 from .surfaces import home, ops
@@ -49,6 +53,7 @@ class State(TypedDict):
 
     runner: TaskRunner
     jobs: Jobs | None
+    idempotency: Idempotency
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -67,11 +72,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             bedrock.observer = metrics
             metrics.watch(bedrock)
             validator = RequestValidator(registry, settings)
-            async with open_quotas(settings) as quotas, open_jobs(settings) as jobs:
-                runner = TaskRunner(validator, bedrock, quotas)
+            async with (
+                open_quotas(settings) as quotas,
+                open_jobs(settings) as jobs,
+                open_reuse(settings) as reuse,
+            ):
+                runner = TaskRunner(validator, bedrock, quotas, reuse.cache)
                 with metrics.jobs(jobs):
                     async with in_process_worker(jobs, runner, keys, settings):
-                        yield {"runner": runner, "jobs": jobs}
+                        yield {"runner": runner, "jobs": jobs, "idempotency": reuse.idempotency}
 
     app = FastAPI(
         title="Bedrock image gateway",
@@ -97,6 +106,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The last added is the outermost: the request id and body cap wrap everything, so every
     # answer, a gateway-busy refusal included, carries X-Request-ID.
     app.add_middleware(CancelOnDisconnect)
+    if settings.cache:
+        app.add_middleware(CacheStatusHeader)
+    # Outside the disconnect watcher: a first request with an Idempotency-Key runs to its end
+    # whatever its caller does, for the retry. Inside capacity: a waiting retry holds a slot.
+    app.add_middleware(IdempotentRequests, answer=_refusal)
     app.add_middleware(
         CapacityLimit,
         limit=settings.max_requests_in_flight,

@@ -13,6 +13,8 @@ from typing import Any
 from ..auth.keys import ANONYMOUS, ApiKey
 from ..bedrock.client import BedrockClient
 from ..bedrock.errors import is_end_of_life, upstream_problem
+from ..cache.rules import reproducible
+from ..cache.service import ResultCache
 from ..families.base import Call, Lifecycle, ModelAdapter, ModelEntry, Notes
 from ..observability import facts
 from ..problems import ProblemError
@@ -48,12 +50,18 @@ class TaskRunner:
     """Validates, plans and fans a task out to Bedrock."""
 
     def __init__(
-        self, validator: RequestValidator, bedrock: BedrockClient, quotas: Quotas | None = None
+        self,
+        validator: RequestValidator,
+        bedrock: BedrockClient,
+        quotas: Quotas | None = None,
+        cache: ResultCache | None = None,
     ) -> None:
         self.validator = validator
         self.bedrock = bedrock
         # Without quotas (a runner built by hand), no key has a limit.
         self.quotas = quotas or Quotas(MemoryBackend())
+        # The result cache (GATEWAY_CACHE), when it is on.
+        self.cache = cache
         self._rng = random.SystemRandom()
         self.replacements = ReplacementMap(validator.registry, validator.settings.replacements)
 
@@ -92,7 +100,13 @@ class TaskRunner:
             # Charged once the request is known valid; the key's concurrency slot is held until
             # every image is in.
             async with await self.quotas.admit(key, count) as lease:
-                result = await self._execute(plan, deadline)
+                if self.cache is None:
+                    result = await self._execute(plan, deadline)
+                else:
+                    parts = plan.cache_parts(task)
+                    result = await self.cache.serve(
+                        key.name, parts, lambda: self._execute(plan, deadline)
+                    )
         except ProblemError as problem:
             # The surfaces' error shapes do not all keep the slug; metrics and logs need it.
             facts.note_problem(problem.slug)
@@ -160,7 +174,8 @@ class TaskRunner:
         request, entry, adapter = self.validator.validate(task, raw)
         if not self.replaced(entry, task):
             calls = [call.encoded() for call in adapter.plan(entry, task, request, self._rng)]
-            return _Plan(entry, adapter, calls, adapter.notes(entry, task, request))
+            notes = adapter.notes(entry, task, request)
+            return _Plan(entry, adapter, calls, notes, reproducible(task, entry, adapter, request))
         translation = self.replacements.translate(task, _given(request), entry)
         try:
             request, successor, adapter = self.validator.validate(translation.task, translation.raw)
@@ -178,7 +193,10 @@ class TaskRunner:
             applied={**translation.applied, **notes.applied},
             warnings=translation.warnings + notes.warnings,
         )
-        return _Plan(successor, adapter, calls, merged, caller=entry, translation=translation)
+        again = reproducible(translation.task, successor, adapter, request)
+        return _Plan(
+            successor, adapter, calls, merged, again, caller=entry, translation=translation
+        )
 
     async def _invoke(
         self, entry: ModelEntry, adapter: ModelAdapter, call: Call, deadline: float
@@ -228,8 +246,21 @@ class _Plan:
     adapter: ModelAdapter
     calls: list[Call]
     notes: Notes
+    # Whether the same request gives the same images (the result cache may answer it).
+    reproducible: bool
     caller: ModelEntry | None = None
     translation: Translation | None = None
+
+    def cache_parts(self, task: Task) -> list[bytes] | None:
+        """What identifies the answer for the result cache, or None when it is not reproducible:
+        the task, the models and every call as it would be sent."""
+        if not self.reproducible:
+            return None
+        names = [task.value, self.entry.id, self.caller.id if self.caller else ""]
+        parts = [name.encode() for name in names]
+        for call in self.calls:
+            parts += [call.operation.encode(), call.payload or b""]
+        return parts
 
 
 def _given(request: TaskRequest) -> dict[str, Any]:
