@@ -24,6 +24,7 @@ from .families.registry import ModelRegistry
 from .heads import HeaderLimit
 from .idempotency.middleware import IdempotentRequests
 from .idempotency.service import Idempotency
+from .idempotency.spec import document_reuse
 from .jobs.service import Jobs, open_jobs
 from .jobs.worker import in_process_worker
 from .middleware import RequestContextMiddleware
@@ -179,6 +180,7 @@ def _attach_spec_schemas(app: FastAPI, default_models: dict[Task, TaskDefault]) 
             components = schema.setdefault("components", {})
             components.setdefault("schemas", {}).update(component_schemas(default_models))
             components["examples"] = problem_examples()
+            document_reuse(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -104,8 +104,10 @@ class IdempotentRequests:
         async def receive() -> Message:
             if pending:
                 return {"type": "http.request", "body": pending.pop(0), "more_body": bool(pending)}
-            await never.wait()  # no disconnect: this run is not the caller's to end
-            raise AssertionError("unreachable")
+            # Never a disconnect: this run is not its caller's to end. (The watcher waiting here
+            # is cancelled when the answer starts.)
+            await never.wait()
+            return {"type": "http.disconnect"}
 
         status = 0
         headers: list[tuple[str, str]] = []
@@ -142,10 +144,10 @@ class IdempotentRequests:
         messages.put_nowait(None)
 
 
-async def _quietly(step: object) -> None:
+async def _quietly(step: Awaitable[None]) -> None:
     """Run a storing step; a store or Redis failure costs the retry a new run, not this answer."""
     try:
-        await step  # type: ignore[misc]
+        await step
     except Exception:
         log.exception("the idempotency record could not be written")
 
