@@ -21,6 +21,7 @@ from .jobs.service import open_jobs
 from .jobs.worker import JobRunner, close_worker, make_worker
 from .observability.logs import log_config
 from .quotas import open_quotas
+from .reuse import open_reuse
 from .settings import Settings
 from .tasks.runner import TaskRunner
 from .tasks.validation import RequestValidator
@@ -34,9 +35,10 @@ async def serve(settings: Settings) -> None:
         open_bedrock(settings) as bedrock,
         open_quotas(settings) as quotas,
         open_jobs(settings) as jobs,
+        open_reuse(settings) as reuse,
     ):
         assert jobs is not None
-        runner = TaskRunner(RequestValidator(registry, settings), bedrock, quotas)
+        runner = TaskRunner(RequestValidator(registry, settings), bedrock, quotas, reuse.cache)
         worker = make_worker(JobRunner(jobs, runner, keys, settings), handle_signals=True)
         try:
             # arq's signal handler cancels the task async_run makes: that is how it stops.

@@ -319,6 +319,66 @@ class TestRetries:
         assert answers[1].content == answers[0].content
         assert calls(emulator) == 1
 
+    async def test_a_retry_at_another_replica_waits_for_the_first_through_redis(
+        self, emulator: EmulatorServer, redis: RedisServer, results: Path
+    ) -> None:
+        extra = {"quota_backend": "redis", "redis_url": redis.url}
+        emulator.hold()
+        async with (
+            gateway_for(emulator, results, **extra) as one,
+            gateway_for(emulator, results, **extra) as two,
+        ):
+
+            def post(gateway: httpx.AsyncClient) -> asyncio.Task[httpx.Response]:
+                return asyncio.create_task(
+                    gateway.post(
+                        "/v1/images/text-to-image", json=BODY, headers={"Idempotency-Key": KEY}
+                    )
+                )
+
+            first = post(one)
+            await asyncio.to_thread(emulator.wait_for, in_flight=1)
+            second = post(two)
+            emulator.release()
+            answers = await asyncio.gather(first, second)
+        assert [a.status_code for a in answers] == [200, 200]
+        assert answers[1].content == answers[0].content
+        assert calls(emulator) == 1
+
+
+class TestBounds:
+    async def test_an_answer_over_the_size_bound_is_not_kept(
+        self, emulator: EmulatorServer, results: Path
+    ) -> None:
+        async with gateway_for(emulator, results, idempotency_max_bytes=1000) as gateway:
+            answers = [
+                await gateway.post(
+                    "/v1/images/text-to-image", json=BODY, headers={"Idempotency-Key": KEY}
+                )
+                for _ in range(2)
+            ]
+        assert [a.status_code for a in answers] == [200, 200]
+        assert "idempotent-replayed" not in answers[1].headers
+        assert calls(emulator) == 2
+        assert not (results / "idempotency").exists()
+
+    async def test_a_frozen_redis_is_a_503_not_a_hang(
+        self, emulator: EmulatorServer, redis: RedisServer, results: Path
+    ) -> None:
+        extra = {"quota_backend": "redis", "redis_url": redis.url, "redis_timeout_s": 0.2}
+        async with gateway_for(emulator, results, **extra) as gateway:
+            redis.freeze()
+            try:
+                answer = await gateway.post(
+                    "/v1/images/text-to-image", json=BODY, headers={"Idempotency-Key": KEY}
+                )
+            finally:
+                redis.thaw()
+        assert answer.status_code == 503
+        assert answer.json()["type"] == "/problems/idempotency-unavailable"
+        assert answer.headers["retry-after"] == "1"
+        assert calls(emulator) == 0
+
 
 @pytest.fixture
 def served_gateway(emulator: EmulatorServer, tmp_path: Path) -> Iterator[ServedGateway]:

@@ -4,10 +4,12 @@ reported in Cache-Status."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -19,6 +21,7 @@ from emulator.testing import EmulatorServer
 from tests.redis_server import RedisServer
 
 from .conftest import data, settings_for
+from .jobs_parts import WorkerProcess, jobs_gateway
 
 SEEDED = {"prompt": "a red kite", "width": 512, "height": 512, "seed": 42}
 KEYS = [{"name": "a", "hash": hash_key("key-a")}, {"name": "b", "hash": hash_key("key-b")}]
@@ -206,3 +209,36 @@ async def test_past_the_size_bound_the_least_recently_used_entry_goes(
     assert calls(emulator) == 4
     # Storing 2 again evicted 42 (the least recently used then); evicted entries' files go.
     assert len(list((results / "cache").iterdir())) == 2
+
+
+async def test_a_worker_process_answers_a_job_from_what_the_gateway_cached(
+    emulator: EmulatorServer, redis: RedisServer, results: Path
+) -> None:
+    shared = {"quota_backend": "redis", "redis_url": redis.url}
+    worker = WorkerProcess(
+        emulator,
+        redis,
+        results,
+        GATEWAY_CACHE="true",
+        GATEWAY_QUOTA_BACKEND="redis",
+        GATEWAY_REDIS_URL=redis.url,
+    )
+    try:
+        async with jobs_gateway(
+            emulator, redis, results, jobs_worker_in_process=False, cache=True, **shared
+        ) as gateway:
+            direct = await gateway.post(T2I, json=SEEDED)
+            job = (await gateway.post("/v1/jobs/text-to-image", json=SEEDED)).json()
+            done = (await gateway.get(f"/v1/jobs/{job['id']}", params={"wait": 60})).json()
+            image = await gateway.get(path_of(done["images"][0]["url"]))
+    finally:
+        worker.stop()
+    assert status(direct) == "bedrock-gateway; fwd=uri-miss; stored"
+    assert done["status"] == "succeeded", done
+    assert image.content == base64.b64decode(direct.json()["images"][0]["b64_json"])
+    assert calls(emulator) == 1
+
+
+def path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
