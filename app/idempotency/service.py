@@ -152,6 +152,10 @@ class Idempotency:
                 body=name,
             )
             await self.index.swap(claim.record_id, claim.value, done, self.ttl_s)
+        except BaseException:
+            # Not kept: free the key now, or its waiters would wait out the lease.
+            await self.index.swap(claim.record_id, claim.value, None, 0)
+            raise
         finally:
             self._end(claim)
 

@@ -362,6 +362,23 @@ class TestBounds:
         assert calls(emulator) == 2
         assert not (results / "idempotency").exists()
 
+    async def test_an_answer_the_store_cannot_keep_still_answers_and_frees_the_key(
+        self, emulator: EmulatorServer, tmp_path: Path
+    ) -> None:
+        # The result directory is a file: nothing can be stored under it.
+        blocked = tmp_path / "results"
+        blocked.write_bytes(b"")
+        async with gateway_for(emulator, blocked) as gateway:
+            answers = [
+                await gateway.post(
+                    "/v1/images/text-to-image", json=BODY, headers={"Idempotency-Key": KEY}
+                )
+                for _ in range(2)
+            ]
+        assert [a.status_code for a in answers] == [200, 200]
+        assert "idempotent-replayed" not in answers[1].headers
+        assert calls(emulator) == 2
+
     async def test_a_frozen_redis_is_a_503_not_a_hang(
         self, emulator: EmulatorServer, redis: RedisServer, results: Path
     ) -> None:
