@@ -30,10 +30,10 @@ log = logging.getLogger(__name__)
 
 REPLAYED = "Idempotent-Replayed"
 # Headers that describe this exchange rather than the answer: not replayed (the quota headers
-# would be stale, and a replay is not charged).
+# would be stale, as a replay is not charged; a replay does not pass through the result cache).
 _NOT_STORED = frozenset(
     {"x-request-id", "ratelimit", "ratelimit-policy", "retry-after", "date", "server",
-     "content-length"}
+     "content-length", "cache-status"}
 )  # fmt: skip
 
 

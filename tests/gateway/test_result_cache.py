@@ -242,3 +242,16 @@ async def test_a_worker_process_answers_a_job_from_what_the_gateway_cached(
 def path_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.path}?{parts.query}"
+
+
+async def test_a_replay_of_an_idempotent_request_carries_no_cache_status(
+    emulator: EmulatorServer, results: Path
+) -> None:
+    key = {"Idempotency-Key": '"cover-1"'}
+    async with cached_gateway(emulator, results) as (gateway, _):
+        first = await gateway.post(T2I, json=SEEDED, headers=key)
+        replay = await gateway.post(T2I, json=SEEDED, headers=key)
+    assert status(first) == "bedrock-gateway; fwd=uri-miss; stored"
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert "cache-status" not in replay.headers
+    assert calls(emulator) == 1
