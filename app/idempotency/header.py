@@ -1,8 +1,10 @@
 """Reading the Idempotency-Key header: a structured-field String (RFC 8941), as the draft says.
 
 A key is a quoted string of printable ASCII (`"8e03978e-40d5-43e8-bc93-6894a57f9324"`), `\\` and
-`"` escaped with a backslash. Anything else is refused with a 400 saying what is wrong: a bare
-value is the commonest mistake, and quoting it is the fix.
+`"` escaped with a backslash. Most clients in the wild (Stripe's convention, SDKs that generate
+retry keys) send the key bare, so a bare run of visible ASCII without quotes or backslashes is
+taken as the key itself: refusing it would turn away the callers the header exists for. Anything
+else is refused with a 400 saying what is wrong.
 """
 
 from __future__ import annotations
@@ -34,10 +36,9 @@ def parse_key(values: list[bytes]) -> str:
     if not text:
         raise BadIdempotencyKey('is empty: send a quoted key, e.g. "8e03978e-40d5-43e8"')
     if not text.startswith('"'):
-        raise BadIdempotencyKey(
-            f'is not a structured-field string: quote it, e.g. "{_printable(text[:40])}"'
-        )
-    key, end = _sf_string(text)
+        key, end = _bare(text), len(text)
+    else:
+        key, end = _sf_string(text)
     if end != len(text):
         raise BadIdempotencyKey("has something after its closing quote: send the string alone")
     if not key:
@@ -71,5 +72,12 @@ def _sf_string(text: str) -> tuple[str, int]:
     raise BadIdempotencyKey("has no closing quote")
 
 
-def _printable(text: str) -> str:
-    return "".join(c for c in text if " " <= c <= "~" and c not in '"\\')
+def _bare(text: str) -> str:
+    """An unquoted key: visible ASCII only, so that it reads the same quoted or not."""
+    for char in text:
+        if not "!" <= char <= "~" or char in '"\\':
+            raise BadIdempotencyKey(
+                f"holds character {ord(char):#04x} outside quotes: send a bare key of visible "
+                'ASCII or a quoted string, e.g. "8e03978e-40d5-43e8"'
+            )
+    return text

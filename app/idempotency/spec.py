@@ -14,15 +14,16 @@ PARAMETER = {
     "required": False,
     "description": (
         "Makes a retry safe (IETF httpapi idempotency-key draft): a structured-field string, "
-        f'e.g. `"8e03978e-40d5-43e8"`, 1 to {MAX_LENGTH} characters. The first request with '
+        f'e.g. `"8e03978e-40d5-43e8"`, or the same key bare, 1 to {MAX_LENGTH} characters. '
+        "The first request with "
         "the key is processed and its 2xx answer kept (GATEWAY_IDEMPOTENCY_TTL_S, 24 h by "
         "default); the same request again with the key gets that answer, without a Bedrock "
         "call, marked `Idempotent-Replayed: true`; a repeat while the first runs waits for its "
-        "answer. Keys belong to the API key that sent them. A key that is not a quoted string "
-        "is 400 `bad-idempotency-key`; the key sent with another request is 422 "
+        "answer. Keys belong to the API key that sent them. A key with spaces or other "
+        "characters outside quotes is 400 `bad-idempotency-key`; the key sent with another request is 422 "
         "`idempotency-key-reused`; 503 `idempotency-unavailable` when its store does not answer."
     ),
-    "schema": {"type": "string", "minLength": 3, "maxLength": MAX_LENGTH + 2},
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_LENGTH + 2},
     "example": '"8e03978e-40d5-43e8-bc93-6894a57f9324"',
 }
 REPLAYED = {

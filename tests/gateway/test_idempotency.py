@@ -126,6 +126,22 @@ class TestReplay:
         assert answers[3].content == answers[2].content
         assert calls(emulator) == 2
 
+    async def test_a_bare_key_is_the_same_key_as_its_quoted_form(
+        self, emulator: EmulatorServer, results: Path
+    ) -> None:
+        async with gateway_for(emulator, results) as gateway:
+            bare = await gateway.post(
+                "/v1/images/text-to-image", json=BODY, headers={"Idempotency-Key": "retry-7f3c"}
+            )
+            quoted = await gateway.post(
+                "/v1/images/text-to-image", json=BODY, headers={"Idempotency-Key": KEY}
+            )
+        assert bare.status_code == quoted.status_code == 200
+        assert "idempotent-replayed" not in bare.headers
+        assert quoted.headers["idempotent-replayed"] == "true"
+        assert quoted.json()["images"] == bare.json()["images"]
+        assert calls(emulator) == 1
+
     async def test_a_job_submitted_twice_is_one_job(
         self, emulator: EmulatorServer, redis: RedisServer, results: Path
     ) -> None:
@@ -199,7 +215,9 @@ class TestRefusals:
         [
             ("", "is empty"),
             ('""', "empty string"),
-            ("retry-1", "not a structured-field string: quote it"),
+            ("retry 1", "character 0x20 outside quotes"),
+            ("retry\\1", "character 0x5c outside quotes"),
+            ("k" * 256, "256 characters long: at most 255"),
             ('"retry-1";a=1', "after its closing quote"),
             ('"retry-1', "no closing quote"),
             ('"' + "k" * 256 + '"', "256 characters long: at most 255"),
