@@ -20,7 +20,8 @@ PARAMETER = {
         "default); the same request again with the key gets that answer, without a Bedrock "
         "call, marked `Idempotent-Replayed: true`; a repeat while the first runs waits for its "
         "answer. Keys belong to the API key that sent them. A key with spaces or other "
-        "characters outside quotes is 400 `bad-idempotency-key`; the key sent with another request is 422 "
+        "characters outside quotes is 400 `bad-idempotency-key`; the key sent with another "
+        "request is 422 "
         "`idempotency-key-reused`; 503 `idempotency-unavailable` when its store does not answer."
     ),
     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_LENGTH + 2},
