@@ -437,8 +437,10 @@ TaskRequest = (
     | EditRequest
 )
 MaskedRequest = InpaintRequest | OutpaintRequest | EraseRequest
+# What every task's request is: what a family's task handler may be typed to.
+BaseTaskRequest = _TaskRequest
 
-REQUEST_MODELS: dict[Task, type[_TaskRequest]] = {
+REQUEST_MODELS: dict[Task, type[BaseTaskRequest]] = {
     Task.TEXT_TO_IMAGE: TextToImageRequest,
     Task.INPAINT: InpaintRequest,
     Task.OUTPAINT: OutpaintRequest,
