@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...imaging.inputs import ImageInputError, InputImage, as_rgb_image, load_pixels
-from ...imaging.masks import encode_mask
+from ...imaging.masks import edit_region, encode_mask
 from ...problems import FieldProblem
 from ...schemas.images import B64_TYPES, FinishReason, GeneratedImage
 from ...schemas.requests import (
@@ -30,6 +30,7 @@ from ...schemas.requests import (
     Task,
     TextToImageRequest,
     VariationsRequest,
+    VirtualTryOnRequest,
 )
 from ...wording import byte_size
 from ..base import (
@@ -37,6 +38,7 @@ from ..base import (
     Lifecycle,
     ModelAdapter,
     ModelEntry,
+    Notes,
     TaskHandler,
     b64,
     check_size_pair,
@@ -133,6 +135,7 @@ def limits_of(entry: ModelEntry) -> TitanLimits:
 
 
 _COMMON = frozenset({"prompt", "negative_prompt", "cfg_scale", "seed", "quality"})
+_GARMENT_FIELDS = ("garment_class", "long_sleeve_style", "tucking_style", "outer_layer_style")
 _CONDITIONING = ("condition_image", "control_mode", "control_strength")
 _FIELDS: dict[Task, frozenset[str]] = {
     Task.TEXT_TO_IMAGE: _COMMON | {"width", "height", "style", *_CONDITIONING},
@@ -143,6 +146,11 @@ _FIELDS: dict[Task, frozenset[str]] = {
     Task.IMAGE_TO_IMAGE: _COMMON | {"width", "height", "image", "similarity_strength"},
     Task.COLOR_GUIDED: _COMMON | {"width", "height", "colors", "reference_image"},
     Task.REMOVE_BACKGROUND: frozenset({"image"}),
+    Task.VIRTUAL_TRY_ON: frozenset(
+        {"image", "reference_image", "mask_type", "mask", "mask_convention", "mask_prompt"}
+        | {"mask_shape", *_GARMENT_FIELDS, "merge_style", "cfg_scale", "seed", "quality"}
+        | {"preserve_body", "preserve_hands", "preserve_face"}
+    ),
 }
 T = TypeVar(
     "T",
@@ -223,30 +231,11 @@ class _Diffusion(TaskHandler[T]):
         if request.negative_prompt is not None:
             params["negativeText"] = request.negative_prompt
         params.update(self.task_params(request))
-        per_call = limits.images_per_call
-        counts = [min(per_call, request.n - i) for i in range(0, request.n, per_call)]
-        call_seeds = seeds_for(request.seed, len(counts), low=0, high=limits.seed_max, rng=rng)
         size = self.size(request)
-        calls = []
-        for count, seed in zip(counts, call_seeds, strict=True):
-            config: dict[str, Any] = {"numberOfImages": count}
-            if size is not None:
-                width, height = size if size[0] else limits.default_size
-                config.update(width=width, height=height)
-            if request.cfg_scale is not None:
-                config["cfgScale"] = request.cfg_scale
-            if request.quality is not None:
-                config["quality"] = request.quality
-            config["seed"] = seed
-            body = {
-                "taskType": self.task_type,
-                self.params_key: params,
-                "imageGenerationConfig": config,
-            }
-            # Every image of a Titan call shares the call's seed: that seed with the same
-            # numberOfImages reproduces the batch.
-            calls.append(Call(body=body, seeds=(seed,) * count))
-        return calls
+        if size is not None and not size[0]:
+            size = limits.default_size
+        body = {"taskType": self.task_type, self.params_key: params}
+        return _generation_calls(limits, body, request, size, rng)
 
 
 class TextToImage(_Diffusion[TextToImageRequest]):
@@ -408,6 +397,148 @@ class ColorGuided(_Diffusion[ColorGuidedRequest]):
         return params
 
 
+class VirtualTryOn(TaskHandler[VirtualTryOnRequest]):
+    """Nova Canvas: the garment of `reference_image` on the person of `image`, where the mask
+    type says; the answer has the person image's size."""
+
+    request_type = VirtualTryOnRequest
+
+    def check(self, entry: ModelEntry, request: VirtualTryOnRequest) -> list[FieldProblem]:
+        limits = limits_of(entry)
+        inputs = [("image", request.image), ("reference_image", request.reference_image)]
+        problems = _image_problems(entry, limits, inputs, alpha_is_mask=False)
+        problems += _try_on_mask_problems(request)
+        text = request.mask_prompt
+        if text is not None and len(text) > limits.prompt_max:
+            message = f"is {len(text)} characters; {entry.id} takes 1-{limits.prompt_max}"
+            problems.append(FieldProblem(field="mask_prompt", message=message))
+        if request.cfg_scale is not None:
+            problems += _range("cfg_scale", request.cfg_scale, limits.cfg_scale, entry)
+        if request.seed is not None:
+            problems += _range("seed", request.seed, (0, limits.seed_max), entry)
+        return problems
+
+    def plan(
+        self, entry: ModelEntry, request: VirtualTryOnRequest, rng: random.Random
+    ) -> list[Call]:
+        params: dict[str, Any] = {
+            "sourceImage": b64(as_rgb_image(request.image)),
+            "referenceImage": b64(as_rgb_image(request.reference_image)),
+        }
+        mask_type = _mask_type(request)
+        params["maskType"] = mask_type
+        if mask_type == "IMAGE":
+            assert request.mask is not None  # check() requires it
+            region = edit_region(request.mask, request.mask_convention)
+            params["imageBasedMask"] = {"maskImage": b64(encode_mask(region, edit="black"))}
+        else:
+            key = "garmentBasedMask" if mask_type == "GARMENT" else "promptBasedMask"
+            given = {
+                "maskPrompt": request.mask_prompt,
+                "maskShape": request.mask_shape,
+                "garmentClass": request.garment_class,
+            }
+            mask: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+            styling = {
+                name: value
+                for name, value in (
+                    ("longSleeveStyle", request.long_sleeve_style),
+                    ("tuckingStyle", request.tucking_style),
+                    ("outerLayerStyle", request.outer_layer_style),
+                )
+                if value is not None
+            }
+            if styling:
+                mask["garmentStyling"] = styling
+            if mask or mask_type == "PROMPT":
+                params[key] = mask
+        exclusions = {
+            name: value
+            for name, value in (
+                ("preserveBody", request.preserve_body),
+                ("preserveHands", request.preserve_hands),
+                ("preserveFace", request.preserve_face),
+            )
+            if value is not None
+        }
+        if exclusions:
+            params["maskExclusions"] = exclusions
+        if request.merge_style is not None:
+            params["mergeStyle"] = request.merge_style
+        body = {"taskType": "VIRTUAL_TRY_ON", "virtualTryOnParams": params}
+        return _generation_calls(limits_of(entry), body, request, None, rng)
+
+    def notes(self, entry: ModelEntry, request: VirtualTryOnRequest) -> Notes:
+        if request.mask_type is None:
+            return Notes(applied={"mask_type": _mask_type(request)})
+        return Notes()
+
+
+def _mask_type(request: VirtualTryOnRequest) -> str:
+    """The mask type asked, or the one the fields given imply."""
+    if request.mask_type is not None:
+        return request.mask_type
+    if request.mask is not None:
+        return "IMAGE"
+    return "PROMPT" if request.mask_prompt is not None else "GARMENT"
+
+
+def _try_on_mask_problems(request: VirtualTryOnRequest) -> list[FieldProblem]:
+    """The fields of one mask type only, the ones it needs given, and a mask of the image's size."""
+    mask_type = _mask_type(request)
+    problems: list[FieldProblem] = []
+    needed = {"IMAGE": "mask", "PROMPT": "mask_prompt"}.get(mask_type)
+    if needed is not None and getattr(request, needed) is None:
+        problems.append(FieldProblem(field=needed, message=f"required with mask_type {mask_type}"))
+    owners = {"mask": "IMAGE", "mask_prompt": "PROMPT", **dict.fromkeys(_GARMENT_FIELDS, "GARMENT")}
+    for name, owner in owners.items():
+        if getattr(request, name) is not None and owner != mask_type:
+            message = f"takes effect only with mask_type {owner}, not {mask_type}"
+            problems.append(FieldProblem(field=name, message=message))
+    if request.mask_shape is not None and mask_type == "IMAGE":
+        message = "takes effect only with mask_type GARMENT or PROMPT"
+        problems.append(FieldProblem(field="mask_shape", message=message))
+    mask, image = request.mask, request.image
+    if mask is not None and (mask.width, mask.height) != (image.width, image.height):
+        message = f"is {mask.width}x{mask.height}; the image is {image.width}x{image.height}"
+        problems.append(FieldProblem(field="mask", message=message))
+    return problems
+
+
+def _generation_calls(
+    limits: TitanLimits,
+    body: dict[str, Any],
+    request: TextToImageRequest
+    | InpaintRequest
+    | OutpaintRequest
+    | VariationsRequest
+    | ImageToImageRequest
+    | ColorGuidedRequest
+    | VirtualTryOnRequest,
+    size: tuple[int | None, int | None] | None,
+    rng: random.Random,
+) -> list[Call]:
+    """`body` with an imageGenerationConfig per call: up to `images_per_call` images a call."""
+    per_call = limits.images_per_call
+    counts = [min(per_call, request.n - i) for i in range(0, request.n, per_call)]
+    call_seeds = seeds_for(request.seed, len(counts), low=0, high=limits.seed_max, rng=rng)
+    calls = []
+    for count, seed in zip(counts, call_seeds, strict=True):
+        config: dict[str, Any] = {"numberOfImages": count}
+        if size is not None:
+            width, height = size
+            config.update(width=width, height=height)
+        if request.cfg_scale is not None:
+            config["cfgScale"] = request.cfg_scale
+        if request.quality is not None:
+            config["quality"] = request.quality
+        config["seed"] = seed
+        # Every image of a Titan call shares the call's seed: that seed with the same
+        # numberOfImages reproduces the batch.
+        calls.append(Call(body={**body, "imageGenerationConfig": config}, seeds=(seed,) * count))
+    return calls
+
+
 class RemoveBackground(TaskHandler[RemoveBackgroundRequest]):
     """One image, no imageGenerationConfig: no count, no seed."""
 
@@ -443,6 +574,7 @@ class TitanAdapter(ModelAdapter):
         Task.IMAGE_TO_IMAGE: ImageToImage(),
         Task.COLOR_GUIDED: ColorGuided(),
         Task.REMOVE_BACKGROUND: RemoveBackground(),
+        Task.VIRTUAL_TRY_ON: VirtualTryOn(),
     }
 
     def fields(self, task: Task) -> frozenset[str]:
@@ -610,7 +742,7 @@ MODELS: tuple[ModelEntry, ...] = (
         id="amazon.nova-canvas-v1:0",
         family="titan",
         aliases=("nova-canvas", "nova"),
-        tasks=_V2_TASKS,
+        tasks=(*_V2_TASKS, Task.VIRTUAL_TRY_ON),
         status=Lifecycle.RETIRED,
         end_of_life=date(2026, 9, 30),
         # AWS names no successor with this schema.

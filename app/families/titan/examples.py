@@ -51,4 +51,20 @@ EXAMPLES: Examples = {
             {"model": "titan-v2", "prompt": "a living room", "colors": ["#FF8800", "#0044AA"]},
         ),
     },
+    Task.VIRTUAL_TRY_ON: {
+        "garment": example(
+            "Nova Canvas: a shirt on the person's upper body",
+            {
+                "model": "nova-canvas",
+                "image": PNG,
+                "reference_image": PNG,
+                "garment_class": "UPPER_BODY",
+                "merge_style": "BALANCED",
+            },
+        ),
+        "mask": example(
+            "Nova Canvas: the garment where a black-is-edit mask marks",
+            {"model": "nova-canvas", "image": PNG, "reference_image": PNG, "mask": MASK},
+        ),
+    },
 }

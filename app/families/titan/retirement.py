@@ -20,6 +20,10 @@ RETIREMENT = Retirement(
             "no live model generates from a colour palette: describe the colours in the prompt "
             "of /v1/images/text-to-image, or send a reference image to /v1/images/style-guide"
         ),
+        Task.VIRTUAL_TRY_ON: (
+            "no live model dresses a person in a garment: describe the change to "
+            "/v1/images/edit, or mask the garment's area for /v1/images/inpaint"
+        ),
     },
     # Nova styles with a Stability style preset of the same look; the others have none.
     styles={
