@@ -41,7 +41,12 @@ from .surfaces.bedrock import route as bedrock
 from .surfaces.bedrock.errors import from_problem as bedrock_error
 from .surfaces.jobs import routes as jobs_routes
 from .surfaces.native import images, models
-from .surfaces.native.spec import TaskDefault, component_schemas, problem_examples
+from .surfaces.native.spec import (
+    TaskDefault,
+    component_schemas,
+    problem_examples,
+    with_examples,
+)
 from .surfaces.openai import routes as openai
 from .surfaces.openai.errors import from_problem as openai_error
 from .tasks.runner import TaskRunner
@@ -140,7 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders, pages=PAGE_POLICIES)
     # Outermost: counts, logs and times every answer, the middleware's own refusals included.
     app.add_middleware(AccessMiddleware, metrics=metrics, log_prompts=settings.log_prompts)
-    _attach_spec_schemas(app, _default_models(registry, settings))
+    _attach_spec_schemas(app, registry, _default_models(registry, settings))
     return app
 
 
@@ -167,16 +172,19 @@ def _default_models(registry: ModelRegistry, settings: Settings) -> dict[Task, T
         entry = validator.default_entry(task) or next(iter(registry.for_task(task)), None)
         if entry is not None:
             fields = registry.adapter(entry).fields_for(entry, task)
-            defaults[task] = TaskDefault(entry.name, fields)
+            defaults[task] = TaskDefault(entry.name, fields, registry.examples(task))
     return defaults
 
 
-def _attach_spec_schemas(app: FastAPI, default_models: dict[Task, TaskDefault]) -> None:
+def _attach_spec_schemas(
+    app: FastAPI, registry: ModelRegistry, default_models: dict[Task, TaskDefault]
+) -> None:
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = original()
+            with_examples(schema, registry)
             components = schema.setdefault("components", {})
             components.setdefault("schemas", {}).update(component_schemas(default_models))
             components["examples"] = problem_examples()

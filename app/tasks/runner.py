@@ -173,9 +173,10 @@ class TaskRunner:
     def _prepare(self, task: Task, raw: dict[str, Any]) -> _Plan:
         request, entry, adapter = self.validator.validate(task, raw)
         if not self.replaced(entry, task):
-            calls = [call.encoded() for call in adapter.plan(entry, task, request, self._rng)]
-            notes = adapter.notes(entry, task, request)
-            return _Plan(entry, adapter, calls, notes, reproducible(task, entry, adapter, request))
+            handler = self.validator.registry.handler(entry, task)
+            calls = [call.encoded() for call in handler.plan(entry, request, self._rng)]
+            again = reproducible(task, entry, adapter, request)
+            return _Plan(entry, adapter, calls, handler.notes(entry, request), again)
         translation = self.replacements.translate(task, _given(request), entry)
         try:
             request, successor, adapter = self.validator.validate(translation.task, translation.raw)
@@ -185,10 +186,9 @@ class TaskRunner:
                 detail=f"{problem.detail} (the request for retired {entry.id} is served by "
                 f"{translation.successor.id})",
             ) from None
-        calls = [
-            call.encoded() for call in adapter.plan(successor, translation.task, request, self._rng)
-        ]
-        notes = adapter.notes(successor, translation.task, request)
+        handler = self.validator.registry.handler(successor, translation.task)
+        calls = [call.encoded() for call in handler.plan(successor, request, self._rng)]
+        notes = handler.notes(successor, request)
         merged = Notes(
             applied={**translation.applied, **notes.applied},
             warnings=translation.warnings + notes.warnings,

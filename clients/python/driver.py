@@ -72,6 +72,8 @@ from gateway_client.models import (
     UpscaleRequestMultipart,
     VariationsRequest,
     VariationsRequestMultipart,
+    VirtualTryOnRequest,
+    VirtualTryOnRequestMultipart,
 )
 from gateway_client.types import File, Response
 from PIL import Image
@@ -120,6 +122,7 @@ TASK_MODULES = {
         "text_to_image",
         "upscale",
         "variations",
+        "virtual_try_on",
     )
 }
 color_guided = TASK_MODULES["color_guided"]
@@ -137,6 +140,7 @@ style_transfer = TASK_MODULES["style_transfer"]
 text_to_image = TASK_MODULES["text_to_image"]
 upscale = TASK_MODULES["upscale"]
 variations = TASK_MODULES["variations"]
+virtual_try_on = TASK_MODULES["virtual_try_on"]
 
 
 class DriverError(AssertionError):
@@ -355,6 +359,27 @@ def check_edit(client: Client) -> None:
         {"images": [b64("coffee.png")], "prompt": "remove the cup", "aspect_ratio": "1:1"}
     )
     expect_images(edit.sync_detailed(client=client, body=body), n=1, size=(400, 400), model=model)
+
+
+def check_virtual_try_on(client: Client) -> None:
+    """Nova Canvas: a garment on the upper body (the default mask type) from uploaded files; in
+    JSON, where a mask marks. The answer has the person image's size."""
+    model = "amazon.nova-canvas-v1:0"
+    multipart = VirtualTryOnRequestMultipart(
+        image=upload("astronaut.png"), reference_image=upload("chelsea.png"), model="nova-canvas"
+    )
+    response = virtual_try_on.sync_detailed(client=client, body=multipart)
+    expect_images(response, n=1, size=ASTRONAUT, model=model)
+    body = VirtualTryOnRequest.from_dict(
+        {
+            "image": b64("coffee.png"),
+            "reference_image": b64("chelsea.png"),
+            "mask": b64("coffee-mask-black-edit.png"),
+            "model": "nova-canvas",
+        }
+    )
+    response = virtual_try_on.sync_detailed(client=client, body=body)
+    expect_images(response, n=1, size=COFFEE, model=model)
 
 
 def check_image_to_image(client: Client) -> None:
@@ -596,6 +621,7 @@ CHECKS: dict[str, Callable[[Client], None]] = {
     "variations": check_variations,
     "imageToImage": check_image_to_image,
     "edit": check_edit,
+    "virtualTryOn": check_virtual_try_on,
     "erase": check_erase,
     "searchReplace": check_search_replace,
     "searchRecolor": check_search_recolor,
@@ -610,7 +636,9 @@ CHECKS: dict[str, Callable[[Client], None]] = {
     "cancelJob": check_cancel_job,
 }
 TASKS: set[str] = set()  # filled from the spec: every /v1/images/<task> path
-PROMPTLESS = {"variations", "erase", "remove-background", "upscale", "style-transfer"}
+PROMPTLESS = {
+    "variations", "erase", "remove-background", "upscale", "style-transfer", "virtual-try-on",
+}  # fmt: skip
 
 
 class Coverage:

@@ -41,6 +41,7 @@ import type {
   StyleTransferRequestMultipart,
   UpscaleRequestMultipart,
   VariationsRequestMultipart,
+  VirtualTryOnRequestMultipart,
 } from "./generated/types.gen.js";
 
 const DATA = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "tests", "data");
@@ -221,7 +222,14 @@ const JOB_CHECKS: Record<string, () => Promise<void>> = {
 };
 
 const TITAN = "amazon.titan-image-generator-v1";
-const PROMPTLESS = new Set(["variations", "erase", "remove-background", "upscale", "style-transfer"]);
+const PROMPTLESS = new Set([
+  "variations",
+  "erase",
+  "remove-background",
+  "upscale",
+  "style-transfer",
+  "virtual-try-on",
+]);
 const TASKS = new Set<string>();
 
 // Jobs: the first body each task's check had answered 200 (JSON through its SDK function, and the
@@ -260,6 +268,7 @@ const styleTransfer = remembered("style-transfer", sdk.styleTransfer);
 const textToImage = remembered("text-to-image", sdk.textToImage);
 const upscale = remembered("upscale", sdk.upscale);
 const variations = remembered("variations", sdk.variations);
+const virtualTryOn = remembered("virtual-try-on", sdk.virtualTryOn);
 
 const CHECKS: Record<string, () => Promise<void>> = {
   async listModels() {
@@ -398,6 +407,27 @@ const CHECKS: Record<string, () => Promise<void>> = {
       body: { images: [b64("coffee.png")], prompt: "remove the cup", aspect_ratio: "1:1" },
     });
     expectImages(json, 1, [400, 400], model);
+  },
+
+  async virtualTryOn() {
+    // Nova Canvas: a garment on the upper body (the default mask type) from uploaded files; in
+    // JSON, where a mask marks. The answer has the person image's size.
+    const model = "amazon.nova-canvas-v1:0";
+    const form: VirtualTryOnRequestMultipart = {
+      image: upload("astronaut.png"),
+      reference_image: upload("chelsea.png"),
+      model: "nova-canvas",
+    };
+    expectImages(await postMultipart("/v1/images/virtual-try-on", form), 1, ASTRONAUT, model);
+    const json = await virtualTryOn({
+      body: {
+        image: b64("coffee.png"),
+        reference_image: b64("chelsea.png"),
+        mask: b64("coffee-mask-black-edit.png"),
+        model: "nova-canvas",
+      },
+    });
+    expectImages(json, 1, COFFEE, model);
   },
 
   async imageToImage() {
