@@ -31,6 +31,8 @@ from .problems import ProblemError, problem_response, request_id_of
 from .quotas import open_quotas
 from .schemas.requests import Task
 from .settings import Settings, get_settings
+from .spend.budgets import open_spend
+from .spend.setup import price_table
 from .surfaces import home, ops
 from .surfaces.bedrock import route as bedrock
 from .surfaces.bedrock.errors import from_problem as bedrock_error
@@ -57,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     registry = ModelRegistry(overrides=settings.models, families=settings.families)
     # A bad key entry stops the start here, naming the entry.
     keys = load_keys(settings.api_keys, resolve=registry.resolve)
+    # So does a bad price, a served model without one (GATEWAY_REQUIRE_PRICES), a bad budget.
+    prices = price_table(settings, registry)
 
     # One registry per app: two apps in one process (tests) never mix their counts.
     metrics = Metrics()
@@ -67,8 +71,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             bedrock.observer = metrics
             metrics.watch(bedrock)
             validator = RequestValidator(registry, settings)
-            async with open_quotas(settings) as quotas, open_jobs(settings) as jobs:
-                runner = TaskRunner(validator, bedrock, quotas)
+            async with (
+                open_quotas(settings) as quotas,
+                open_spend(settings, prices) as spend,
+                open_jobs(settings) as jobs,
+            ):
+                spend.observer = metrics
+                runner = TaskRunner(validator, bedrock, quotas, spend)
                 with metrics.jobs(jobs):
                     async with in_process_worker(jobs, runner, keys, settings):
                         yield {"runner": runner, "jobs": jobs}

@@ -20,6 +20,8 @@ from ..quotas import Quotas
 from ..quotas.memory import MemoryBackend
 from ..schemas.images import FinishReason, GeneratedImage
 from ..schemas.requests import IMAGE_FIELDS, Task, TaskRequest
+from ..spend.budgets import Spend
+from ..spend.prices import Cost, PriceTable, Quote
 from .replacement import ReplacementMap, Translation, fit
 from .validation import RequestValidator
 
@@ -37,6 +39,8 @@ class TaskResult:
     deprecated_at: int | None = None
     # The key's RateLimit and RateLimit-Policy headers after this request was charged.
     quota_headers: dict[str, str] = field(default_factory=dict)
+    # What the images cost (app/spend).
+    cost: Cost | None = None
 
     @property
     def produced(self) -> list[GeneratedImage]:
@@ -48,12 +52,17 @@ class TaskRunner:
     """Validates, plans and fans a task out to Bedrock."""
 
     def __init__(
-        self, validator: RequestValidator, bedrock: BedrockClient, quotas: Quotas | None = None
+        self,
+        validator: RequestValidator,
+        bedrock: BedrockClient,
+        quotas: Quotas | None = None,
+        spend: Spend | None = None,
     ) -> None:
         self.validator = validator
         self.bedrock = bedrock
-        # Without quotas (a runner built by hand), no key has a limit.
+        # Without quotas and spend (a runner built by hand), no key has a limit or a budget.
         self.quotas = quotas or Quotas(MemoryBackend())
+        self.spend = spend or Spend(PriceTable())
         self._rng = random.SystemRandom()
         self.replacements = ReplacementMap(validator.registry, validator.settings.replacements)
 
@@ -92,13 +101,18 @@ class TaskRunner:
             # Charged once the request is known valid; the key's concurrency slot is held until
             # every image is in.
             async with await self.quotas.admit(key, count) as lease:
-                result = await self._execute(plan, deadline)
+                # Held against the key's budgets before any call; settled to the images returned.
+                charge = await self.spend.hold(key, plan.entry.id, task.value, plan.quote, count)
+                async with charge:
+                    result = await self._execute(plan, deadline)
+                    cost = plan.quote.cost(result.images)
+                    await charge.settle(cost)
         except ProblemError as problem:
             # The surfaces' error shapes do not all keep the slug; metrics and logs need it.
             facts.note_problem(problem.slug)
             raise
         facts.note_images(len(result.produced))
-        return replace(result, quota_headers=lease.headers)
+        return replace(result, quota_headers=lease.headers, cost=cost)
 
     async def check(
         self, task: Task, raw: dict[str, Any], *, key: ApiKey = ANONYMOUS
@@ -160,7 +174,8 @@ class TaskRunner:
         request, entry, adapter = self.validator.validate(task, raw)
         if not self.replaced(entry, task):
             calls = [call.encoded() for call in adapter.plan(entry, task, request, self._rng)]
-            return _Plan(entry, adapter, calls, adapter.notes(entry, task, request))
+            quote = self.spend.quote(entry.id, task, _sizing(request))
+            return _Plan(entry, adapter, calls, adapter.notes(entry, task, request), quote)
         translation = self.replacements.translate(task, _given(request), entry)
         try:
             request, successor, adapter = self.validator.validate(translation.task, translation.raw)
@@ -178,7 +193,10 @@ class TaskRunner:
             applied={**translation.applied, **notes.applied},
             warnings=translation.warnings + notes.warnings,
         )
-        return _Plan(successor, adapter, calls, merged, caller=entry, translation=translation)
+        quote = self.spend.quote(successor.id, translation.task, _sizing(request))
+        return _Plan(
+            successor, adapter, calls, merged, quote, caller=entry, translation=translation
+        )
 
     async def _invoke(
         self, entry: ModelEntry, adapter: ModelAdapter, call: Call, deadline: float
@@ -228,8 +246,14 @@ class _Plan:
     adapter: ModelAdapter
     calls: list[Call]
     notes: Notes
+    quote: Quote
     caller: ModelEntry | None = None
     translation: Translation | None = None
+
+
+def _sizing(request: TaskRequest) -> dict[str, Any]:
+    """The fields a price may depend on (size and quality), as validated."""
+    return {name: getattr(request, name, None) for name in ("width", "height", "quality")}
 
 
 def _given(request: TaskRequest) -> dict[str, Any]:
