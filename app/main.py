@@ -37,7 +37,7 @@ from .surfaces import home, ops
 from .surfaces.bedrock import route as bedrock
 from .surfaces.bedrock.errors import from_problem as bedrock_error
 from .surfaces.jobs import routes as jobs_routes
-from .surfaces.native import images, models
+from .surfaces.native import images, models, usage
 from .surfaces.native.spec import TaskDefault, component_schemas, problem_examples
 from .surfaces.openai import routes as openai
 from .surfaces.openai.errors import from_problem as openai_error
@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(images.router)
     app.include_router(models.router)
+    app.include_router(usage.router)
     app.include_router(bedrock.router)
     app.include_router(openai.router)
     app.include_router(jobs_routes.router)

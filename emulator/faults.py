@@ -11,7 +11,10 @@ from .protocol import ERROR_STATUS, bedrock_error
 
 DROP_CONNECTION = "DropConnection"
 SLOW_RESPONSE = "SlowResponse"
-FAULT_NAMES: tuple[str, ...] = (*ERROR_STATUS, DROP_CONNECTION, SLOW_RESPONSE)
+# Not an error: the call is answered as the model answers a prompt its content filter blocks, so a
+# test can filter one image of a fan-out whose calls all carry the same prompt.
+CONTENT_FILTERED = "ContentFiltered"
+FAULT_NAMES: tuple[str, ...] = (*ERROR_STATUS, DROP_CONNECTION, SLOW_RESPONSE, CONTENT_FILTERED)
 
 # What Bedrock says for each code, so an injected fault reads like a real one.
 DEFAULT_MESSAGES: dict[str, str] = {

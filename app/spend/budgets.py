@@ -165,6 +165,14 @@ class Spend:
         if self.observer is not None and (micros or cost.images):
             self.observer.spent(charge.key, charge.model, charge.task, micros / MICROS, cost.images)
 
+    async def usage(self, days: list[str], key: str | None) -> list[UsageRow]:
+        """The usage rows of `days` (`key`'s, or every key's); 503 spend-unavailable when the
+        ledger cannot be reached."""
+        try:
+            return await self.ledger.usage(days, key)
+        except RedisError as exc:
+            raise _unavailable() from exc
+
     async def close(self) -> None:
         """Let the settlements under way finish, then close the ledger."""
         if self._settling:

@@ -280,13 +280,11 @@ class PriceTable:
 
     def unpriced(self, models: Iterable[ModelEntry]) -> list[str]:
         """The ids of the served (not retired) models without a price for some task."""
-        missing = []
-        for entry in models:
-            if entry.status is Lifecycle.RETIRED:
-                continue
-            if any(self.price(entry.id, task) is None for task in entry.tasks):
-                missing.append(entry.id)
-        return missing
+        return [e.id for e in models if e.status is not Lifecycle.RETIRED and not self.known(e)]
+
+    def known(self, entry: ModelEntry) -> bool:
+        """Whether every task of `entry` has a price."""
+        return all(self.price(entry.id, task) is not None for task in entry.tasks)
 
 
 def _micros(usd: float) -> int:
