@@ -263,7 +263,7 @@ def test_a_mixed_run_is_what_usage_reports(replicas: list[str], emulator: Emulat
             answer = client.post(T2I, json=body, headers={"Accept": accept})
             assert answer.status_code == 200, answer.text
             costs.append(float(answer.headers["Cost-USD"]))
-            images += body.get("n", 1)
+            images += int(str(body.get("n", 1)))
             if accept == "application/json":
                 assert answer.json()["usage"]["cost_usd"] == costs[-1]
     # Ultra $0.14 x 2, Core $0.04, Titan G1 premium at its default 1024x1024 $0.012.
@@ -283,14 +283,14 @@ def test_a_mixed_run_is_what_usage_reports(replicas: list[str], emulator: Emulat
     )
     runtime.meta.events.register("before-send.*", _bearer("mixed"))
     config = {"numberOfImages": 2, "width": 512, "height": 512}
-    body = json.dumps(
+    titan = json.dumps(
         {
             "taskType": "TEXT_IMAGE",
             "textToImageParams": {"text": "a kite"},
-            **{"imageGenerationConfig": config},
+            "imageGenerationConfig": config,
         }
     )
-    passed = runtime.invoke_model(body=body, modelId=TITAN, contentType="application/json")
+    passed = runtime.invoke_model(body=titan, modelId=TITAN, contentType="application/json")
     assert len(json.loads(passed["body"].read())["images"]) == 2
     costs.append(float(passed["ResponseMetadata"]["HTTPHeaders"]["cost-usd"]))
     images += 2

@@ -39,8 +39,8 @@ class UsageRow(BaseModel):
 class UsageReport(BaseModel):
     """Spend over a range of UTC days, with its totals."""
 
-    from_: date = Field(alias="from", serialization_alias="from")
-    to: date
+    from_: date = Field(alias="from", serialization_alias="from", description="First UTC day.")
+    to: date = Field(description="Last UTC day, included.")
     key: str | None = Field(description="The key reported on; null: every key (admin keys).")
     cost_usd: float = Field(description="The rows' sum.", examples=[0.42])
     images: int = Field(examples=[3])
