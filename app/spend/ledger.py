@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Protocol
 
 # Windows in the order a refusal names the first one exceeded.
@@ -74,14 +75,17 @@ class MemoryLedger:
     """Counts in dicts; every method runs without awaiting, so a check and its charge cannot
     interleave with another request's on one event loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_days: int = 400) -> None:
         self._spent: dict[tuple[str, str], int] = defaultdict(int)
         self._rows: dict[tuple[str, str, str, str], list[int]] = {}
+        self._keep_days = keep_days
+        self._today = ""
 
     async def reserve(
         self, key: str, windows: Windows, amount: int, limits: tuple[int | None, ...]
     ) -> Reserved:
         """Charge `amount` to every window of `key` if none would pass its limit."""
+        self._prune(windows)
         ids = windows.ids()
         spent = tuple(self._spent[(key, w)] for w in ids)
         for name, used, limit in zip(WINDOWS, spent, limits, strict=True):
@@ -93,6 +97,7 @@ class MemoryLedger:
 
     async def settle(self, key: str, windows: Windows, delta: int, row: UsageRow | None) -> None:
         """Move every window of `key` by `delta`; add `row` to the usage records."""
+        self._prune(windows)
         for window in windows.ids():
             self._spent[(key, window)] += delta
         if row is not None:
@@ -112,3 +117,26 @@ class MemoryLedger:
 
     async def close(self) -> None:
         """Nothing to close."""
+
+    def _prune(self, windows: Windows) -> None:
+        """On the first charge of a day, forget the windows that can no longer be charged (days
+        before yesterday, months before last) and usage older than `keep_days`: memory stays
+        bounded in a process that runs for years, as Redis's keys expire."""
+        if windows.day <= self._today:
+            return
+        self._today = windows.day
+        today = date.fromisoformat(windows.day)
+        oldest_day = (today - timedelta(days=1)).isoformat()
+        last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+        oldest_row = (today - timedelta(days=self._keep_days)).isoformat()
+
+        def live(window: str) -> bool:
+            kind, _, when = window.partition(":")
+            return (
+                kind == TOTAL
+                or (kind == DAY and when >= oldest_day)
+                or (kind == MONTH and when >= last_month)
+            )
+
+        self._spent = defaultdict(int, {k: v for k, v in self._spent.items() if live(k[1])})
+        self._rows = {k: v for k, v in self._rows.items() if k[0] >= oldest_row}

@@ -100,13 +100,13 @@ class TaskRunner:
             key.permit(plan.caller or plan.entry, task)
             # Charged once the request is known valid; the key's concurrency slot is held until
             # every image is in.
-            async with await self.quotas.admit(key, count) as lease:
-                # Held against the key's budgets before any call; settled to the images returned.
-                charge = await self.spend.hold(key, plan.entry.id, task.value, plan.quote, count)
-                async with charge:
-                    result = await self._execute(plan, deadline)
-                    cost = plan.quote.cost(result.images)
-                    await charge.settle(cost)
+            # Held against the key's budgets before any call, given back when the quotas refuse
+            # it; settled to the images returned.
+            charge = await self.spend.hold(key, plan.entry.id, task.value, plan.quote, count)
+            async with charge, await self.quotas.admit(key, count) as lease:
+                result = await self._execute(plan, deadline)
+                cost = plan.quote.cost(result.images)
+                await charge.settle(cost)
         except ProblemError as problem:
             # The surfaces' error shapes do not all keep the slug; metrics and logs need it.
             facts.note_problem(problem.slug)

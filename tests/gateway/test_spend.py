@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -33,6 +34,7 @@ from app.spend.redis_ledger import RedisLedger
 from emulator.testing import EmulatorServer
 from tests.redis_server import RedisServer
 
+from .jobs_parts import WorkerProcess, jobs_gateway
 from .served import ROOT, ServedGateway, free_port
 
 T2I = "/v1/images/text-to-image"
@@ -401,3 +403,61 @@ def test_required_prices_given_in_settings_let_it_start(emulator_server: Emulato
     assert listing["price_known"] is True
     assert unknown["price"] is None
     assert unknown["price_known"] is False
+
+
+async def test_jobs_spend_from_the_budget_as_they_run(
+    emulator: EmulatorServer, redis: RedisServer, tmp_path: Path
+) -> None:
+    """A `python -m app.worker` process and the gateway spend one $0.14 daily budget in Redis:
+    the job that runs first takes it, then the gateway and the next job are refused."""
+    results = tmp_path / "results"
+    keys = [_key("jobs", usd_per_day=0.14)]
+    shared = {"quota_backend": "redis", "redis_url": redis.url, "api_keys": keys}
+    worker = WorkerProcess(
+        emulator,
+        redis,
+        results,
+        GATEWAY_QUOTA_BACKEND="redis",
+        GATEWAY_REDIS_URL=redis.url,
+        GATEWAY_API_KEYS=json.dumps(keys),
+    )
+    try:
+        async with jobs_gateway(
+            emulator, redis, results, jobs_worker_in_process=False, **shared
+        ) as gateway:
+            gateway.headers.update(headers("jobs"))
+            first = (await gateway.post("/v1/jobs/text-to-image", json=ULTRA_BODY)).json()
+            done = await gateway.get(f"/v1/jobs/{first['id']}", params={"wait": 60})
+            assert done.json()["status"] == "succeeded"
+            refused = await gateway.post(T2I, json=ULTRA_BODY)
+            second = (await gateway.post("/v1/jobs/text-to-image", json=ULTRA_BODY)).json()
+            failed = (await gateway.get(f"/v1/jobs/{second['id']}", params={"wait": 60})).json()
+            report = (await gateway.get("/v1/usage")).json()
+    finally:
+        worker.stop()
+    assert refused.status_code == 402
+    assert refused.json()["remaining_usd"] == 0.0
+    assert failed["status"] == "failed"
+    assert failed["error"]["type"] == "/problems/budget-exceeded"
+    assert len(emulator.requests()) == 1
+    assert (report["cost_usd"], report["images"], report["requests"]) == (0.14, 1, 1)
+
+
+async def test_memory_forgets_what_no_charge_can_reach() -> None:
+    """The memory ledger keeps usage 400 days and windows while a charge may still settle in
+    them, so a process that runs for years holds a bounded amount."""
+    ledger = MemoryLedger()
+    now = [datetime(2026, 1, 1, 12, tzinfo=UTC).timestamp()]
+    spend = Spend(PriceTable(), ledger, clock=lambda: now[0])
+    key = ApiKey(name="long", hash=hash_key("long"), budget=Budget(usd_per_day=0.14))
+    quote = spend.quote(ULTRA, Task.TEXT_TO_IMAGE, {})
+    days = []
+    for _ in range(3):  # 201 days apart: the third is more than 400 days after the first
+        days.append(datetime.fromtimestamp(now[0], UTC).date().isoformat())
+        charge = await spend.hold(key, ULTRA, "text-to-image", quote, 1)
+        await charge.settle(quote.cost([_success()]))
+        now[0] += 201 * 86_400
+    assert [r.day for r in await spend.usage(days, "long")] == days[1:]
+    # The windows a charge can still reach: the last one's day and month, and the total.
+    last = days[-1]
+    assert sorted(w for _, w in ledger._spent) == [f"day:{last}", f"month:{last[:7]}", "total"]

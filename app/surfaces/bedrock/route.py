@@ -116,13 +116,11 @@ async def _invoke(
     quote = runner.spend.quote(entry.id, reading.task, reading.fields)
     task = reading.task.value if reading.task is not None else UNKNOWN_TASK
     try:
-        lease = await runner.quotas.admit(key, images)
-        async with lease:
-            charge = await runner.spend.hold(key, entry.id, task, quote, images)
-            async with charge:
-                answer, media = await _pass_through(runner, entry, raw, accept, deadline, operation)
-                made = await asyncio.to_thread(answered_images, answer, media)
-                await charge.settle(quote.cost(made))
+        charge = await runner.spend.hold(key, entry.id, task, quote, images)
+        async with charge, await runner.quotas.admit(key, images) as lease:
+            answer, media = await _pass_through(runner, entry, raw, accept, deadline, operation)
+            made = await asyncio.to_thread(answered_images, answer, media)
+            await charge.settle(quote.cost(made))
     except ProblemError as problem:
         raise from_problem(problem) from None
     return answer, media, {"Served-Model": entry.id, **lease.headers}
