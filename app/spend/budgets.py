@@ -25,6 +25,8 @@ from redis.exceptions import RedisError
 from ..auth.keys import ApiKey, Budget
 from ..observability import facts
 from ..problems import ProblemError
+from ..quotas.quotas import Outage
+from ..schemas.requests import Task
 from ..settings import Settings
 from .ledger import DAY, MONTH, Ledger, MemoryLedger, UsageRow, Windows
 from .prices import FREE, MICROS, Cost, PriceTable, Quote
@@ -33,6 +35,9 @@ from .redis_ledger import RedisLedger
 log = logging.getLogger("app.spend")
 
 _WINDOW_WORDS = {DAY: "daily", MONTH: "monthly", "total": "total"}
+# How long an answer waits for its cost to be settled before going out anyway (the settlement then
+# goes on in the background, bounded by the store's own timeout).
+SETTLE_GRACE_S = 1.0
 
 
 class BudgetConfigError(ValueError):
@@ -60,14 +65,19 @@ def default_budget(settings: Settings) -> Budget:
 
 
 def effective_budget(key: ApiKey, defaults: Budget) -> tuple[int | None, int | None, int | None]:
-    """The key's limits per window in micro-dollars, each unset one from the defaults."""
+    """The key's limits per window (day, month, total) in micro-dollars, each unset one from the
+    defaults; None: no limit."""
     own = key.budget
-    chosen = (
-        own.usd_per_day if own.usd_per_day is not None else defaults.usd_per_day,
-        own.usd_per_month if own.usd_per_month is not None else defaults.usd_per_month,
-        own.usd_total if own.usd_total is not None else defaults.usd_total,
+
+    def limit(mine: float | None, default: float | None) -> int | None:
+        usd = mine if mine is not None else default
+        return None if usd is None else round(usd * MICROS)
+
+    return (
+        limit(own.usd_per_day, defaults.usd_per_day),
+        limit(own.usd_per_month, defaults.usd_per_month),
+        limit(own.usd_total, defaults.usd_total),
     )
-    return tuple(None if usd is None else round(usd * MICROS) for usd in chosen)  # type: ignore[return-value]
 
 
 def windows_at(now: float) -> Windows:
@@ -109,9 +119,14 @@ class Spend:
         self.defaults = defaults or Budget()
         self.clock = clock
         self.observer: SpendObserver | None = None
+        self.outage = Outage(
+            log,
+            "the spend store",
+            "requests of keys with budgets get 503 spend-unavailable, and costs go unrecorded,",
+        )
         self._settling: set[asyncio.Task[None]] = set()
 
-    def quote(self, model_id: str, task: Any, fields: Mapping[str, Any]) -> Quote:
+    def quote(self, model_id: str, task: Task | None, fields: Mapping[str, Any]) -> Quote:
         """The price of a request (see PriceTable.quote)."""
         return self.prices.quote(model_id, task, fields)
 
@@ -129,7 +144,9 @@ class Spend:
         try:
             reserved = await self.ledger.reserve(key.name, windows, amount, limits)
         except RedisError as exc:
+            self.outage.failed(exc)
             raise _unavailable() from exc
+        self.outage.succeeded()
         if not reserved.admitted:
             assert reserved.refused_by is not None
             raise _exceeded(key.name, reserved.refused_by, limits, reserved.spent, amount, now)
@@ -137,11 +154,13 @@ class Spend:
         return charge
 
     async def record(self, charge: Charge, cost: Cost) -> None:
-        """Settle `charge` to `cost` in a task of its own (a cancelled request still settles)."""
+        """Settle `charge` to `cost` in a task of its own (a cancelled request still settles),
+        waiting for it at most SETTLE_GRACE_S: a healthy store is done by then, so the key's
+        next request sees this one's cost; a frozen one does not hold the answer."""
         task = asyncio.create_task(self._settle(charge, cost))
         self._settling.add(task)
         task.add_done_callback(self._settling.discard)
-        await asyncio.shield(task)
+        await asyncio.wait({task}, timeout=SETTLE_GRACE_S)
 
     async def _settle(self, charge: Charge, cost: Cost) -> None:
         micros = cost.micros or 0
@@ -151,17 +170,15 @@ class Spend:
                 charge.windows.day, charge.key, charge.model, charge.task, micros, cost.images, 1
             )
         delta = micros - charge.held
-        try:
-            if delta or row is not None:
+        if delta or row is not None:
+            try:
                 await self.ledger.settle(charge.key, charge.windows, delta, row)
-        except RedisError as exc:
-            # The request is answered; its reservation stays held (the safe side) and is logged.
-            log.error(
-                "cannot settle the spend of key %r (%s): %d micro-USD stay held",
-                charge.key,
-                exc,
-                charge.held,
-            )
+            except RedisError as exc:
+                # The answer goes out: what it held stays held (the safe side), its usage is
+                # not recorded, and the outage is logged once.
+                self.outage.failed(exc)
+            else:
+                self.outage.succeeded()
         if self.observer is not None and (micros or cost.images):
             self.observer.spent(charge.key, charge.model, charge.task, micros / MICROS, cost.images)
 

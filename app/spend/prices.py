@@ -11,7 +11,7 @@ Amounts are kept in micro-dollars (integers) so that sums across replicas are ex
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,8 +160,8 @@ class Quote:
         """Micro-dollars to reserve for `images` images: their price, or the bound per image."""
         if self.price is None:
             return 0
-        if self.price.reserve is not None and self.by_token:
-            return images * _micros(self.price.reserve)
+        if self.by_token:
+            return images * _micros(self.price.reserve or 0.0)
         return images * self._per_image(self.pixels)
 
     def cost(self, images: Iterable[GeneratedImage]) -> Cost:
@@ -222,8 +222,10 @@ class PriceTable:
     def __init__(
         self,
         overrides: Mapping[str, Any] | None = None,
-        resolve: Any = None,
+        resolve: Callable[[str], ModelEntry | None] | None = None,
     ) -> None:
+        """The built-in table with `overrides` (GATEWAY_PRICES) over it, each named model
+        resolved to its id by `resolve` (the registry's); PriceConfigError for a bad entry."""
         entries = {model: ModelPrice.model_validate(raw) for model, raw in BUILTIN.items()}
         for name, raw in (overrides or {}).items():
             label = f"GATEWAY_PRICES[{name[:100]!r}]"

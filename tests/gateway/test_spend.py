@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -461,3 +462,40 @@ async def test_memory_forgets_what_no_charge_can_reach() -> None:
     # The windows a charge can still reach: the last one's day and month, and the total.
     last = days[-1]
     assert sorted(w for _, w in ledger._spent) == [f"day:{last}", f"month:{last[:7]}", "total"]
+
+
+def test_a_frozen_redis_holds_no_answer_and_its_outage_is_logged_once(
+    emulator: EmulatorServer,
+) -> None:
+    """Redis frozen while the calls run: the answer goes out (its cost unrecorded); requests of
+    a key with a budget meanwhile get 503 spend-unavailable; the outage is logged once."""
+    with RedisServer() as own:
+        env = {
+            "GATEWAY_QUOTA_BACKEND": "redis",
+            "GATEWAY_REDIS_URL": own.url,
+            "GATEWAY_REDIS_TIMEOUT_S": "0.5",
+            "GATEWAY_API_KEYS": json.dumps([_key("frozen", usd_per_day=5.0)]),
+        }
+        with ServedGateway(emulator, **env) as gateway:
+            client = httpx.Client(base_url=gateway.url, headers=headers("frozen"), timeout=30)
+            with client, ThreadPoolExecutor(1) as pool:
+                emulator.hold()
+                pending = pool.submit(client.post, T2I, json=ULTRA_BODY)
+                emulator.wait_for(in_flight=1)  # its price is held in Redis
+                own.freeze()
+                try:
+                    emulator.release()
+                    answer = pending.result()
+                    refused = [client.post(T2I, json=ULTRA_BODY) for _ in range(3)]
+                finally:
+                    own.thaw()
+                back = client.post(T2I, json=ULTRA_BODY)
+                gateway.wait_for_text("the spend store is reachable again")
+            lines = [r for r in gateway.records() if r["logger"] == "app.spend"]
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Cost-USD"] == "0.14"
+    assert [r.json()["type"] for r in refused] == ["/problems/spend-unavailable"] * 3
+    assert back.status_code == 200, back.text
+    assert [r["level"] for r in lines] == ["error", "warning"]
+    assert lines[0]["message"].startswith("the spend store cannot be reached")
+    assert "(4 calls failed)" in lines[1]["message"]
