@@ -275,8 +275,13 @@ def test_a_mixed_run_is_what_usage_reports(replicas: list[str], emulator: Emulat
     sdk = openai.OpenAI(base_url=f"{url}/openai/v1", api_key="mixed", max_retries=0)
     with sdk:
         raw = sdk.images.with_raw_response.generate(prompt="a fox", model="ultra", n=2)
-    costs.append(float(raw.headers["Cost-USD"]))
-    images += 2
+        costs.append(float(raw.headers["Cost-USD"]))
+        # A transparent background: the image, then its background removed (a second model).
+        clear = sdk.images.with_raw_response.generate(
+            prompt="a fox", model="ultra", background="transparent"
+        )
+        costs.append(float(clear.headers["Cost-USD"]))
+    images += 2 + 2
     runtime = boto3.client(
         "bedrock-runtime",
         endpoint_url=url,
@@ -297,13 +302,14 @@ def test_a_mixed_run_is_what_usage_reports(replicas: list[str], emulator: Emulat
     assert len(json.loads(passed["body"].read())["images"]) == 2
     costs.append(float(passed["ResponseMetadata"]["HTTPHeaders"]["cost-usd"]))
     images += 2
-    assert costs[4:] == [0.28, 0.016]
+    # Ultra $0.14 x 2; Ultra and Remove Background $0.07; Titan G1 512x512 x 2.
+    assert costs[4:] == [0.28, 0.21, 0.016]
     report = usage(replicas[1], "mixed")
     assert report["cost_usd"] == pytest.approx(sum(costs))
     assert report["images"] == images
-    assert report["requests"] == 6
-    assert {row["task"] for row in report["usage"]} == {"text-to-image"}
-    models = (ULTRA, TITAN, "stability.stable-image-core-v1:1", "amazon.nova-2-omni-v1:0")
+    assert report["requests"] == 8
+    assert {row["task"] for row in report["usage"]} == {"text-to-image", "remove-background"}
+    models = [row["model"] for row in report["usage"]]
     spent = sum(_metric(url, "gateway_spend_usd_total", key="mixed", model=m) for m in models)
     assert spent == pytest.approx(sum(costs))
     # An admin key reads every key's usage, or one key's; other keys only their own.
