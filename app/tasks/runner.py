@@ -98,10 +98,9 @@ class TaskRunner:
             # The model and task the caller asked for: a successor the operator's replacement
             # map picks serves what the key was allowed.
             key.permit(plan.caller or plan.entry, task)
-            # Charged once the request is known valid; the key's concurrency slot is held until
-            # every image is in.
-            # Held against the key's budgets before any call, given back when the quotas refuse
-            # it; settled to the images returned.
+            # Charged once the request is known valid: its price held against the key's budgets
+            # (given back if the quotas refuse it, settled to the images returned), and the
+            # key's concurrency slot held until every image is in.
             charge = await self.spend.hold(key, plan.entry.id, task.value, plan.quote, count)
             async with charge, await self.quotas.admit(key, count) as lease:
                 result = await self._execute(plan, deadline)
