@@ -147,11 +147,6 @@ class Quote:
     pixels: int | None = None
 
     @property
-    def known(self) -> bool:
-        """Whether the model's price is known (an unknown one is charged nothing)."""
-        return self.price is not None
-
-    @property
     def by_token(self) -> bool:
         """Whether the model is priced per token."""
         return self.price is not None and self.price.output_tokens is not None
