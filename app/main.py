@@ -36,11 +36,13 @@ from .quotas import open_quotas
 from .reuse import open_reuse
 from .schemas.requests import Task
 from .settings import Settings, get_settings
+from .spend.budgets import open_spend
+from .spend.setup import price_table
 from .surfaces import home, ops
 from .surfaces.bedrock import route as bedrock
 from .surfaces.bedrock.errors import from_problem as bedrock_error
 from .surfaces.jobs import routes as jobs_routes
-from .surfaces.native import images, models
+from .surfaces.native import images, models, usage
 from .surfaces.native.spec import (
     TaskDefault,
     component_schemas,
@@ -68,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     registry = ModelRegistry(overrides=settings.models, families=settings.families)
     # A bad key entry stops the start here, naming the entry.
     keys = load_keys(settings.api_keys, resolve=registry.resolve)
+    # So does a bad price, a served model without one (GATEWAY_REQUIRE_PRICES), a bad budget.
+    prices = price_table(settings, registry)
 
     # One registry per app: two apps in one process (tests) never mix their counts.
     metrics = Metrics()
@@ -80,10 +84,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             validator = RequestValidator(registry, settings)
             async with (
                 open_quotas(settings) as quotas,
+                open_spend(settings, prices) as spend,
                 open_jobs(settings) as jobs,
                 open_reuse(settings) as reuse,
             ):
-                runner = TaskRunner(validator, bedrock, quotas, reuse.cache)
+                spend.observer = metrics
+                runner = TaskRunner(validator, bedrock, quotas, spend, reuse.cache)
                 with metrics.jobs(jobs):
                     async with in_process_worker(jobs, runner, keys, settings):
                         yield {"runner": runner, "jobs": jobs, "idempotency": reuse.idempotency}
@@ -100,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(images.router)
     app.include_router(models.router)
+    app.include_router(usage.router)
     app.include_router(bedrock.router)
     app.include_router(openai.router)
     app.include_router(jobs_routes.router)

@@ -146,6 +146,13 @@ class Settings(BaseSettings):
     # after this long instead of a hang; releases run in the background under the same bound.
     redis_timeout_s: float = Field(default=1.0, gt=0)
 
+    # Spend (docs/spend.md): prices replacing or adding to the built-in table, by model id or
+    # alias; whether every served model must have one; budgets in USD (usd_per_day, usd_per_month,
+    # usd_total) for keys without their own. Held where the quotas are (quota_backend).
+    prices: dict[str, Any] = Field(default_factory=dict)
+    require_prices: bool = False
+    default_budget: dict[str, Any] = Field(default_factory=dict)
+
     # Logs: one JSON line per request; prompts only when asked for.
     log_level: str = "info"
     log_prompts: bool = False

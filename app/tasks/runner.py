@@ -22,6 +22,8 @@ from ..quotas import Quotas
 from ..quotas.memory import MemoryBackend
 from ..schemas.images import FinishReason, GeneratedImage
 from ..schemas.requests import IMAGE_FIELDS, Task, TaskRequest
+from ..spend.budgets import Spend
+from ..spend.prices import FREE, Cost, PriceTable, Quote
 from .replacement import ReplacementMap, Translation, fit
 from .validation import RequestValidator
 
@@ -39,6 +41,8 @@ class TaskResult:
     deprecated_at: int | None = None
     # The key's RateLimit and RateLimit-Policy headers after this request was charged.
     quota_headers: dict[str, str] = field(default_factory=dict)
+    # What the images cost (app/spend).
+    cost: Cost | None = None
 
     @property
     def produced(self) -> list[GeneratedImage]:
@@ -54,12 +58,14 @@ class TaskRunner:
         validator: RequestValidator,
         bedrock: BedrockClient,
         quotas: Quotas | None = None,
+        spend: Spend | None = None,
         cache: ResultCache | None = None,
     ) -> None:
         self.validator = validator
         self.bedrock = bedrock
-        # Without quotas (a runner built by hand), no key has a limit.
+        # Without quotas and spend (a runner built by hand), no key has a limit or a budget.
         self.quotas = quotas or Quotas(MemoryBackend())
+        self.spend = spend or Spend(PriceTable())
         # The result cache (GATEWAY_CACHE), when it is on.
         self.cache = cache
         self._rng = random.SystemRandom()
@@ -97,22 +103,21 @@ class TaskRunner:
             # The model and task the caller asked for: a successor the operator's replacement
             # map picks serves what the key was allowed.
             key.permit(plan.caller or plan.entry, task)
-            # Charged once the request is known valid; the key's concurrency slot is held until
-            # every image is in.
-            async with await self.quotas.admit(key, count) as lease:
-                if self.cache is None:
-                    result = await self._execute(plan, deadline)
-                else:
-                    parts = plan.cache_parts(task)
-                    result = await self.cache.serve(
-                        key.name, parts, lambda: self._execute(plan, deadline)
-                    )
+            # Charged once the request is known valid: its price held against the key's budgets
+            # (given back if the quotas refuse it, settled to the images returned), and the
+            # key's concurrency slot held until every image is in.
+            charge = await self.spend.hold(key, plan.entry.id, task.value, plan.quote, count)
+            async with charge, await self.quotas.admit(key, count) as lease:
+                result, fresh = await self._served(plan, task, key, deadline)
+                # An answer from the result cache made no Bedrock call: it costs nothing.
+                cost = plan.quote.cost(result.images) if fresh else FREE
+                await charge.settle(cost)
         except ProblemError as problem:
             # The surfaces' error shapes do not all keep the slug; metrics and logs need it.
             facts.note_problem(problem.slug)
             raise
         facts.note_images(len(result.produced))
-        return replace(result, quota_headers=lease.headers)
+        return replace(result, quota_headers=lease.headers, cost=cost)
 
     async def check(
         self, task: Task, raw: dict[str, Any], *, key: ApiKey = ANONYMOUS
@@ -131,6 +136,21 @@ class TaskRunner:
             facts.note_problem(problem.slug)
             raise
         return plan.entry, plan.caller or plan.entry
+
+    async def _served(
+        self, plan: _Plan, task: Task, key: ApiKey, deadline: float
+    ) -> tuple[TaskResult, bool]:
+        """The plan's result, and whether Bedrock made it (False: the result cache had it)."""
+        if self.cache is None:
+            return await self._execute(plan, deadline), True
+        made: list[TaskResult] = []
+
+        async def compute() -> TaskResult:
+            made.append(await self._execute(plan, deadline))
+            return made[0]
+
+        result = await self.cache.serve(key.name, plan.cache_parts(task), compute)
+        return result, bool(made)
 
     async def _execute(self, plan: _Plan, deadline: float) -> TaskResult:
         entry, adapter, calls = plan.entry, plan.adapter, plan.calls
@@ -176,7 +196,8 @@ class TaskRunner:
             handler = self.validator.registry.handler(entry, task)
             calls = [call.encoded() for call in handler.plan(entry, request, self._rng)]
             again = reproducible(task, entry, adapter, request)
-            return _Plan(entry, adapter, calls, handler.notes(entry, request), again)
+            quote = self.spend.quote(entry.id, task, _sizing(request))
+            return _Plan(entry, adapter, calls, handler.notes(entry, request), again, quote)
         translation = self.replacements.translate(task, _given(request), entry)
         try:
             request, successor, adapter = self.validator.validate(translation.task, translation.raw)
@@ -194,8 +215,16 @@ class TaskRunner:
             warnings=translation.warnings + notes.warnings,
         )
         again = reproducible(translation.task, successor, adapter, request)
+        quote = self.spend.quote(successor.id, translation.task, _sizing(request))
         return _Plan(
-            successor, adapter, calls, merged, again, caller=entry, translation=translation
+            successor,
+            adapter,
+            calls,
+            merged,
+            again,
+            quote,
+            caller=entry,
+            translation=translation,
         )
 
     async def _invoke(
@@ -248,6 +277,7 @@ class _Plan:
     notes: Notes
     # Whether the same request gives the same images (the result cache may answer it).
     reproducible: bool
+    quote: Quote
     caller: ModelEntry | None = None
     translation: Translation | None = None
 
@@ -261,6 +291,11 @@ class _Plan:
         for call in self.calls:
             parts += [call.operation.encode(), call.payload or b""]
         return parts
+
+
+def _sizing(request: TaskRequest) -> dict[str, Any]:
+    """The fields a price may depend on (size and quality), as validated."""
+    return {name: getattr(request, name, None) for name in ("width", "height", "quality")}
 
 
 def _given(request: TaskRequest) -> dict[str, Any]:

@@ -25,6 +25,7 @@ import re
 import sys
 import traceback
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ import httpx
 from gateway_client import Client
 from gateway_client.api.jobs import cancel_job, get_file, get_job, submit_text_to_image_job
 from gateway_client.api.models import get_model, list_models
+from gateway_client.api.usage import get_usage
 from gateway_client.models import (
     ColorGuidedRequest,
     ControlRequest,
@@ -70,6 +72,7 @@ from gateway_client.models import (
     TextToImageRequest,
     UpscaleRequest,
     UpscaleRequestMultipart,
+    UsageReport,
     VariationsRequest,
     VariationsRequestMultipart,
     VirtualTryOnRequest,
@@ -611,6 +614,24 @@ def check_cancel_job(client: Client) -> None:
     check(missing.status_code == 404 and isinstance(missing.parsed, Problem), "404 Problem")
 
 
+def check_get_usage(client: Client) -> None:
+    """This run's spend (the calling key's, anonymous here): every row summed in the totals, at
+    least the images the checks before made; `from` after `to` is a 422 Problem."""
+    response = get_usage.sync_detailed(client=client)
+    report = response.parsed
+    check(response.status_code == 200 and isinstance(report, UsageReport), "getUsage")
+    assert isinstance(report, UsageReport)
+    check(report.key == "anonymous", f"usage of {report.key}")
+    check(report.images > 0 and report.cost_usd > 0, f"usage {report.to_dict()}")
+    check(sum(row.images for row in report.usage) == report.images, "rows sum to the images")
+    spent = sum(row.cost_usd for row in report.usage)
+    check(abs(spent - report.cost_usd) < 1e-6, f"rows sum to ${spent}, total ${report.cost_usd}")
+    after = report.to + timedelta(days=1)
+    backwards = get_usage.sync_detailed(client=client, from_=after, to=report.to)
+    problem = backwards.parsed
+    check(backwards.status_code == 422 and isinstance(problem, Problem), "422 Problem")
+
+
 CHECKS: dict[str, Callable[[Client], None]] = {
     "listModels": check_list_models,
     "getModel": check_get_model,
@@ -634,6 +655,7 @@ CHECKS: dict[str, Callable[[Client], None]] = {
     "getJob": check_get_job,
     "getFile": check_get_file,
     "cancelJob": check_cancel_job,
+    "getUsage": check_get_usage,
 }
 TASKS: set[str] = set()  # filled from the spec: every /v1/images/<task> path
 PROMPTLESS = {

@@ -23,7 +23,15 @@ import { imageSize } from "image-size";
 import { client } from "./generated/client.gen.js";
 import { formDataBodySerializer } from "./generated/client/index.js";
 import * as sdk from "./generated/sdk.gen.js";
-import { cancelJob, getFile, getJob, getModel, listModels, submitTextToImageJob } from "./generated/sdk.gen.js";
+import {
+  cancelJob,
+  getFile,
+  getJob,
+  getModel,
+  getUsage,
+  listModels,
+  submitTextToImageJob,
+} from "./generated/sdk.gen.js";
 import type {
   ControlRequestMultipart,
   EditRequestMultipart,
@@ -218,6 +226,21 @@ const JOB_CHECKS: Record<string, () => Promise<void>> = {
     check(data.status === "cancelled" || data.status === "succeeded", `after cancel: ${data.status}`);
     const missing = await cancelJob({ path: { job_id: "job_0" } });
     check(missing.response.status === 404 && missing.error !== undefined, "404 problem");
+  },
+
+  // Last: this run's spend (the calling key's, anonymous here), every row summed in the totals.
+  async getUsage() {
+    const { data, response } = await getUsage();
+    check(response.status === 200 && data !== undefined, "getUsage");
+    check(data.key === "anonymous", `usage of ${data.key}`);
+    check(data.images > 0 && data.cost_usd > 0, `usage ${JSON.stringify(data)}`);
+    const images = data.usage.reduce((sum, row) => sum + row.images, 0);
+    const spent = data.usage.reduce((sum, row) => sum + row.cost_usd, 0);
+    check(images === data.images, "rows sum to the images");
+    check(Math.abs(spent - data.cost_usd) < 1e-6, `rows sum to $${spent}, total $${data.cost_usd}`);
+    const after = new Date(Date.parse(data.to) + 86_400_000).toISOString().slice(0, 10);
+    const backwards = await getUsage({ query: { from: after, to: data.to } });
+    check(backwards.response.status === 422 && backwards.error !== undefined, "422 problem");
   },
 };
 

@@ -255,3 +255,22 @@ async def test_a_replay_of_an_idempotent_request_carries_no_cache_status(
     assert replay.headers["idempotent-replayed"] == "true"
     assert "cache-status" not in replay.headers
     assert calls(emulator) == 1
+
+
+async def test_a_hit_costs_nothing_and_spends_nothing_of_the_budget(
+    emulator: EmulatorServer, results: Path
+) -> None:
+    async with cached_gateway(emulator, results) as (gateway, _):
+        first = await gateway.post(T2I, json=SEEDED)
+        hit = await gateway.post(T2I, json=SEEDED)
+        spent = await gateway.get("/v1/usage")
+    assert status(hit).startswith("bedrock-gateway; hit")
+    paid = float(first.headers["cost-usd"])
+    assert paid > 0
+    assert first.json()["usage"] == {"images": 1, "cost_usd": paid}
+    assert float(hit.headers["cost-usd"]) == 0
+    assert hit.json()["usage"] == {"images": 0, "cost_usd": 0}
+    assert spent.status_code == 200, spent.text
+    # The key's usage holds the first answer alone: the hit charged no image and no dollar.
+    assert (spent.json()["cost_usd"], spent.json()["images"]) == (pytest.approx(paid), 1)
+    assert calls(emulator) == 1

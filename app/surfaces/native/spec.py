@@ -272,6 +272,12 @@ IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
                 "description": "Binary answers: always `success`.",
                 "schema": {"type": "string"},
             },
+            "Cost-USD": {
+                "description": "What the answer cost at the gateway's prices, in USD "
+                "(docs/spend.md): the images produced, or the tokens used; absent when the "
+                "model's price is unknown. JSON answers give it in `usage` too.",
+                "schema": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$"},
+            },
         },
         "content": {
             "application/json": {"schema": {"$ref": _REF.format(model="ImagesResponse")}},
@@ -284,6 +290,28 @@ IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
         400,
         "Malformed JSON or multipart, JSON past the parse bounds (`json-too-complex`), or "
         "Bedrock refused the request.",
+    ),
+    402: _problem(
+        402,
+        "The API key's budget in USD is spent (`budget-exceeded`): `window` (day, month or "
+        "total) says which, `remaining_usd` what is left and `resets_at` when it starts over. "
+        "402, not 429: retrying does not help until the window resets, and SDKs retry 429s.",
+        example=(
+            "budget-exceeded",
+            {
+                **_example(406),
+                "type": "/problems/budget-exceeded",
+                "title": "The API key's budget is spent",
+                "status": 402,
+                "detail": "the API key 'studio' has $0.02 left of its $1.00 daily budget and "
+                "this request needs $0.14; it resets at 2026-12-06T00:00:00Z",
+                "window": "day",
+                "limit_usd": 1.0,
+                "remaining_usd": 0.02,
+                "requested_usd": 0.14,
+                "resets_at": "2026-12-06T00:00:00Z",
+            },
+        ),
     ),
     406: _problem(406, "The Accept header allows no answer type, or asks for an image with n > 1."),
     408: _problem(
@@ -316,8 +344,9 @@ IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
         503,
         "Bedrock or the model is unavailable (`upstream-unavailable`, "
         "`upstream-model-not-ready`), no call slot came free in time (`queue-timeout`), the "
-        "model's circuit is open in every region it may use (`circuit-open`), or the gateway "
-        "has as many requests in flight as it takes (`gateway-busy`).",
+        "model's circuit is open in every region it may use (`circuit-open`), the gateway "
+        "has as many requests in flight as it takes (`gateway-busy`), or its spend store "
+        "cannot be reached (`spend-unavailable`).",
         retry_after=True,
     ),
     504: _problem(
