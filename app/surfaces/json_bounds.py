@@ -55,10 +55,11 @@ def check(raw: bytes, bounds: JsonBounds) -> None:
     """Raise json-too-complex when `raw`, read as JSON, is past a bound (without parsing it)."""
     # Every string has two quotes, less those escaped: a count at memory speed that is never
     # above the truth (`\\"` counts as escaped), so a body of a million keys costs no more.
-    strings = (raw.count(b'"') - raw.count(b'\\"')) // 2
+    escapes = b"\\" in raw
+    strings = (raw.count(b'"') - (raw.count(b'\\"') if escapes else 0)) // 2
     if strings > bounds.strings:
         raise _too_many_strings(strings, bounds)
-    skeleton = _STRING.sub(b'""', raw)
+    skeleton = _skeleton(raw, escapes)
     keys = skeleton.count(b":")
     if keys > bounds.keys:
         raise too_complex(f"the body has {keys} object keys; at most {bounds.keys} are read")
@@ -71,6 +72,22 @@ def check(raw: bytes, bounds: JsonBounds) -> None:
     depth = int(np.cumsum(steps, dtype=np.int32).max())
     if depth > bounds.depth:
         raise too_complex(f"the body nests {depth} levels deep; at most {bounds.depth} are read")
+
+
+def _skeleton(raw: bytes, escapes: bool) -> bytes:
+    """`raw` with every string's content removed (each string left as `""`)."""
+    if escapes:
+        return _STRING.sub(b'""', raw)
+    # No escapes (nearly every body): quotes alternate, open and close, and `bytes.find` reaches
+    # each at memory speed, where the expression steps through a 3 MB base64 string at ~10 ns a
+    # byte. An unterminated string keeps its text, as the expression leaves it.
+    outside: list[bytes] = []
+    at = 0
+    while (start := raw.find(b'"', at)) >= 0 and (end := raw.find(b'"', start + 1)) >= 0:
+        outside += (raw[at:start], b'""')
+        at = end + 1
+    outside.append(raw[at:])
+    return b"".join(outside)
 
 
 def _too_many_strings(count: int, bounds: JsonBounds) -> ProblemError:
