@@ -8,7 +8,7 @@ import struct
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pybase64
@@ -36,8 +36,11 @@ __all__ = [
     "decoded",
     "encode_png",
     "flatten_on_white",
+    "is_rgb8_png",
     "load_pixels",
+    "opened",
     "parse_image",
+    "pixels_of",
 ]
 
 
@@ -51,6 +54,9 @@ class InputImage:
     height: int
     mode: str  # as Pillow names it: "RGB", "RGBA", "L", "LA", "P", "CMYK", "I;16", ...
     has_alpha: bool  # PNG colour type 4/6 or a tRNS chunk, WebP alpha; never for JPEG
+    # What validation decoded and kept for later work on the same image (a mask's planes), so
+    # that it is not decoded twice; filled in place, never compared.
+    planes: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def pixels(self) -> int:
@@ -133,30 +139,48 @@ def load_pixels(image: InputImage) -> np.ndarray:
     apply it either. Raises ImageInputError when the pixel data is corrupt or truncated.
     """
     with decoded(image) as im:
-        return _to_uint8(im, image)
+        return pixels_of(im, image)
 
 
 @contextmanager
 def decoded(image: InputImage) -> Iterator[Image.Image]:
     """`image` opened and every pixel decoded; ImageInputError when its pixel data or metadata
     is corrupt, or more than this server decodes."""
+    with opened(image) as im:
+        try:
+            im.load()
+        except BOMB_ERRORS as err:
+            raise _too_large(image) from err
+        except DECODE_ERRORS as err:
+            raise ImageInputError(CORRUPT) from err
+        yield im
+
+
+@contextmanager
+def opened(image: InputImage) -> Iterator[Image.Image]:
+    """`image` opened by Pillow, its metadata read but no pixel decoded; ImageInputError when
+    Pillow cannot read its header or metadata."""
     try:
         with Image.open(io.BytesIO(image.data), formats=[image.format.name]) as im:
             if im.size != (image.width, image.height):
                 raise ImageInputError(CORRUPT)  # Pillow read another header than we did
-            im.load()
             yield im
     except ImageInputError:
         raise
     except BOMB_ERRORS as err:
-        raise ImageInputError(
-            f"is {image.width}x{image.height} pixels, more than this server can decode"
-        ) from err
+        raise _too_large(image) from err
     except DECODE_ERRORS as err:
         raise ImageInputError(CORRUPT) from err
 
 
-def _to_uint8(im: Image.Image, image: InputImage) -> np.ndarray:
+def _too_large(image: InputImage) -> ImageInputError:
+    return ImageInputError(
+        f"is {image.width}x{image.height} pixels, more than this server can decode"
+    )
+
+
+def pixels_of(im: Image.Image, image: InputImage) -> np.ndarray:
+    """`im`, the decoded `image`, as load_pixels gives it: uint8 HxWx3, or HxWx4 with alpha."""
     if image.format is ImageFormat.PNG and image.has_alpha:
         depth, colour = png_layout(image.data)
         if colour in (0, 2):
@@ -215,11 +239,16 @@ def as_rgb_image(image: InputImage) -> bytes:
     """
     if image.format is ImageFormat.JPEG and image.mode == "RGB":
         return image.data
-    if (
+    if is_rgb8_png(image):
+        return image.data
+    return encode_png(flatten_on_white(load_pixels(image)))
+
+
+def is_rgb8_png(image: InputImage) -> bool:
+    """An 8-bit RGB PNG without transparency: what Bedrock's "RGB PNG" means, sent as is."""
+    return (
         image.format is ImageFormat.PNG
         and image.mode == "RGB"
         and not image.has_alpha
         and png_layout(image.data)[0] == 8  # 16-bit RGB opens as mode "RGB" too
-    ):
-        return image.data
-    return encode_png(flatten_on_white(load_pixels(image)))
+    )

@@ -69,7 +69,8 @@ def _read_image(value: Any, info: ValidationInfo) -> InputImage:
                 "must be a base64 string or data URL (JSON) or a file part (multipart)",
             )
         image = parse_image(data, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
-        verify_decodes(image)
+        # A mask is decoded whole and its planes kept: its edit region is read from them.
+        verify_decodes(image, mask=info.field_name == "mask")
         return image
     except ImageInputError as exc:
         kind = "unsupported_image" if exc.unsupported else "invalid_image"
