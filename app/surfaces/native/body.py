@@ -261,13 +261,21 @@ class _Part:
     disposition: bytes = b""
     name: str = ""
     filename: str | None = None
-    data: bytearray = field(default_factory=bytearray)
+    # The part's bytes as views of the body where they are in it (every byte but those the
+    # parser held back at a possible boundary), joined once: one copy of an upload, not three.
+    pieces: list[bytes | memoryview] = field(default_factory=list)
+    size: int = 0
+
+    def value(self) -> bytes:
+        """The part's bytes."""
+        return b"".join(self.pieces)
 
 
 @dataclass
 class _Form:
     """python-multipart's callbacks, collecting the parts in memory (the body cap bounds them)."""
 
+    body: bytes = b""
     parts: list[_Part] = field(default_factory=list)
     current: _Part = field(default_factory=_Part)
     header_name: bytes = b""
@@ -307,9 +315,11 @@ class _Form:
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         part = self.current
-        part.data += data[start:end]
+        # The parser's own buffers are reused: only the body's bytes are kept as views.
+        part.pieces.append(memoryview(data)[start:end] if data is self.body else data[start:end])
+        part.size += end - start
         name = _field_of(part.name)
-        if part.filename is None and len(part.data) > _MAX_TEXT_PART and name not in IMAGE_FIELDS:
+        if part.filename is None and part.size > _MAX_TEXT_PART and name not in IMAGE_FIELDS:
             message = (
                 f"is over {byte_size(_MAX_TEXT_PART)}, the most a form field that is not a file "
                 "holds (send images as file parts)"
@@ -346,7 +356,7 @@ def parse_form(raw: bytes, boundary: bytes) -> dict[str, Any]:
     An empty text part, or a file part with neither name nor bytes (a form's file input left
     empty), means "not given". A field sent several times becomes a list.
     """
-    form = _Form()
+    form = _Form(body=raw)
     callbacks: Any = {
         "on_part_begin": form.on_part_begin,
         "on_header_field": form.on_header_field,
@@ -370,11 +380,12 @@ def parse_form(raw: bytes, boundary: bytes) -> dict[str, Any]:
     for part in form.parts:
         name = _field_of(part.name)
         value: str | bytes
+        data = part.value()
         if part.filename is None:
             try:
-                value = part.data.decode("utf-8")
+                value = data.decode("utf-8")
             except UnicodeDecodeError as exc:
-                byte = part.data[exc.start]
+                byte = data[exc.start]
                 problems.append(
                     FieldProblem(
                         field=name,
@@ -385,9 +396,9 @@ def parse_form(raw: bytes, boundary: bytes) -> dict[str, Any]:
             if value == "":
                 continue
         else:
-            if not part.filename and not part.data:
+            if not part.filename and not data:
                 continue
-            value = bytes(part.data)
+            value = data
         if name in _LIST_FIELDS:
             fields.setdefault(name, []).append(value)
         elif name in fields:
