@@ -109,7 +109,7 @@ def _two_tone_png(grey: np.ndarray, *, channels: int) -> bytes:
     rows = np.zeros((height, 1 + width * channels), np.uint8)
     rows[:, 1:] = np.repeat(grey, channels, axis=1) if channels > 1 else grey
     deflate = zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
-    pixels = deflate.compress(rows) + deflate.flush()
+    pixels = deflate.compress(rows.data) + deflate.flush()
     colour = 2 if channels == 3 else 0
     header = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
     return b"".join(

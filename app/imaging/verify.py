@@ -68,7 +68,7 @@ def _png_pixels_inflate(image: InputImage) -> bool:
             if kind == b"IEND":
                 break
             if kind == b"IDAT":
-                pending = view[offset + 8 : offset + 8 + length]
+                pending: bytes | memoryview = view[offset + 8 : offset + 8 + length]
                 while pending:
                     piece = inflater.decompress(pending, _PIECE)
                     pending = inflater.unconsumed_tail
