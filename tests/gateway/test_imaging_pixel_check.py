@@ -1,0 +1,100 @@
+"""The full pixel check (app/imaging/verify.py) refuses exactly what Pillow's full decode refuses.
+
+A PNG's rows are inflated and checked instead of decoded; whatever that check is not sure of goes
+to Pillow. These PNGs are built row by row so that their zlib stream is valid and every chunk's
+CRC is right: only the rows themselves are wrong, where only a full read finds it.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.imaging.inputs import ImageInputError, decoded, parse_image
+from app.imaging.verify import verify_decodes
+
+WIDTH, HEIGHT = 24, 16
+
+
+def chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png(rows: bytes, *, after: bytes = b"") -> bytes:
+    """An 8-bit RGB PNG of WIDTH x HEIGHT whose IDAT holds `rows` (filter bytes included)."""
+    header = struct.pack(">IIBBBBB", WIDTH, HEIGHT, 8, 2, 0, 0, 0)
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            chunk(b"IHDR", header),
+            chunk(b"IDAT", zlib.compress(rows)),
+            after,
+            chunk(b"IEND", b""),
+        )
+    )
+
+
+def rows(filters: list[int]) -> bytes:
+    samples = np.random.default_rng(5).integers(0, 256, (HEIGHT, WIDTH * 3), dtype=np.uint8)
+    return b"".join(bytes([f]) + samples[i].tobytes() for i, f in enumerate(filters))
+
+
+def pillow_refuses(data: bytes) -> bool:
+    try:
+        with decoded(parse_image(data, max_bytes=10**7, max_pixels=10**7)):
+            return False
+    except ImageInputError:
+        return True
+
+
+def check_refuses(data: bytes) -> bool:
+    """True when the pixel check refuses `data` as truncated or corrupt."""
+    image = parse_image(data, max_bytes=10**7, max_pixels=10**7)
+    message = None
+    try:
+        verify_decodes(image)
+    except ImageInputError as exc:
+        message = exc.message
+    assert message in (None, "is truncated or corrupt")
+    return message is not None
+
+
+GOOD = [0, 1, 2, 3, 4] * 3 + [0]
+CASES = {
+    "every filter type": png(rows(GOOD)),
+    "a filter byte of 5": png(rows([*GOOD[:7], 5, *GOOD[8:]])),
+    "a filter byte of 255": png(rows([255, *GOOD[1:]])),
+    "one row short": png(rows(GOOD)[: -(1 + WIDTH * 3)]),
+    "one byte short": png(rows(GOOD)[:-1]),
+    "one row too many": png(rows(GOOD) + rows(GOOD)[: 1 + WIDTH * 3]),
+    "a text chunk after the pixels": png(rows(GOOD), after=chunk(b"tEXt", b"k\x00v")),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_the_check_agrees_with_pillow(name: str) -> None:
+    data = CASES[name]
+    assert check_refuses(data) == pillow_refuses(data)
+
+
+def test_bad_rows_are_refused() -> None:
+    # (A stream short by whole rows is one Pillow decodes, so the check lets Pillow decide it.)
+    for name in ("a filter byte of 5", "a filter byte of 255", "one byte short"):
+        assert check_refuses(CASES[name]), name
+    assert not check_refuses(CASES["every filter type"])
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA", "P", "1", "I;16"])
+@pytest.mark.parametrize("interlace", [False, True])
+def test_pngs_of_every_layout_pass(mode: str, interlace: bool) -> None:
+    image = Image.new("RGB", (37, 19), (40, 90, 200)).convert(mode if mode != "I;16" else "L")
+    if mode == "I;16":
+        image = Image.fromarray(np.arange(37 * 19, dtype=np.uint16).reshape(19, 37) * 50)
+    out = io.BytesIO()
+    image.save(out, format="PNG", interlace=interlace)
+    assert not check_refuses(out.getvalue())
