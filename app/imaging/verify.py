@@ -23,9 +23,9 @@ from __future__ import annotations
 import struct
 import zlib
 
+from . import masks
 from .formats import ImageFormat
 from .inputs import InputImage, decoded, opened
-from .masks import keep_planes
 
 # Samples per pixel of each PNG colour type.
 _CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
@@ -38,7 +38,7 @@ def verify_decodes(image: InputImage, *, mask: bool = False) -> None:
     or more than this server decodes. A `mask` keeps the planes its edit region is read from."""
     if mask:
         with decoded(image) as im:
-            keep_planes(image, im)
+            masks.keep_planes(image, im)
         return
     if image.format is ImageFormat.PNG:
         with opened(image):  # the metadata before the pixels, read as Pillow reads it
