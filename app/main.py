@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, TypedDict
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -22,10 +22,10 @@ from .capacity import CapacityLimit
 from .errors import install_error_handlers
 from .families.registry import ModelRegistry
 from .heads import HeaderLimit
+from .http.services import Services
 from .idempotency.middleware import IdempotentRequests
-from .idempotency.service import Idempotency
 from .idempotency.spec import document_reuse
-from .jobs.service import Jobs, open_jobs
+from .jobs.service import open_jobs
 from .jobs.worker import in_process_worker
 from .middleware import RequestContextMiddleware
 from .observability.access import AccessMiddleware
@@ -56,14 +56,6 @@ from .tasks.validation import RequestValidator
 from .web.pages import PAGE_POLICIES, install_pages
 
 
-class State(TypedDict):
-    """What every request finds in `request.state`."""
-
-    runner: TaskRunner
-    jobs: Jobs | None
-    idempotency: Idempotency
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the gateway for `settings` (the environment's when omitted)."""
     settings = settings or get_settings()
@@ -77,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = Metrics()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[State]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[Services]:
         async with open_bedrock(settings) as bedrock:
             bedrock.observer = metrics
             metrics.watch(bedrock)
@@ -92,7 +84,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 runner = TaskRunner(validator, bedrock, quotas, spend, reuse.cache)
                 with metrics.jobs(jobs):
                     async with in_process_worker(jobs, runner, keys, settings):
-                        yield {"runner": runner, "jobs": jobs, "idempotency": reuse.idempotency}
+                        yield Services(
+                            settings=settings,
+                            catalogue=registry,
+                            validator=validator,
+                            invoker=bedrock,
+                            runner=runner,
+                            quotas=quotas,
+                            spend=spend,
+                            cache=reuse.cache,
+                            jobs=jobs,
+                            idempotency=reuse.idempotency,
+                        )
 
     app = FastAPI(
         title="Bedrock image gateway",

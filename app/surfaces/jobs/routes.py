@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from ...auth.keys import current_key
+from ...http.services import BoundsDep, MaybeJobsDep, RunnerDep
 from ...imaging.outputs import OUTPUT_MIME
 from ...jobs.records import Status
 from ...jobs.service import Jobs
@@ -25,7 +26,6 @@ from ...schemas.requests import REQUEST_MODELS, Task
 from ...store.local import valid_name
 from ...wording import did_you_mean
 from ..native.body import read_fields
-from ..native.images import RunnerDep
 from ..native.spec import IMAGE_RESPONSES, MULTIPART_TASKS, problem_answer, request_body
 
 router = APIRouter(tags=["jobs"])
@@ -63,9 +63,8 @@ class JobOut(BaseModel):
     status_url: str
 
 
-def get_jobs(request: Request) -> Jobs:
+def get_jobs(jobs: MaybeJobsDep) -> Jobs:
     """The jobs service, or 503 when the gateway has no queue configured."""
-    jobs: Jobs | None = getattr(request.state, "jobs", None)
     if jobs is None:
         raise ProblemError(
             status=503,
@@ -205,9 +204,10 @@ def _submit(task: Task) -> Callable[..., Awaitable[Response]]:
         request: Request,
         runner: RunnerDep,
         jobs: JobsDep,
+        bounds: BoundsDep,
         webhook_url: Annotated[str | None, Query(max_length=2048, description=_WEBHOOK)] = None,
     ) -> Response:
-        raw = await read_fields(request, multipart=multipart)
+        raw = await read_fields(request, bounds, multipart=multipart)
         key = current_key(request.scope)
         base = str(request.base_url)
         record = await jobs.submit(runner, task, raw, key, base_url=base, webhook_url=webhook_url)

@@ -39,8 +39,9 @@ _MAX_TEXT_PART = 1024 * 1024
 _PARSE_INLINE_BYTES = 64 * 1024
 
 
-async def read_fields(request: Request, *, multipart: bool) -> dict[str, Any]:
-    """The body's fields; images stay base64 text (JSON) or bytes (multipart) for the schema."""
+async def read_fields(request: Request, bounds: JsonBounds, *, multipart: bool) -> dict[str, Any]:
+    """The body's fields (JSON within `bounds`); images stay base64 text (JSON) or bytes
+    (multipart) for the schema."""
     content_type = request.headers.get("content-type", "")
     media = content_type.split(";")[0].strip().lower()
     parse: Callable[[bytes], dict[str, Any]]
@@ -48,7 +49,6 @@ async def read_fields(request: Request, *, multipart: bool) -> dict[str, Any]:
         boundary = _boundary(content_type)
         parse = lambda raw: parse_form(raw, boundary)  # noqa: E731
     elif media in ("", "application/json") or media.endswith("+json"):
-        bounds = JsonBounds.of(request.state.runner.validator.settings)
         parse = lambda raw: parse_json_object(raw, bounds)  # noqa: E731
     else:
         accepted = "application/json or multipart/form-data" if multipart else "application/json"

@@ -13,9 +13,9 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from ...auth.keys import Forbidden, current_key
+from ...http.services import SpendDep
 from ...problems import FieldProblem, ProblemError
 from ...spend.prices import MICROS
-from ...tasks.runner import TaskRunner
 from .spec import problem_answer
 
 router = APIRouter(prefix="/v1", tags=["usage"])
@@ -88,6 +88,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 )
 async def get_usage(
     request: Request,
+    spend: SpendDep,
     since: Annotated[
         date | None,
         Query(alias="from", description="First UTC day (default: the first of `to`'s month)."),
@@ -101,8 +102,6 @@ async def get_usage(
     ] = None,
 ) -> UsageReport:
     """The calling key's spend (an admin key's: every key's, or `key`'s) from `from` to `to`."""
-    runner: TaskRunner = request.state.runner
-    spend = runner.spend
     caller = current_key(request.scope)
     if not caller.admin:
         if key is not None and key != caller.name:

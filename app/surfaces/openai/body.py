@@ -24,13 +24,13 @@ from .errors import OpenAIError
 _PARSE_INLINE_BYTES = 64 * 1024
 
 
-async def read_body(request: Request, *, multipart: bool) -> dict[str, Any]:
-    """The body's fields: images stay data-URL text (JSON) or bytes (multipart file parts)."""
+async def read_body(request: Request, bounds: JsonBounds, *, multipart: bool) -> dict[str, Any]:
+    """The body's fields (JSON within `bounds`): images stay data-URL text (JSON) or bytes
+    (multipart file parts)."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ("", "application/json") and not media.endswith("+json"):
-        return await read_fields(request, multipart=multipart)
+        return await read_fields(request, bounds, multipart=multipart)
     raw = await read_upload(request)
-    bounds = JsonBounds.of(request.state.runner.validator.settings)
     if len(raw) <= _PARSE_INLINE_BYTES:
         return _parse(raw, bounds)
     return await asyncio.to_thread(_parse, raw, bounds)
