@@ -19,10 +19,16 @@ from .browser import SecurityHeaders, cors_options
 from .cache.exchange import CacheStatusHeader
 from .cancellation import CancelOnDisconnect
 from .capacity import CapacityLimit
-from .errors import install_error_handlers
 from .families.registry import ModelRegistry
 from .heads import HeaderLimit
+from .http.handlers import install_error_handlers
 from .http.services import Services
+from .http.spec import (
+    TaskDefault,
+    component_schemas,
+    problem_examples,
+    with_examples,
+)
 from .idempotency.middleware import IdempotentRequests
 from .idempotency.spec import document_reuse
 from .jobs.service import open_jobs
@@ -43,12 +49,6 @@ from .surfaces.bedrock import route as bedrock
 from .surfaces.bedrock.errors import from_problem as bedrock_error
 from .surfaces.jobs import routes as jobs_routes
 from .surfaces.native import images, models, usage
-from .surfaces.native.spec import (
-    TaskDefault,
-    component_schemas,
-    problem_examples,
-    with_examples,
-)
 from .surfaces.openai import routes as openai
 from .surfaces.openai.errors import from_problem as openai_error
 from .tasks.runner import TaskRunner

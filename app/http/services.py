@@ -3,7 +3,8 @@ to a route (`CatalogueDep` as the FastAPI template's `SessionDep`): a route name
 
 from __future__ import annotations
 
-from typing import Annotated, TypedDict
+from collections.abc import Callable
+from typing import Annotated, Any, TypedDict
 
 from fastapi import Depends, Request
 
@@ -15,9 +16,18 @@ from ..jobs.service import Jobs
 from ..quotas import Quotas
 from ..settings import Settings
 from ..spend.budgets import Spend
-from ..surfaces.json_bounds import JsonBounds
 from ..tasks.runner import TaskRunner
 from ..tasks.validation import RequestValidator
+from .json_bounds import JsonBounds
+
+
+def _from_state(name: str) -> Callable[[Request], Any]:
+    """The dependency that hands a route the service the lifespan named `name`."""
+
+    def service(request: Request) -> Any:
+        return getattr(request.state, name)
+
+    return service
 
 
 class Services(TypedDict):
@@ -38,58 +48,25 @@ class Services(TypedDict):
     idempotency: Idempotency
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.state.settings
-    return settings
-
-
-def _catalogue(request: Request) -> ModelRegistry:
-    catalogue: ModelRegistry = request.state.catalogue
-    return catalogue
-
-
-def _validator(request: Request) -> RequestValidator:
-    validator: RequestValidator = request.state.validator
-    return validator
-
-
-def _invoker(request: Request) -> BedrockClient:
-    invoker: BedrockClient = request.state.invoker
-    return invoker
-
-
-def _runner(request: Request) -> TaskRunner:
-    runner: TaskRunner = request.state.runner
-    return runner
-
-
-def _quotas(request: Request) -> Quotas:
-    quotas: Quotas = request.state.quotas
-    return quotas
-
-
-def _spend(request: Request) -> Spend:
-    spend: Spend = request.state.spend
-    return spend
-
-
 def _jobs(request: Request) -> Jobs | None:
     jobs: Jobs | None = getattr(request.state, "jobs", None)
     return jobs
 
 
-def _bounds(request: Request) -> JsonBounds:
-    return JsonBounds.of(_settings(request))
-
-
-SettingsDep = Annotated[Settings, Depends(_settings)]
-CatalogueDep = Annotated[ModelRegistry, Depends(_catalogue)]
-ValidatorDep = Annotated[RequestValidator, Depends(_validator)]
-InvokerDep = Annotated[BedrockClient, Depends(_invoker)]
-RunnerDep = Annotated[TaskRunner, Depends(_runner)]
-QuotasDep = Annotated[Quotas, Depends(_quotas)]
-SpendDep = Annotated[Spend, Depends(_spend)]
+SettingsDep = Annotated[Settings, Depends(_from_state("settings"))]
+CatalogueDep = Annotated[ModelRegistry, Depends(_from_state("catalogue"))]
+ValidatorDep = Annotated[RequestValidator, Depends(_from_state("validator"))]
+InvokerDep = Annotated[BedrockClient, Depends(_from_state("invoker"))]
+RunnerDep = Annotated[TaskRunner, Depends(_from_state("runner"))]
+QuotasDep = Annotated[Quotas, Depends(_from_state("quotas"))]
+SpendDep = Annotated[Spend, Depends(_from_state("spend"))]
 # The job queue when one is configured (a route that needs one refuses without it).
 MaybeJobsDep = Annotated[Jobs | None, Depends(_jobs)]
+
+
+def _bounds(settings: SettingsDep) -> JsonBounds:
+    return JsonBounds.of(settings)
+
+
 # The JSON bounds (depth, keys, numbers) every JSON body is read within.
 BoundsDep = Annotated[JsonBounds, Depends(_bounds)]

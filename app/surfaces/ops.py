@@ -13,14 +13,13 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from ..http.media import JSON
 from ..http.services import InvokerDep, MaybeJobsDep
 from ..observability.metrics import Metrics
 from ..observability.readiness import ReadinessCheck
 from ..problems import ProblemError, problem_response
 
 router = APIRouter(include_in_schema=False)
-
-JSON = "application/json"
 
 
 @router.get("/metrics")

@@ -49,6 +49,11 @@ class TaskResult:
         """The images that came out."""
         return [i for i in self.images if i.finish_reason is FinishReason.SUCCESS]
 
+    @property
+    def filtered(self) -> bool:
+        """Whether content filters blocked every image (a caller's answer, not the gateway's)."""
+        return all(i.finish_reason is FinishReason.CONTENT_FILTERED for i in self.images)
+
 
 class TaskRunner:
     """Validates, plans and fans a task out to Bedrock."""

@@ -32,7 +32,7 @@ import pytest
 from fastapi import FastAPI, Form
 from PIL import Image
 
-from app.errors import install_error_handlers
+from app.http.handlers import install_error_handlers
 from app.middleware import RequestContextMiddleware
 from emulator.testing import EmulatorServer
 

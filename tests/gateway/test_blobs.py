@@ -10,8 +10,8 @@ import orjson
 import pytest
 
 from app.bedrock import blobs
+from app.http.spliced import SplicedResponse
 from app.imaging.inputs import ImageInputError, decode_base64_image
-from app.surfaces.spliced import SplicedResponse
 
 BIG = blobs.BLOB_CHARS + 10
 PNG_B64 = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 400).decode()

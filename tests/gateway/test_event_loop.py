@@ -84,7 +84,7 @@ def server(emulator: EmulatorServer) -> Iterator[GatewayServer]:
 
 # (module attribute, function name, Accept of the large requests)
 STAGES = {
-    "multipart-parse": ("app.surfaces.native.body", "parse_form", "application/json"),
+    "multipart-parse": ("app.http.body", "parse_form", "application/json"),
     "mask-conversion": ("app.imaging.masks", "load_pixels", "application/json"),
     "answer-transcoding": ("app.surfaces.native.answers", "transcode", "image/jpeg"),
 }

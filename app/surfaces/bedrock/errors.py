@@ -42,10 +42,10 @@ from ...bedrock.errors import (
     scrub,
     transport_failure,
 )
+from ...http.media import JSON
 from ...problems import MAX_LISTED_ERRORS, ProblemError
 
 INVALID_MODEL = "The provided model identifier is invalid."
-JSON = "application/json"
 # A problem's headers an error answer keeps: when to retry, and a key's quota state.
 # Connection: close comes with refusals made before the body or head was read whole.
 KEPT_HEADERS = frozenset({"retry-after", "ratelimit", "ratelimit-policy", "connection"})

@@ -11,7 +11,6 @@ auth middleware; here, whether it may use the model and the task the body asks f
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from dataclasses import dataclass
 from typing import Annotated
@@ -27,6 +26,11 @@ from ...bedrock.errors import is_end_of_life, retired_problem
 from ...families.base import Lifecycle, ModelEntry
 from ...families.reading import Reading
 from ...families.registry import ModelRegistry
+from ...http.handlers import unexpected
+from ...http.json_bounds import JsonBounds
+from ...http.json_bounds import check as check_bounds
+from ...http.media import JSON
+from ...http.result_headers import answer_headers
 from ...http.services import (
     CatalogueDep,
     InvokerDep,
@@ -36,6 +40,7 @@ from ...http.services import (
     SpendDep,
     ValidatorDep,
 )
+from ...http.upload import read_upload
 from ...problems import ProblemError, request_id_of
 from ...quotas import Quotas
 from ...settings import Settings
@@ -44,12 +49,7 @@ from ...spend.budgets import Spend
 from ...tasks.runner import TaskRunner
 from ...tasks.validation import RequestValidator
 from ...wording import byte_size
-from ..json_bounds import JsonBounds
-from ..json_bounds import check as check_bounds
-from ..native.answers import answer_headers
-from ..upload import read_upload
 from .errors import (
-    JSON,
     BedrockError,
     from_problem,
     from_upstream,
@@ -59,7 +59,6 @@ from .errors import (
 from .readers import read
 from .writers import write
 
-log = logging.getLogger("app.surfaces.bedrock")
 router = APIRouter(tags=["bedrock"])
 
 MAX_BODY_BYTES = 25_000_000  # InvokeModel's own cap
@@ -121,11 +120,8 @@ async def _answer(
     except BedrockError as error:
         return error.response(request_id)
     except Exception:
-        # A bug: logged with its trace for the operator, answered as Bedrock answers its own.
-        log.exception("unhandled error on %s %s", operation, model_id)
-        return BedrockError("InternalServerException", "The gateway failed unexpectedly.").response(
-            request_id
-        )
+        failed = BedrockError("InternalServerException", "The gateway failed unexpectedly.")
+        return unexpected(request, lambda: failed.response(request_id))
     if request_id:
         headers["x-amzn-RequestId"] = request_id
     return Response(body, media_type=media, headers=headers)

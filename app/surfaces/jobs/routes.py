@@ -16,7 +16,9 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from ...auth.keys import current_key
+from ...http.body import read_fields
 from ...http.services import BoundsDep, MaybeJobsDep, RunnerDep
+from ...http.spec import IMAGE_RESPONSES, MULTIPART_TASKS, problem_answer, request_body
 from ...imaging.outputs import OUTPUT_MIME
 from ...jobs.records import Status
 from ...jobs.service import Jobs
@@ -25,8 +27,6 @@ from ...schemas.images import FinishReason
 from ...schemas.requests import REQUEST_MODELS, Task
 from ...store.local import valid_name
 from ...wording import did_you_mean
-from ..native.body import read_fields
-from ..native.spec import IMAGE_RESPONSES, MULTIPART_TASKS, problem_answer, request_body
 
 router = APIRouter(tags=["jobs"])
 _MIME = {f".{fmt}": mime for fmt, mime in OUTPUT_MIME.items()}

@@ -10,13 +10,13 @@ import pybase64
 from starlette.responses import Response
 
 from ...bedrock import blobs
+from ...http.media import JSON
+from ...http.result_headers import answer_headers
+from ...http.spliced import SplicedResponse
 from ...imaging.outputs import OUTPUT_MIME, transcode
 from ...problems import ProblemError
-from ...schemas.images import FinishReason
 from ...tasks.runner import TaskResult
-from ..spliced import SplicedResponse
 
-JSON = "application/json"
 IMAGE_TYPES = {mime: fmt for fmt, mime in OUTPUT_MIME.items()}
 _OFFERS = (JSON, "image/png", "image/jpeg", "image/webp")
 
@@ -84,30 +84,6 @@ async def render(result: TaskResult, media: str, request_id: str | None) -> Resp
     return Response(data, media_type=media, headers=headers)
 
 
-def answer_headers(result: TaskResult) -> dict[str, str]:
-    """The headers every answer of `result` carries, whatever its shape: the model that served
-    it, warnings, (a successor serving a retired model) RFC 9745's `Deprecation`, and the key's
-    RateLimit and RateLimit-Policy."""
-    headers = {"Served-Model": result.model_id}
-    if result.notes.warnings:
-        headers["Warning"] = ", ".join(warning_value(w) for w in result.notes.warnings)
-    if result.deprecated_at is not None:
-        headers["Deprecation"] = f"@{result.deprecated_at}"
-    headers.update(result.quota_headers)
-    usage = [image.usage for image in result.images if image.usage is not None]
-    if usage:
-        # Models priced per token: what the answer cost, summed over its calls.
-        spent, made = sum(u[0] for u in usage), sum(u[1] for u in usage)
-        headers["Token-Usage"] = f"input={spent}, output={made}, total={spent + made}"
-    return headers
-
-
-def warning_value(text: str) -> str:
-    """One `Warning` header value (RFC 7234 form, code 299: a persistent warning)."""
-    quoted = text.replace("\\", "\\\\").replace('"', '\\"')
-    return f'299 - "{quoted}"'
-
-
 def _json_body(result: TaskResult, request_id: str | None) -> dict[str, Any]:
     return {
         "id": request_id,
@@ -145,7 +121,7 @@ def _nothing_produced(result: TaskResult) -> ProblemError:
         {"seed": i.seed, "finish_reason": i.finish_reason.value, "error": i.error}
         for i in result.images
     ]
-    if all(i.finish_reason is FinishReason.CONTENT_FILTERED for i in result.images):
+    if result.filtered:
         return ProblemError(
             status=422,
             slug="content-filtered",

@@ -10,14 +10,14 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from ...auth.keys import current_key
+from ...http.body import read_fields
+from ...http.json_bounds import JsonBounds
 from ...http.services import BoundsDep, RunnerDep
+from ...http.spec import IMAGE_RESPONSES, MULTIPART_TASKS, request_body
 from ...problems import request_id_of
 from ...schemas.requests import REQUEST_MODELS, Task
 from ...tasks.runner import TaskRunner
-from ..json_bounds import JsonBounds
 from .answers import check_binary_count, negotiate, render
-from .body import read_fields
-from .spec import IMAGE_RESPONSES, MULTIPART_TASKS, request_body
 
 router = APIRouter(prefix="/v1/images", tags=["images"])
 

@@ -17,7 +17,9 @@ from starlette.responses import Response
 
 from ...families.base import Lifecycle, ModelEntry
 from ...families.registry import ModelRegistry
+from ...http.media import JSON, asks_for_html
 from ...http.services import CatalogueDep, RunnerDep, SettingsDep, SpendDep, ValidatorDep
+from ...http.spec import MODEL_RESPONSES
 from ...problems import ProblemError
 from ...schemas.requests import Task
 from ...settings import Settings
@@ -25,8 +27,6 @@ from ...spend.prices import PriceTable
 from ...tasks.replacement import ReplacementMap
 from ...tasks.validation import RequestValidator
 from ...wording import did_you_mean
-from ..home import asks_for_html
-from .spec import MODEL_RESPONSES
 
 router = APIRouter(prefix="/v1", tags=["models"])
 
@@ -153,9 +153,6 @@ def _json(request: Request, answer: BaseModel, pretty: str | None) -> Response:
     indent = asks_for_html(request) or (pretty is not None and pretty.lower() not in {"false", "0"})
     option = orjson.OPT_INDENT_2 if indent else 0
     return Response(orjson.dumps(answer.model_dump(mode="json"), option=option), media_type=JSON)
-
-
-JSON = "application/json"
 
 
 @dataclass(frozen=True)

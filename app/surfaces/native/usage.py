@@ -14,9 +14,9 @@ from pydantic import BaseModel, Field
 
 from ...auth.keys import Forbidden, current_key
 from ...http.services import SpendDep
+from ...http.spec import problem_answer
 from ...problems import FieldProblem, ProblemError
 from ...spend.prices import MICROS
-from .spec import problem_answer
 
 router = APIRouter(prefix="/v1", tags=["usage"])
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 import orjson
 from starlette.responses import Response
 
+from ...http.media import JSON
 from ...problems import ProblemError
 
-JSON = "application/json"
 DEFAULT_RETRY_AFTER = "1"
 # A problem's headers an error answer keeps: when to retry, and a key's quota state.
 # Connection: close comes with refusals made before the body or head was read whole.

@@ -11,7 +11,6 @@ Not in openapi/openapi.json: callers of this surface use the OpenAI SDK and Open
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -21,19 +20,19 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from ...auth.keys import current_key
+from ...http.handlers import unexpected
+from ...http.json_bounds import JsonBounds
 from ...http.services import BoundsDep, MaybeJobsDep, RunnerDep, ValidatorDep
 from ...jobs.service import Jobs
 from ...problems import ProblemError, request_id_of
 from ...tasks.runner import TaskRunner
 from ...tasks.validation import RequestValidator
-from ..json_bounds import JsonBounds
 from .answers import render
 from .body import read_body
 from .errors import OpenAIError, from_problem
 from .requests import map_edit, map_generation, map_variation
 from .vocabulary import Mapped
 
-log = logging.getLogger("app.surfaces.openai")
 router = APIRouter(prefix="/openai/v1", include_in_schema=False)
 
 Mapper = Callable[[RequestValidator, dict[str, Any]], Mapped]
@@ -86,11 +85,8 @@ async def _serve(
     except OpenAIError as error:
         return error.response(request_id)
     except Exception:
-        # A bug: logged with its trace for the operator, answered as OpenAI answers its own.
-        log.exception("unhandled error on %s", request.url.path)
-        return OpenAIError(500, "The gateway failed unexpectedly.", code="internal_error").response(
-            request_id
-        )
+        failed = OpenAIError(500, "The gateway failed unexpectedly.", code="internal_error")
+        return unexpected(request, lambda: failed.response(request_id))
     return response
 
 

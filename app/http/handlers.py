@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from .problems import FieldProblem, ProblemError, field_name, invalid, problem_response
+from ..problems import FieldProblem, ProblemError, field_name, invalid, problem_response
 
 log = logging.getLogger("app.errors")
 
@@ -52,17 +53,24 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(invalid(errors), request.scope)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        # A bug: log it with its trace for the operator, answer without one.
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
         problem = ProblemError(
             status=500,
             slug="internal-error",
             title="Internal error",
             detail="the gateway failed unexpectedly; the request id identifies it in the logs",
         )
-        return problem_response(problem, request.scope)
+        return unexpected(request, lambda: problem_response(problem, request.scope))
 
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+def unexpected(request: Request, answer: Callable[[], Response]) -> Response:
+    """The answer to a bug (an exception nothing expected), in the surface's shape: `answer()`.
+    Logged here with its trace for the operator; the caller's answer carries none. The OpenAI
+    and Bedrock surfaces call this from their routes: Starlette's catch-all handler answers
+    outside every middleware, in the native shape."""
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return answer()

@@ -14,18 +14,18 @@ import math
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from ...problems import FieldProblem, ProblemError, invalid
-from ...schemas.requests import IMAGE_FIELDS, REQUEST_MODELS
-from ...wording import byte_size
-from ..json_bounds import JsonBounds
-from ..json_bounds import check as check_bounds
-from ..upload import read_upload
+from ..problems import FieldProblem, ProblemError, invalid
+from ..schemas.requests import IMAGE_FIELDS, REQUEST_MODELS
+from ..wording import byte_size
+from .json_bounds import JsonBounds
+from .json_bounds import check as check_bounds
+from .upload import read_upload
 
 # Image fields may arrive as repeated parts (`images`) or with the bracket suffix HTML forms and
 # several client libraries use (`images[]`).
@@ -37,6 +37,8 @@ _MAX_FIELDS = 64
 _MAX_TEXT_PART = 1024 * 1024
 # Below this a thread hop costs more than the parse itself.
 _PARSE_INLINE_BYTES = 64 * 1024
+
+T = TypeVar("T")
 
 
 async def read_fields(request: Request, bounds: JsonBounds, *, multipart: bool) -> dict[str, Any]:
@@ -58,6 +60,11 @@ async def read_fields(request: Request, bounds: JsonBounds, *, multipart: bool) 
             title="Unsupported media type",
             detail=f"the body is {media}; this endpoint takes {accepted}",
         )
+    return await read_parsed(request, parse)
+
+
+async def read_parsed(request: Request, parse: Callable[[bytes], T]) -> T:
+    """The body read whole and parsed by `parse`: inline when small, else in a worker thread."""
     raw = await read_upload(request)
     if len(raw) <= _PARSE_INLINE_BYTES:
         return parse(raw)

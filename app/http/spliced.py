@@ -8,8 +8,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from ..bedrock.blobs import Piece
-
-JSON = "application/json"
+from .media import JSON
 
 
 class SplicedResponse(Response):

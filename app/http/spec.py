@@ -16,10 +16,10 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
-from ...families.registry import ModelRegistry
-from ...problems import PROBLEM_JSON, Problem
-from ...schemas.images import ImagesResponse
-from ...schemas.requests import IMAGE_FIELDS, REQUEST_MODELS, Task
+from ..families.registry import ModelRegistry
+from ..problems import PROBLEM_JSON, Problem
+from ..schemas.images import ImagesResponse
+from ..schemas.requests import IMAGE_FIELDS, REQUEST_MODELS, Task
 
 # Tasks that need an image take multipart too; those whose images are optional are JSON only.
 MULTIPART_TASKS = frozenset(Task) - {Task.TEXT_TO_IMAGE, Task.COLOR_GUIDED}
