@@ -8,19 +8,12 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import Scope
 
 from .auth.keys import load_keys
-from .auth.middleware import ApiKeyAuth
 from .bedrock.client import open_bedrock
-from .browser import SecurityHeaders, cors_options
-from .cache.exchange import CacheStatusHeader
-from .cancellation import CancelOnDisconnect
-from .capacity import CapacityLimit
 from .families.registry import ModelRegistry
-from .heads import HeaderLimit
 from .http.handlers import install_error_handlers
 from .http.services import Services
 from .http.spec import (
@@ -29,12 +22,10 @@ from .http.spec import (
     problem_examples,
     with_examples,
 )
-from .idempotency.middleware import IdempotentRequests
 from .idempotency.spec import document_reuse
 from .jobs.service import open_jobs
 from .jobs.worker import in_process_worker
-from .middleware import RequestContextMiddleware
-from .observability.access import AccessMiddleware
+from .middleware import install_middleware
 from .observability.metrics import Metrics
 from .observability.readiness import ReadinessCheck
 from .problems import ProblemError, problem_response, request_id_of
@@ -119,42 +110,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.readiness = ReadinessCheck(settings)
     install_error_handlers(app)
-    # The last added is the outermost: the request id and body cap wrap everything, so every
-    # answer, a gateway-busy refusal included, carries X-Request-ID.
-    app.add_middleware(CancelOnDisconnect)
-    if settings.cache:
-        app.add_middleware(CacheStatusHeader)
-    # Outside the disconnect watcher: a first request with an Idempotency-Key runs to its end
-    # whatever its caller does, for the retry. Inside capacity: a waiting retry holds a slot.
-    app.add_middleware(IdempotentRequests, answer=_refusal)
-    app.add_middleware(
-        CapacityLimit,
-        limit=settings.max_requests_in_flight,
-        body_bytes=settings.max_body_bytes_in_flight,
-        wait_s=settings.queue_timeout_s,
-        read_timeout_s=settings.body_read_timeout_s,
-        answer=_refusal,
+    install_middleware(
+        app, settings, keys=keys, metrics=metrics, pages=PAGE_POLICIES, answer=_refusal
     )
-    # Outside the capacity cap: a caller without a key takes no slot.
-    app.add_middleware(ApiKeyAuth, keys=keys, answer=_refusal)
-    # CORS answers preflights before auth (browsers send no key with them) and marks refusals
-    # readable by the calling page.
-    app.add_middleware(CORSMiddleware, **cors_options(settings))
-    # Before CORS and auth: an oversized head is refused before anything reads its headers.
-    app.add_middleware(
-        HeaderLimit,
-        max_bytes=settings.max_header_bytes,
-        max_count=settings.max_header_count,
-        timeout_s=settings.header_read_timeout_s,
-        answer=_refusal,
-    )
-    app.add_middleware(
-        RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, answer=_refusal
-    )
-    # Outside the request id: it only adds headers, so the body cap's own 413 carries them too.
-    app.add_middleware(SecurityHeaders, pages=PAGE_POLICIES)
-    # Outermost: counts, logs and times every answer, the middleware's own refusals included.
-    app.add_middleware(AccessMiddleware, metrics=metrics, log_prompts=settings.log_prompts)
     _attach_spec_schemas(app, registry, _default_models(registry, settings))
     return app
 

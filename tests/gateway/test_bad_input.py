@@ -33,7 +33,7 @@ from fastapi import FastAPI, Form
 from PIL import Image
 
 from app.http.handlers import install_error_handlers
-from app.middleware import RequestContextMiddleware
+from app.middleware.request_context import RequestContextMiddleware
 from emulator.testing import EmulatorServer
 
 from .conftest import b64, data, settings_for

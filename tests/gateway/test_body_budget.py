@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.capacity import ByteBudget
+from app.middleware.capacity import ByteBudget
 from emulator.testing import EmulatorServer
 
 from .conftest import settings_for

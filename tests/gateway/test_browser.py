@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from app.browser import API_POLICY, DOCS_POLICY, PLAYGROUND_POLICY, BrowserPolicyError
 from app.main import create_app
+from app.middleware.browser import API_POLICY, DOCS_POLICY, PLAYGROUND_POLICY, BrowserPolicyError
 from emulator.testing import EmulatorServer
 from tests.gateway.conftest import open_gateway, settings_for
 

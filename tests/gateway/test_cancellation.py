@@ -12,7 +12,7 @@ import httpx
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from app.cancellation import CancelOnDisconnect
+from app.middleware.cancellation import CancelOnDisconnect
 from emulator.testing import EmulatorServer
 
 from .conftest import settings_for

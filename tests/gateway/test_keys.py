@@ -463,7 +463,7 @@ def test_command_key_and_entry(limited: tuple[str, dict[str, Any]]) -> None:
 
 def test_command_refuses_unknown_model() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "app.keys", "create", "--name", "x", "--models", "nope"],
+        [sys.executable, "-m", "app.auth.command", "create", "--name", "x", "--models", "nope"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 
-from .auth.keygen import NAME_MAX_LENGTH, hash_key, new_key
+from .keygen import NAME_MAX_LENGTH, hash_key, new_key
 
 _LIMITS = ("requests_per_minute", "images_per_minute", "concurrent_requests")
 _BUDGET = ("usd_per_day", "usd_per_month", "usd_total")
@@ -81,9 +81,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m app keys") -> int
 def _check(entry: dict[str, object]) -> str | None:
     """What the gateway would refuse in `entry` at start (the same checks), or None."""
     # Imported here: they need the gateway's dependencies, which a name-only key does not.
-    from .auth.keys import KeyConfigError, load_keys
-    from .families.registry import ModelRegistry
-    from .settings import get_settings
+    from ..families.registry import ModelRegistry
+    from ..settings import get_settings
+    from .keys import KeyConfigError, load_keys
 
     settings = get_settings()
     registry = ModelRegistry(overrides=settings.models, families=settings.families)
@@ -95,4 +95,4 @@ def _check(entry: dict[str, object]) -> str | None:
 
 
 if __name__ == "__main__":
-    sys.exit(main(prog="python -m app.keys"))
+    sys.exit(main(prog="python -m app.auth.command"))

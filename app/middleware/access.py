@@ -21,8 +21,8 @@ import orjson
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import facts as request_facts
-from .metrics import Metrics
+from ..observability import facts as request_facts
+from ..observability.metrics import Metrics
 
 log = logging.getLogger("app.access")
 

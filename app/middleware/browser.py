@@ -24,7 +24,7 @@ from typing import TypedDict
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .settings import Settings
+from ..settings import Settings
 
 _ORIGIN = re.compile(r"^https?://[^/?#\s@]+$")
 # Headers browsers hide from scripts unless listed: what callers need to read from our answers.

@@ -22,9 +22,9 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..auth.keys import ANONYMOUS
+from ..idempotency.header import parse_key
+from ..idempotency.service import Claim, Idempotency, StoredAnswer
 from ..problems import ProblemError, problem_response
-from .header import parse_key
-from .service import Claim, Idempotency, StoredAnswer
 
 log = logging.getLogger(__name__)
 

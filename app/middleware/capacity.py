@@ -36,8 +36,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .problems import ProblemError, problem_response
-from .wording import byte_size
+from ..problems import ProblemError, problem_response
+from ..wording import byte_size
 
 _UNCOUNTED_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # A slot frees as soon as any request ends, so a caller may come back right away.

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..auth.keys import ANONYMOUS, ApiKey, Unauthorized, find_key
 from ..problems import ProblemError, problem_response
-from .keys import ANONYMOUS, ApiKey, Unauthorized, find_key
 
 OPEN_PATHS = frozenset(
     {

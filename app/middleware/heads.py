@@ -20,8 +20,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from .problems import ProblemError, problem_response
-from .wording import byte_size
+from ..problems import ProblemError, problem_response
+from ..wording import byte_size
 
 # The scope key the protocol marks a request with: "too-large" or "timeout".
 HEAD_REFUSED = "gateway.head_refused"
