@@ -58,6 +58,7 @@ from botocore.exceptions import ClientError
 from ..observability import facts
 from ..observability.metrics import Metrics
 from ..problems import ProblemError
+from ..problems.types import CIRCUIT_OPEN, DEADLINE_EXCEEDED
 from ..settings import Backend, Settings
 from . import blobs, converse_wire
 from .admission import Admission
@@ -339,10 +340,7 @@ class BedrockClient:
         now = self.clock()
         wait = min(self._breaker(target, region).retry_after(now) for region in regions)
         self.counters["rejected", target, "circuit-open"] += 1
-        return ProblemError(
-            status=503,
-            slug="circuit-open",
-            title="The model is failing",
+        return CIRCUIT_OPEN.error(
             detail=(
                 f"{target} failed repeatedly in {', '.join(regions)}; calls are paused for "
                 f"{wait} s before one is tried again"
@@ -352,10 +350,7 @@ class BedrockClient:
 
     def _deadline_exceeded(self, target: str) -> ProblemError:
         self.counters["rejected", target, "deadline-exceeded"] += 1
-        return ProblemError(
-            status=504,
-            slug="deadline-exceeded",
-            title="The request ran out of time",
+        return DEADLINE_EXCEEDED.error(
             detail=f"the call to {target} did not finish within the request's deadline",
         )
 

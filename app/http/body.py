@@ -21,6 +21,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ..problems import FieldProblem, ProblemError, invalid
+from ..problems.types import INVALID_JSON, INVALID_MULTIPART, UNSUPPORTED_MEDIA_TYPE
 from ..schemas.requests import IMAGE_FIELDS, REQUEST_MODELS
 from ..wording import byte_size
 from .json_bounds import JsonBounds
@@ -54,10 +55,7 @@ async def read_fields(request: Request, bounds: JsonBounds, *, multipart: bool) 
         parse = lambda raw: parse_json_object(raw, bounds)  # noqa: E731
     else:
         accepted = "application/json or multipart/form-data" if multipart else "application/json"
-        raise ProblemError(
-            status=415,
-            slug="unsupported-media-type",
-            title="Unsupported media type",
+        raise UNSUPPORTED_MEDIA_TYPE.error(
             detail=f"the body is {media}; this endpoint takes {accepted}",
         )
     return await read_parsed(request, parse)
@@ -75,9 +73,7 @@ async def read_parsed(request: Request, parse: Callable[[bytes], T]) -> T:
 
 
 def _invalid_json(detail: str) -> ProblemError:
-    return ProblemError(
-        status=400, slug="invalid-json", title="The body is not valid JSON", detail=detail
-    )
+    return INVALID_JSON.error(detail=detail)
 
 
 class _DuplicateKey(Exception):
@@ -201,10 +197,7 @@ def _printable(text: str) -> str:
 
 
 def _invalid_multipart(detail: str) -> ProblemError:
-    return ProblemError(
-        status=400,
-        slug="invalid-multipart",
-        title="The body is not valid multipart/form-data",
+    return INVALID_MULTIPART.error(
         detail=detail,
     )
 

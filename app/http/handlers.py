@@ -10,18 +10,21 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from ..problems import FieldProblem, ProblemError, field_name, invalid, problem_response
+from ..problems import FieldProblem, ProblemError, field_name, invalid, problem_response, types
 
 log = logging.getLogger("app.errors")
 
-# status -> (slug, title): the same slugs the gateway's own problems use for these statuses.
+# Starlette's own HTTP errors by status: the types the gateway's own problems use for them.
 _HTTP_PROBLEMS = {
-    400: ("bad-request", "Bad request"),
-    404: ("not-found", "Not found"),
-    405: ("method-not-allowed", "Method not allowed"),
-    406: ("not-acceptable", "Not acceptable"),
-    413: ("payload-too-large", "The request body is too large"),
-    415: ("unsupported-media-type", "Unsupported media type"),
+    kind.status: kind
+    for kind in (
+        types.BAD_REQUEST,
+        types.NOT_FOUND,
+        types.METHOD_NOT_ALLOWED,
+        types.NOT_ACCEPTABLE,
+        types.PAYLOAD_TOO_LARGE,
+        types.UNSUPPORTED_MEDIA_TYPE,
+    )
 }
 
 
@@ -34,14 +37,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        slug, title = _HTTP_PROBLEMS.get(exc.status_code, ("http-error", "HTTP error"))
-        problem = ProblemError(
-            status=exc.status_code,
-            slug=slug,
-            title=title,
-            detail=str(exc.detail),
-            headers=dict(exc.headers or {}),
-        )
+        kind = _HTTP_PROBLEMS.get(exc.status_code, types.HTTP_ERROR)
+        problem = ProblemError(*kind.head, detail=str(exc.detail), headers=dict(exc.headers or {}))
+        problem.status = exc.status_code  # http-error: whatever status Starlette raised
         return problem_response(problem, request.scope)
 
     async def on_validation(request: Request, exc: Exception) -> Response:
@@ -53,11 +51,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(invalid(errors), request.scope)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        problem = ProblemError(
-            status=500,
-            slug="internal-error",
-            title="Internal error",
-            detail="the gateway failed unexpectedly; the request id identifies it in the logs",
+        problem = types.INTERNAL_ERROR.error(
+            "the gateway failed unexpectedly; the request id identifies it in the logs"
         )
         return unexpected(request, lambda: problem_response(problem, request.scope))
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..problems import ProblemError
+from ..problems.types import JSON_TOO_COMPLEX
 from ..settings import Settings
 
 # A JSON string: quotes around anything but quotes and backslashes, or escapes. Possessive, so a
@@ -43,10 +44,7 @@ class JsonBounds:
 
 def too_complex(detail: str) -> ProblemError:
     """400 json-too-complex: a body past a bound, refused unparsed."""
-    return ProblemError(
-        status=400,
-        slug="json-too-complex",
-        title="The JSON is too complex",
+    return JSON_TOO_COMPLEX.error(
         detail=detail,
     )
 

@@ -17,7 +17,22 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel
 
 from ..families.registry import ModelRegistry
-from ..problems import PROBLEM_JSON, Problem
+from ..problems import PROBLEM_JSON, Problem, ProblemType
+from ..problems.types import (
+    BODY_TIMEOUT,
+    DEADLINE_EXCEEDED,
+    GATEWAY_BUSY,
+    HEADERS_TOO_LARGE,
+    INVALID_JSON,
+    MODEL_NOT_FOUND,
+    MODEL_RETIRED,
+    NOT_ACCEPTABLE,
+    PAYLOAD_TOO_LARGE,
+    UNSUPPORTED_MEDIA_TYPE,
+    UPSTREAM_MODEL_ERROR,
+    UPSTREAM_THROTTLED,
+    VALIDATION_ERROR,
+)
 from ..schemas.images import ImagesResponse
 from ..schemas.requests import IMAGE_FIELDS, REQUEST_MODELS, Task
 
@@ -78,65 +93,54 @@ _RETRY_AFTER = {
 
 # One example body per status, each a problem the gateway really answers with that status (the
 # Problem schema's own examples are a 422's, which viewers would otherwise show for every status).
-_PROBLEM_EXAMPLES: dict[int, tuple[str, str, str]] = {
+_PROBLEM_EXAMPLES: dict[int, tuple[ProblemType, str]] = {
     400: (
-        "invalid-json",
-        "The body is not valid JSON",
+        INVALID_JSON,
         "Expecting ',' delimiter: line 1 column 24",
     ),
     404: (
-        "model-not-found",
-        "No such model",
+        MODEL_NOT_FOUND,
         "no model is named 'titan-v3' (did you mean 'titan-v2'?); GET /v1/models lists them",
     ),
     406: (
-        "not-acceptable",
-        "Not acceptable",
+        NOT_ACCEPTABLE,
         "an image/png answer holds one image and n is 2: ask for application/json, or n=1",
     ),
     408: (
-        "body-timeout",
-        "The request body came too slowly",
+        BODY_TIMEOUT,
         "the body did not arrive within 60 s",
     ),
     410: (
-        "model-retired",
-        "The model is retired",
+        MODEL_RETIRED,
         "amazon.titan-image-generator-v1 has reached its end of life and Bedrock no longer "
         "serves it: move to sd3.5-large (stability.sd3-5-large-v1:0), or let the gateway serve "
         'its requests with its successors by setting GATEWAY_REPLACEMENTS={"amazon.titan-image-'
         'generator-v1":{}}',
     ),
     413: (
-        "payload-too-large",
-        "The request body is too large",
+        PAYLOAD_TOO_LARGE,
         "the body is over the limit of 26 MiB (27262976 bytes)",
     ),
     415: (
-        "unsupported-media-type",
-        "Unsupported media type",
+        UNSUPPORTED_MEDIA_TYPE,
         "the body is text/plain; this endpoint takes application/json or multipart/form-data",
     ),
     431: (
-        "headers-too-large",
-        "The request headers are too large",
+        HEADERS_TOO_LARGE,
         "the request line and headers are over the limit of 32 KiB (32768 bytes) or 100 headers",
     ),
     422: (
-        "validation-error",
-        "The request is not valid",
+        VALIDATION_ERROR,
         "2 fields are not valid for amazon.titan-image-generator-v1",
     ),
-    429: ("upstream-throttled", "Bedrock is throttling", "Too many requests, please wait."),
-    502: ("upstream-model-error", "The model failed", "The model failed to process the request."),
+    429: (UPSTREAM_THROTTLED, "Too many requests, please wait."),
+    502: (UPSTREAM_MODEL_ERROR, "The model failed to process the request."),
     503: (
-        "gateway-busy",
-        "The gateway is busy",
+        GATEWAY_BUSY,
         "the gateway is already handling its limit of 256 requests; retry after a moment",
     ),
     504: (
-        "deadline-exceeded",
-        "The request ran out of time",
+        DEADLINE_EXCEEDED,
         "the call to amazon.titan-image-generator-v1 did not finish within the request's deadline",
     ),
 }
@@ -148,10 +152,10 @@ _EXAMPLE_ERRORS = [
 
 
 def _example(status: int) -> dict[str, Any]:
-    slug, title, detail = _PROBLEM_EXAMPLES[status]
+    kind, detail = _PROBLEM_EXAMPLES[status]
     body: dict[str, Any] = {
-        "type": f"/problems/{slug}",
-        "title": title,
+        "type": f"/problems/{kind.slug}",
+        "title": kind.title,
         "status": status,
         "detail": detail,
         "instance": "/v1/images/text-to-image",
@@ -189,22 +193,22 @@ def _problem(
 
 
 def problem_answer(
-    status: int,
+    kind: ProblemType,
     description: str,
     *,
-    slug: str,
-    title: str,
     detail: str,
     instance: str,
+    name: str | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """A documented problem answer with an example of its own, named `slug` (for routes of
-    other surfaces that answer problems this module has no example of)."""
-    value = {**_example(422), "status": status, "instance": instance, **extra}
-    value.update(type=f"/problems/{slug}", title=title, detail=detail)
-    if status != 422:
+    """A documented problem answer of type `kind` with an example of its own, named `name`
+    (the type's slug by default; for routes of other surfaces that answer problems this module
+    has no example of)."""
+    value = {**_example(422), "status": kind.status, "instance": instance, **extra}
+    value.update(type=f"/problems/{kind.slug}", title=kind.title, detail=detail)
+    if kind.status != 422:
         value.pop("errors")
-    return _problem(status, description, example=(slug, value))
+    return _problem(kind.status, description, example=(name or kind.slug, value))
 
 
 def problem_examples() -> dict[str, Any]:

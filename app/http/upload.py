@@ -14,6 +14,7 @@ from starlette.requests import ClientDisconnect
 
 from ..observability.facts import note_problem
 from ..problems import ProblemError
+from ..problems.types import CLIENT_CLOSED_REQUEST
 
 
 class ClientClosed(ProblemError):
@@ -21,9 +22,7 @@ class ClientClosed(ProblemError):
 
     def __init__(self) -> None:
         super().__init__(
-            status=499,
-            slug="client-closed-request",
-            title="The client closed the request",
+            *CLIENT_CLOSED_REQUEST.head,
             detail="the connection closed before the whole body arrived",
         )
 

@@ -29,6 +29,7 @@ from arq.worker import Worker, func
 from ..auth.keys import ANONYMOUS, ApiKey
 from ..imaging.outputs import OUTPUT_MIME
 from ..problems import ProblemError
+from ..problems.types import FORBIDDEN, JOB_INPUT_GONE
 from ..schemas.images import FinishReason
 from ..schemas.requests import Task
 from ..settings import Settings
@@ -203,19 +204,13 @@ def _id(job_id: str) -> dict[str, str]:
 
 
 def _lost(job_id: str) -> ProblemError:
-    return ProblemError(
-        status=410,
-        slug="job-input-gone",
-        title="The job's body is no longer stored",
+    return JOB_INPUT_GONE.error(
         detail=f"the body of {job_id} was removed from the result store before it ran",
     )
 
 
 def _key_gone(name: str) -> ProblemError:
-    return ProblemError(
-        status=403,
-        slug="forbidden",
-        title="The API key may not do this",
+    return FORBIDDEN.error(
         detail=f"the API key '{name}' that made this job is no longer configured",
     )
 

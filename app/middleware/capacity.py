@@ -37,6 +37,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..problems import ProblemError, problem_response
+from ..problems.types import BODY_TIMEOUT, GATEWAY_BUSY
 from ..wording import byte_size
 
 _UNCOUNTED_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -60,9 +61,7 @@ class GatewayBusy(ProblemError):
                 f"{waited_s:g} s while this one waited; retry after a moment"
             )
         super().__init__(
-            status=503,
-            slug="gateway-busy",
-            title="The gateway is busy",
+            *GATEWAY_BUSY.head,
             detail=detail,
             headers={"Retry-After": str(_RETRY_AFTER_S)},
         )
@@ -79,9 +78,7 @@ class BodyReadTimeout(ProblemError, HTTPException):  # type: ignore[misc]
     def __init__(self, timeout_s: float) -> None:
         ProblemError.__init__(
             self,
-            status=408,
-            slug="body-timeout",
-            title="The request body came too slowly",
+            *BODY_TIMEOUT.head,
             detail=f"the body did not arrive within {timeout_s:g} s",
             headers={"Connection": "close"},
         )

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ..problems import ProblemError, problem_response
+from ..problems.types import HEADER_TIMEOUT, HEADERS_TOO_LARGE
 from ..wording import byte_size
 
 # The scope key the protocol marks a request with: "too-large" or "timeout".
@@ -31,10 +32,7 @@ _TIMEOUT = "timeout"
 
 def headers_too_large(max_bytes: int, max_count: int) -> ProblemError:
     """431: the request's head is over a bound."""
-    return ProblemError(
-        status=431,
-        slug="headers-too-large",
-        title="The request headers are too large",
+    return HEADERS_TOO_LARGE.error(
         detail=(
             f"the request line and headers are over the limit of {byte_size(max_bytes)} or "
             f"{max_count} headers"
@@ -45,10 +43,7 @@ def headers_too_large(max_bytes: int, max_count: int) -> ProblemError:
 
 def head_timeout(timeout_s: float) -> ProblemError:
     """408: the request's head did not arrive in time."""
-    return ProblemError(
-        status=408,
-        slug="header-timeout",
-        title="The request headers came too slowly",
+    return HEADER_TIMEOUT.error(
         detail=f"the request line and headers did not arrive within {timeout_s:g} s",
         headers={"Connection": "close"},
     )

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..problems import ProblemError, problem_response
+from ..problems.types import PAYLOAD_TOO_LARGE
 from ..wording import byte_size
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -33,9 +34,7 @@ class BodyTooLarge(ProblemError, HTTPException):  # type: ignore[misc]
     def __init__(self, limit: int) -> None:
         ProblemError.__init__(
             self,
-            status=413,
-            slug="payload-too-large",
-            title="The request body is too large",
+            *PAYLOAD_TOO_LARGE.head,
             detail=f"the body is over the limit of {byte_size(limit)}",
         )
         self.status_code = 413

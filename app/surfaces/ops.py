@@ -17,7 +17,8 @@ from ..http.media import JSON
 from ..http.services import InvokerDep, MaybeJobsDep
 from ..observability.metrics import Metrics
 from ..observability.readiness import ReadinessCheck
-from ..problems import ProblemError, problem_response
+from ..problems import problem_response
+from ..problems.types import NOT_READY
 
 router = APIRouter(include_in_schema=False)
 
@@ -60,10 +61,7 @@ async def readyz(request: Request, jobs: MaybeJobsDep, invoker: InvokerDep) -> R
         body = {"status": "ready", "endpoint": outcome.endpoint, "open_circuits": circuits}
         return Response(orjson.dumps(body), media_type=JSON)
     retry_after = max(1, math.ceil(check.settings.readiness_cache_s))
-    problem = ProblemError(
-        status=503,
-        slug="not-ready",
-        title="The gateway cannot serve requests",
+    problem = NOT_READY.error(
         detail=outcome.reason or "not ready",
         headers={"Retry-After": str(retry_after)},
         extra={"endpoint": outcome.endpoint, "open_circuits": circuits},

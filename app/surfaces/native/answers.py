@@ -15,6 +15,7 @@ from ...http.result_headers import answer_headers
 from ...http.spliced import SplicedResponse
 from ...imaging.outputs import OUTPUT_MIME, transcode
 from ...problems import ProblemError
+from ...problems.types import CONTENT_FILTERED, NO_IMAGES, NOT_ACCEPTABLE
 from ...tasks.runner import TaskResult
 
 IMAGE_TYPES = {mime: fmt for fmt, mime in OUTPUT_MIME.items()}
@@ -35,10 +36,7 @@ def negotiate(accept: str | None) -> str:
                 best, best_q = offer, q - rank * 1e-6  # earlier entries win ties
                 break
     if best is None:
-        raise ProblemError(
-            status=406,
-            slug="not-acceptable",
-            title="Not acceptable",
+        raise NOT_ACCEPTABLE.error(
             detail=(
                 f"this endpoint answers {', '.join(_OFFERS)}; the Accept header allows none of them"
             ),
@@ -55,10 +53,7 @@ def check_binary_count(media: str, raw: dict[str, Any]) -> None:
     except (TypeError, ValueError):
         return  # validation names the bad n
     if n > 1:
-        raise ProblemError(
-            status=406,
-            slug="not-acceptable",
-            title="Not acceptable",
+        raise NOT_ACCEPTABLE.error(
             detail=(
                 f"an {media} answer holds one image and n is {n}: ask for application/json, or n=1"
             ),
@@ -122,17 +117,11 @@ def _nothing_produced(result: TaskResult) -> ProblemError:
         for i in result.images
     ]
     if result.filtered:
-        return ProblemError(
-            status=422,
-            slug="content-filtered",
-            title="Every image was blocked by content filters",
+        return CONTENT_FILTERED.error(
             detail=f"{result.model_id} filtered all {len(result.images)} images",
             extra={"images": reasons},
         )
-    return ProblemError(
-        status=502,
-        slug="no-images",
-        title="No image was produced",
+    return NO_IMAGES.error(
         detail=f"{result.model_id} returned no image",
         extra={"images": reasons},
     )

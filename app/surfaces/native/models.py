@@ -20,7 +20,7 @@ from ...families.registry import ModelRegistry
 from ...http.media import JSON, asks_for_html
 from ...http.services import CatalogueDep, RunnerDep, SettingsDep, SpendDep, ValidatorDep
 from ...http.spec import MODEL_RESPONSES
-from ...problems import ProblemError
+from ...problems.types import MODEL_NOT_FOUND
 from ...schemas.requests import Task
 from ...settings import Settings
 from ...spend.prices import PriceTable
@@ -138,10 +138,7 @@ async def get_model(
         names = [name for e in catalogue.models for name in (*e.aliases, e.id)]
         shown = model_id if len(model_id) <= 100 else f"{model_id[:100]}..."
         hint = did_you_mean(model_id, names)
-        raise ProblemError(
-            status=404,
-            slug="model-not-found",
-            title="No such model",
+        raise MODEL_NOT_FOUND.error(
             detail=f"no model is named {shown!r}{f' ({hint})' if hint else ''}; "
             "GET /v1/models lists them",
         )

@@ -16,6 +16,7 @@ from ...auth.keys import Forbidden, current_key
 from ...http.services import SpendDep
 from ...http.spec import problem_answer
 from ...problems import FieldProblem, ProblemError
+from ...problems.types import FORBIDDEN, SPEND_UNAVAILABLE, VALIDATION_ERROR
 from ...spend.prices import MICROS
 
 router = APIRouter(prefix="/v1", tags=["usage"])
@@ -52,27 +53,23 @@ class UsageReport(BaseModel):
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     403: problem_answer(
-        403,
+        FORBIDDEN,
         "`key` names another key and the calling key is not an admin key (`forbidden`).",
-        slug="usage-forbidden",
-        title="The API key may not do this",
+        name="usage-forbidden",
         detail="the API key 'alice' may not use the usage of another key (only admin keys may)",
         instance="/v1/usage?key=bob",
     ),
     422: problem_answer(
-        422,
+        VALIDATION_ERROR,
         "A query parameter is not valid (`errors` names it).",
-        slug="usage-bad-parameter",
-        title="The request is not valid",
+        name="usage-bad-parameter",
         detail="1 field is not valid",
         instance=_INSTANCE,
         errors=[{"field": "from", "message": "is after `to`"}],
     ),
     503: problem_answer(
-        503,
+        SPEND_UNAVAILABLE,
         "The spend store cannot be reached (`spend-unavailable`).",
-        slug="spend-unavailable",
-        title="Budgets cannot be checked",
         detail="the gateway cannot reach its spend store; try again shortly",
         instance=_INSTANCE,
     ),
@@ -140,10 +137,7 @@ async def get_usage(
 
 
 def _bad(field: str, message: str) -> ProblemError:
-    return ProblemError(
-        status=422,
-        slug="validation-error",
-        title="The request is not valid",
+    return VALIDATION_ERROR.error(
         detail="1 field is not valid",
         errors=[FieldProblem(field=field, message=message)],
     )

@@ -75,27 +75,6 @@ class ProblemError(Exception):
         return doc
 
 
-def invalid(
-    errors: list[FieldProblem],
-    detail: str | None = None,
-    status: int = 422,
-    *,
-    count: int | None = None,
-) -> ProblemError:
-    """A validation problem listing the bad fields: the first MAX_LISTED_ERRORS, and
-    `error_count` when there are more. `count` is the total when `errors` is already a part."""
-    count = max(count or 0, len(errors))
-    extra = {"error_count": count} if count > MAX_LISTED_ERRORS else {}
-    return ProblemError(
-        status=status,
-        slug="validation-error" if status == 422 else "unsupported-media-type",
-        title="The request is not valid" if status == 422 else "Unsupported image type",
-        detail=detail or f"{count} field{'s are' if count != 1 else ' is'} not valid",
-        errors=errors[:MAX_LISTED_ERRORS],
-        extra=extra,
-    )
-
-
 def request_id_of(scope: Scope) -> str | None:
     """The request id the middleware bound to this request."""
     state: dict[str, Any] = scope.get("state", {})
