@@ -49,7 +49,7 @@ class Served:
         environment = {
             k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GATEWAY_"))
         }
-        # The pages' tests drive Titan G1 where they name no model (tests/gateway/conftest.py's
+        # The pages' tests drive Titan G1 where they name no model (tests/support/gateway.py's
         # TITAN_DEFAULT).
         environment.update(
             HOST="127.0.0.1",

@@ -15,7 +15,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.browser.conftest import Served, console_errors
-from tests.conftest import DATA
+from tests.support.files import DATA
 
 # ReDoc's "powered by" logo is an image on its CDN; the CSP blocks it and ReDoc hides it.
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"

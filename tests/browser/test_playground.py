@@ -26,8 +26,8 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.browser.conftest import Served, console_errors
-from tests.conftest import DATA
-from tests.gateway.conftest import pixels
+from tests.support.files import DATA
+from tests.support.gateway import pixels
 
 TITAN_ID = "amazon.titan-image-generator-v1"
 

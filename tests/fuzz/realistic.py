@@ -20,7 +20,7 @@ from schemathesis import Case
 
 from app.families.registry import ModelRegistry
 from app.schemas.requests import IMAGE_FIELDS, REQUEST_MODELS, Task
-from tests.conftest import DATA
+from tests.support.files import DATA
 
 SIZE = (384, 256)
 TASK_PREFIX = "/v1/images/"

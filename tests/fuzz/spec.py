@@ -38,7 +38,7 @@ def load_schema() -> schemathesis.BaseSchema:
     """openapi/openapi.json with the spec's own examples and random positive and negative data;
     the long run adds the coverage phase (every field's boundaries and wrong types, missing
     required fields, other methods): some 4,000 requests, too many for `make test`."""
-    # Jobs and their files need a Redis and workers: tests/gateway/test_jobs.py sends them their
+    # Jobs and their files need a Redis and workers: tests/api/jobs/test_jobs.py sends them their
     # bad input (and the submissions are the image tasks' bodies, fuzzed at /v1/images).
     schema = schemathesis.openapi.from_path(SPEC_PATH).exclude(tag="jobs")
     phases = ["examples", "coverage", "fuzzing"] if RANDOMISED else ["examples", "fuzzing"]

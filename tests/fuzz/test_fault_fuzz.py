@@ -18,8 +18,8 @@ from schemathesis import Case, GenerationMode
 from emulator.testing import EmulatorServer
 from tests.fuzz.realistic import realistic
 from tests.fuzz.spec import CONFORMANCE, REQUEST_TIMEOUT_S, load_schema
-from tests.gateway.conftest import settings_for
-from tests.gateway.live import GatewayServer
+from tests.support.gateway import settings_for
+from tests.support.live import GatewayServer
 
 FAULT_RATE = 0.06
 FAULTS = (

@@ -15,7 +15,7 @@ from schemathesis import Case
 
 from tests.fuzz.realistic import realistic
 from tests.fuzz.spec import REQUEST_TIMEOUT_S, checks_for, load_schema
-from tests.gateway.live import GatewayServer
+from tests.support.live import GatewayServer
 
 SCHEMA = load_schema()
 REALISTIC = load_schema()
