@@ -3,14 +3,12 @@ results say (the numbers come from `make bench`, never from the test run)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import orjson
 
 from bench import report
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.files import ROOT
 
 
 def samples(*rss: float) -> list[dict[str, Any]]:

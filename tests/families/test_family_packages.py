@@ -19,7 +19,7 @@ from app.families.stability.adapter import ImageToImage, StabilityAdapter, TextT
 from app.schemas.images import FinishReason, GeneratedImage
 from app.schemas.requests import Task
 from emulator.testing import EmulatorServer
-from tests.server.test_cli import cli
+from tests.support.cli import cli
 from tests.support.gateway import image_size, open_gateway, pixels, settings_for
 
 # A toy schema: {"prompt", "seed"} in, Core's body out (the emulator serves Core), its own limit

@@ -17,7 +17,7 @@ from botocore.config import Config
 from PIL import Image
 
 from emulator.testing import EmulatorServer
-from tests.api.native.test_inpaint import Content, post
+from tests.support.edits import Content, post
 from tests.support.gateway import data, image_size, open_gateway, pixels, settings_for
 from tests.support.live import GatewayServer
 from tests.support.openai_sdk import openai_client

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from emulator.testing import EmulatorServer
-from tests.api.native.test_inpaint import (
+from tests.support.edits import (
     ALPHA_EDIT,
     ASTRONAUT,
     BLACK_EDIT,
@@ -24,12 +24,12 @@ from tests.api.native.test_inpaint import (
     Content,
     answer_images,
     assert_edited_inside_only,
-    assert_problem,
     bodies,
     post,
     region,
 )
 from tests.support.gateway import b64, image_size, open_gateway, pixels, settings_for
+from tests.support.problems import assert_invalid
 
 INPAINT_ID = "us.stability.stable-image-inpaint-v1:0"
 OUTPAINT_ID = "us.stability.stable-outpaint-v1:0"
@@ -176,39 +176,6 @@ class TestInpaint:
         assert image_size(image["b64_json"]) == (600, 400)
         assert bodies(emulator, INPAINT_ID)[0]["output_format"] == fmt
 
-    @pytest.mark.parametrize(
-        ("changes", "field"),
-        [
-            ({"prompt": None}, "prompt"),
-            ({"grow_mask": 101}, "grow_mask"),
-            ({"seed": 4_294_967_295}, "seed"),
-            ({"mask": None}, "mask"),
-            ({"mask": png(np.zeros((400, 601, 3), np.uint8))}, "mask"),
-            ({"mask_prompt": "the cup"}, "mask_prompt"),
-            ({"image": grey(63, 200), "mask": png(np.zeros((200, 63, 3), np.uint8))}, "image"),
-            ({"image": grey(251, 100), "mask": png(np.zeros((100, 251, 3), np.uint8))}, "image"),
-            ({"cfg_scale": 7}, "cfg_scale"),
-        ],
-    )
-    @pytest.mark.parametrize("content", CONTENTS)
-    async def test_limits(
-        self,
-        gateway: httpx.AsyncClient,
-        emulator: EmulatorServer,
-        content: Content,
-        changes: dict[str, Any],
-        field: str,
-    ) -> None:
-        fields: dict[str, Any] = {
-            "model": "stability-inpaint",
-            "prompt": "foam",
-            "image": COFFEE,
-            "mask": BLACK_EDIT,
-        }
-        fields.update(changes)
-        fields = {k: v for k, v in fields.items() if v is not None}
-        assert_problem(await post(gateway, "inpaint", content, fields), emulator, field)
-
     async def test_limits_at_their_edge_pass(
         self, gateway: httpx.AsyncClient, emulator: EmulatorServer
     ) -> None:
@@ -233,7 +200,7 @@ class TestInpaint:
     ) -> None:
         fields = {"model": "stability-inpaint", "prompt": "foam", "image": COFFEE}
         response = await post(gateway, "inpaint", "json", {**fields, "mask_prompt": "the cup"})
-        assert_problem(response, emulator, "mask_prompt")
+        assert_invalid(response, emulator, "mask_prompt")
         assert "search-replace" in problem_message(response, "mask_prompt")
 
     async def test_missing_mask_mentions_the_image_alpha(
@@ -242,7 +209,7 @@ class TestInpaint:
         # An image with transparency but the default convention: the alpha is not read as a mask.
         fields = {"model": "stability-inpaint", "prompt": "foam", "image": ALPHA_EDIT}
         response = await post(gateway, "inpaint", "json", fields)
-        assert_problem(response, emulator, "mask")
+        assert_invalid(response, emulator, "mask")
         assert "alpha-is-edit" in problem_message(response, "mask")
 
     async def test_filtered_prompt_is_content_filtered(
@@ -311,39 +278,13 @@ class TestOutpaint:
         assert image["mime_type"] == f"image/{fmt}"
         assert image_size(image["b64_json"]) == (664, 400)
 
-    @pytest.mark.parametrize(
-        ("changes", "field"),
-        [
-            ({"left": 0}, "left"),
-            ({"left": 2001}, "left"),
-            ({"down": 2001}, "down"),
-            ({"creativity": 1.01}, "creativity"),
-            ({"creativity": -0.01}, "creativity"),
-            ({"mask": BLACK_EDIT}, "mask"),
-            ({"negative_prompt": "people"}, "negative_prompt"),
-            ({"seed": 4_294_967_295}, "seed"),
-            ({"image": grey(400, 159)}, "image"),
-        ],
-    )
-    @pytest.mark.parametrize("content", CONTENTS)
-    async def test_limits(
-        self,
-        gateway: httpx.AsyncClient,
-        emulator: EmulatorServer,
-        content: Content,
-        changes: dict[str, Any],
-        field: str,
-    ) -> None:
-        fields = {"model": "stability-outpaint", "left": 10, "image": COFFEE, **changes}
-        assert_problem(await post(gateway, "outpaint", content, fields), emulator, field)
-
     async def test_no_margin_names_left(
         self, gateway: httpx.AsyncClient, emulator: EmulatorServer
     ) -> None:
         response = await post(
             gateway, "outpaint", "json", {"model": "stability-outpaint", "image": COFFEE}
         )
-        assert_problem(response, emulator, "left")
+        assert_invalid(response, emulator, "left")
         assert "right, up, down" in problem_message(response, "left")
 
 
@@ -407,41 +348,6 @@ class TestSearch:
         narrow, wide = found
         assert wide.sum() > narrow.sum()
         assert (narrow & ~wide).sum() <= 0.01 * narrow.sum()
-
-    @pytest.mark.parametrize(
-        ("changes", "field"),
-        [
-            ({"grow_mask": 21}, "grow_mask"),
-            ({"prompt": None}, "prompt"),
-            ({"finder": None}, "finder"),
-            ({"seed": 4_294_967_295}, "seed"),
-            ({"image": grey(63, 100)}, "image"),
-            ({"image": grey(100, 251)}, "image"),
-            ({"mask": BLACK_EDIT}, "mask"),
-        ],
-    )
-    @pytest.mark.parametrize("task", list(SEARCH_TOOLS))
-    @pytest.mark.parametrize("content", CONTENTS)
-    async def test_limits(
-        self,
-        gateway: httpx.AsyncClient,
-        emulator: EmulatorServer,
-        content: Content,
-        task: str,
-        changes: dict[str, Any],
-        field: str,
-    ) -> None:
-        finder, _ = SEARCH_TOOLS[task]
-        fields: dict[str, Any] = {
-            "model": task,
-            "prompt": "red",
-            "finder": "the cup",
-            "image": COFFEE,
-        }
-        fields.update(changes)
-        fields = {(finder if k == "finder" else k): v for k, v in fields.items() if v is not None}
-        named = finder if field == "finder" else field
-        assert_problem(await post(gateway, task, content, fields), emulator, named)
 
     @pytest.mark.parametrize("task", list(SEARCH_TOOLS))
     async def test_filtered_search_prompt_is_content_filtered(
@@ -516,37 +422,12 @@ class TestErase:
         assert image["mime_type"] == "image/webp"
         assert image_size(image["b64_json"]) == (600, 400)
 
-    @pytest.mark.parametrize(
-        ("changes", "field"),
-        [
-            ({"grow_mask": 21}, "grow_mask"),
-            ({"mask": None}, "mask"),
-            ({"prompt": "a saucer"}, "prompt"),
-            ({"style_preset": "anime"}, "style_preset"),
-            ({"seed": 4_294_967_295}, "seed"),
-            ({"mask": CHELSEA}, "mask"),
-            ({"image": grey(600, 239), "mask": png(np.zeros((239, 600), np.uint8))}, "image"),
-        ],
-    )
-    @pytest.mark.parametrize("content", CONTENTS)
-    async def test_limits(
-        self,
-        gateway: httpx.AsyncClient,
-        emulator: EmulatorServer,
-        content: Content,
-        changes: dict[str, Any],
-        field: str,
-    ) -> None:
-        fields: dict[str, Any] = {"model": "erase", "image": COFFEE, "mask": BLACK_EDIT, **changes}
-        fields = {k: v for k, v in fields.items() if v is not None}
-        assert_problem(await post(gateway, "erase", content, fields), emulator, field)
-
     async def test_grow_mask_limit_comes_from_the_entry(self, emulator: EmulatorServer) -> None:
         entry = {"id": "stability.stable-image-erase-object-v1:0", "limits": {"grow_mask": [0, 10]}}
         async with open_gateway(settings_for(emulator, models=[entry])) as gateway:
             fields = {"model": "erase", "grow_mask": 11, "image": COFFEE, "mask": BLACK_EDIT}
             response = await post(gateway, "erase", "json", fields)
-            assert_problem(response, emulator, "grow_mask")
+            assert_invalid(response, emulator, "grow_mask")
             assert "0-10" in problem_message(response, "grow_mask")
             models = (await gateway.get("/v1/models")).json()["models"]
         [erase] = [m for m in models if m["id"] == "stability.stable-image-erase-object-v1:0"]
@@ -610,35 +491,100 @@ class TestRemoveBackground:
         ]
         assert_cut_out(image["b64_json"], CHELSEA)
 
-    @pytest.mark.parametrize(
-        ("changes", "field"),
-        [
-            ({"n": 2}, "n"),
-            ({"seed": 1}, "seed"),
-            ({"output_format": "jpeg"}, "output_format"),
-            ({"image": grey(2049, 2048)}, "image"),
-            ({"image": grey(64, 161)}, "image"),
-            ({"image": grey(63, 63)}, "image"),
-        ],
-    )
-    @pytest.mark.parametrize("content", CONTENTS)
-    async def test_limits(
-        self,
-        gateway: httpx.AsyncClient,
-        emulator: EmulatorServer,
-        content: Content,
-        changes: dict[str, Any],
-        field: str,
-    ) -> None:
-        fields = {"model": "remove-background", "image": ASTRONAUT, **changes}
-        assert_problem(await post(gateway, "remove-background", content, fields), emulator, field)
-
     async def test_pixel_limit_named_with_its_number(
         self, gateway: httpx.AsyncClient, emulator: EmulatorServer
     ) -> None:
         response = await post(gateway, "remove-background", "json", {"image": grey(2049, 2048)})
-        assert_problem(response, emulator, "image")
+        assert_invalid(response, emulator, "image")
         assert "4194304" in problem_message(response, "image")
+
+
+# Every editing tool's limits, one step past each (a change to None leaves the field out): one row
+# (task, changes to the tool's valid request, the one field the 422 must name), sent as JSON and
+# as multipart. In the search tools' rows, "finder" stands for the tool's own prompt field.
+LIMIT_REQUESTS: dict[str, dict[str, Any]] = {
+    "inpaint": {
+        "model": "stability-inpaint",
+        "prompt": "foam",
+        "image": COFFEE,
+        "mask": BLACK_EDIT,
+    },
+    "outpaint": {"model": "stability-outpaint", "left": 10, "image": COFFEE},
+    "search-replace": {
+        "model": "search-replace",
+        "prompt": "red",
+        "finder": "the cup",
+        "image": COFFEE,
+    },
+    "search-recolor": {
+        "model": "search-recolor",
+        "prompt": "red",
+        "finder": "the cup",
+        "image": COFFEE,
+    },
+    "erase": {"model": "erase", "image": COFFEE, "mask": BLACK_EDIT},
+    "remove-background": {"model": "remove-background", "image": ASTRONAUT},
+}
+LIMITS: list[tuple[str, dict[str, Any], str]] = [
+    ("inpaint", {"prompt": None}, "prompt"),
+    ("inpaint", {"grow_mask": 101}, "grow_mask"),
+    ("inpaint", {"seed": 4_294_967_295}, "seed"),
+    ("inpaint", {"mask": None}, "mask"),
+    ("inpaint", {"mask": png(np.zeros((400, 601, 3), np.uint8))}, "mask"),
+    ("inpaint", {"mask_prompt": "the cup"}, "mask_prompt"),
+    ("inpaint", {"image": grey(63, 200), "mask": png(np.zeros((200, 63, 3), np.uint8))}, "image"),
+    ("inpaint", {"image": grey(251, 100), "mask": png(np.zeros((100, 251, 3), np.uint8))}, "image"),
+    ("inpaint", {"cfg_scale": 7}, "cfg_scale"),
+    ("outpaint", {"left": 0}, "left"),
+    ("outpaint", {"left": 2001}, "left"),
+    ("outpaint", {"down": 2001}, "down"),
+    ("outpaint", {"creativity": 1.01}, "creativity"),
+    ("outpaint", {"creativity": -0.01}, "creativity"),
+    ("outpaint", {"mask": BLACK_EDIT}, "mask"),
+    ("outpaint", {"negative_prompt": "people"}, "negative_prompt"),
+    ("outpaint", {"seed": 4_294_967_295}, "seed"),
+    ("outpaint", {"image": grey(400, 159)}, "image"),
+    *[(task, {"grow_mask": 21}, "grow_mask") for task in SEARCH_TOOLS],
+    *[(task, {"prompt": None}, "prompt") for task in SEARCH_TOOLS],
+    *[(task, {"finder": None}, "finder") for task in SEARCH_TOOLS],
+    *[(task, {"seed": 4_294_967_295}, "seed") for task in SEARCH_TOOLS],
+    *[(task, {"image": grey(63, 100)}, "image") for task in SEARCH_TOOLS],
+    *[(task, {"image": grey(100, 251)}, "image") for task in SEARCH_TOOLS],
+    *[(task, {"mask": BLACK_EDIT}, "mask") for task in SEARCH_TOOLS],
+    ("erase", {"grow_mask": 21}, "grow_mask"),
+    ("erase", {"mask": None}, "mask"),
+    ("erase", {"prompt": "a saucer"}, "prompt"),
+    ("erase", {"style_preset": "anime"}, "style_preset"),
+    ("erase", {"seed": 4_294_967_295}, "seed"),
+    ("erase", {"mask": CHELSEA}, "mask"),
+    ("erase", {"image": grey(600, 239), "mask": png(np.zeros((239, 600), np.uint8))}, "image"),
+    ("remove-background", {"n": 2}, "n"),
+    ("remove-background", {"seed": 1}, "seed"),
+    ("remove-background", {"output_format": "jpeg"}, "output_format"),
+    ("remove-background", {"image": grey(2049, 2048)}, "image"),
+    ("remove-background", {"image": grey(64, 161)}, "image"),
+    ("remove-background", {"image": grey(63, 63)}, "image"),
+]
+
+
+@pytest.mark.parametrize(
+    ("task", "changes", "field"),
+    [pytest.param(*row, id=f"{row[0]}:{row[2]}") for row in LIMITS],
+)
+@pytest.mark.parametrize("content", CONTENTS)
+async def test_one_step_past_a_limit_names_the_field(
+    gateway: httpx.AsyncClient,
+    emulator: EmulatorServer,
+    content: Content,
+    task: str,
+    changes: dict[str, Any],
+    field: str,
+) -> None:
+    finder = SEARCH_TOOLS[task][0] if task in SEARCH_TOOLS else "finder"
+    fields = {**LIMIT_REQUESTS[task], **changes}
+    sent = {(finder if k == "finder" else k): v for k, v in fields.items() if v is not None}
+    named = finder if field == "finder" else field
+    assert_invalid(await post(gateway, task, content, sent), emulator, named)
 
 
 async def test_models_lists_the_tools_with_their_limits(gateway: httpx.AsyncClient) -> None:

@@ -11,8 +11,9 @@ import pytest
 from PIL import Image
 
 from emulator.testing import EmulatorServer
-from tests.api.native.test_inpaint import CONTENTS, Content, assert_problem, post
+from tests.support.edits import CONTENTS, Content, post
 from tests.support.gateway import b64, data, image_size, open_gateway, settings_for
+from tests.support.problems import assert_invalid
 
 COFFEE = data("coffee.png")  # 600x400
 CHELSEA = data("chelsea.png")  # 451x300
@@ -118,7 +119,7 @@ class TestControl:
         self, gateway: httpx.AsyncClient, emulator: EmulatorServer, content: Content
     ) -> None:
         response = await post(gateway, "control", content, {"image": COFFEE, "prompt": "a cup"})
-        assert_problem(response, emulator, "control")
+        assert_invalid(response, emulator, "control")
         assert "sketch, structure" in response.json()["errors"][0]["message"]
 
     async def test_a_control_the_named_model_does_not_do_is_refused(
@@ -126,30 +127,15 @@ class TestControl:
     ) -> None:
         fields = {"model": "control-sketch", "control": "structure", "image": COFFEE, "prompt": "x"}
         response = await post(gateway, "control", "json", fields)
-        assert_problem(response, emulator, "control")
+        assert_invalid(response, emulator, "control")
         assert "control-structure" in response.json()["errors"][0]["message"]
-
-    @pytest.mark.parametrize("content", CONTENTS)
-    async def test_limits_one_step_past(
-        self, gateway: httpx.AsyncClient, emulator: EmulatorServer, content: Content
-    ) -> None:
-        fields = {
-            "image": resized(COFFEE, (161, 64)),  # aspect 2.52:1
-            "prompt": "a cup",
-            "control": "sketch",
-            "control_strength": 1.01,
-            "seed": 4_294_967_295,
-            "negative_prompt": "n" * 10_001,
-        }
-        response = await post(gateway, "control", content, fields)
-        assert_problem(response, emulator, "image", "control_strength", "seed", "negative_prompt")
 
     async def test_a_small_image_is_named(
         self, gateway: httpx.AsyncClient, emulator: EmulatorServer
     ) -> None:
         fields = {"image": resized(COFFEE, (63, 64)), "prompt": "a cup", "control": "sketch"}
         response = await post(gateway, "control", "json", fields)
-        assert_problem(response, emulator, "image")
+        assert_invalid(response, emulator, "image")
         assert "at least 64 px" in response.json()["errors"][0]["message"]
 
     async def test_a_filtered_prompt_is_content_filtered(
@@ -198,22 +184,6 @@ class TestStyleGuide:
         assert body["seed"] == image["seed"]
         assert 1 <= body["seed"] <= 4_294_967_294
 
-    @pytest.mark.parametrize("content", CONTENTS)
-    async def test_limits_one_step_past(
-        self, gateway: httpx.AsyncClient, emulator: EmulatorServer, content: Content
-    ) -> None:
-        fields = {
-            "image": resized(COFFEE, (64, 161)),
-            "prompt": "a lighthouse",
-            "negative_prompt": "p" * 10_001,
-            "fidelity": 1.01,
-            "control_strength": 0.5,
-        }
-        response = await post(gateway, "style-guide", content, fields)
-        assert_problem(
-            response, emulator, "image", "negative_prompt", "fidelity", "control_strength"
-        )
-
     async def test_a_filtered_prompt_is_content_filtered(self, gateway: httpx.AsyncClient) -> None:
         fields = {"image": COFFEE, "prompt": "forbidden colours"}
         assert_content_filtered(await post(gateway, "style-guide", "json", fields))
@@ -260,35 +230,12 @@ class TestStyleTransfer:
         body = only_call(emulator, STYLE_TRANSFER_ID)
         assert body == {"init_image": b64(CHELSEA), "style_image": b64(COFFEE), "seed": 1}
 
-    @pytest.mark.parametrize("content", CONTENTS)
-    async def test_limits_one_step_past(
-        self, gateway: httpx.AsyncClient, emulator: EmulatorServer, content: Content
-    ) -> None:
-        fields = {
-            "init_image": COFFEE,
-            "style_image": resized(CHELSEA, (64, 63)),
-            "style_strength": 1.01,
-            "composition_fidelity": 1.01,
-            "change_strength": 0.09,
-            "style_preset": "anime",
-        }
-        response = await post(gateway, "style-transfer", content, fields)
-        assert_problem(
-            response,
-            emulator,
-            "style_image",
-            "style_strength",
-            "composition_fidelity",
-            "change_strength",
-            "style_preset",
-        )
-
     async def test_a_large_init_image_is_named(
         self, gateway: httpx.AsyncClient, emulator: EmulatorServer
     ) -> None:
         fields = {"init_image": resized(ROCKET, (3073, 3072), "JPEG"), "style_image": COFFEE}
         response = await post(gateway, "style-transfer", "json", fields)
-        assert_problem(response, emulator, "init_image")
+        assert_invalid(response, emulator, "init_image")
         assert "at most 9437184 pixels" in response.json()["errors"][0]["message"]
 
     async def test_a_filtered_prompt_is_content_filtered(self, gateway: httpx.AsyncClient) -> None:
@@ -313,7 +260,11 @@ class TestFastUpscale:
     async def test_output_format(
         self, gateway: httpx.AsyncClient, emulator: EmulatorServer, content: Content
     ) -> None:
-        fields = {"image": resized(COFFEE, (32, 32)), "mode": "fast", "output_format": "webp"}
+        fields: dict[str, Any] = {
+            "image": resized(COFFEE, (32, 32)),
+            "mode": "fast",
+            "output_format": "webp",
+        }
         image = produced(await post(gateway, "upscale", content, fields), "image/webp")
         assert image_size(image["b64_json"]) == (128, 128)
         body = only_call(emulator, UPSCALE_ID.format("fast"))
@@ -325,37 +276,17 @@ class TestFastUpscale:
     ) -> None:
         fields = {"image": COFFEE, "n": 2, "seed": 5, "prompt": "sharper"}
         response = await post(gateway, "upscale", content, fields)
-        assert_problem(response, emulator, "n", "seed", "prompt")
+        assert_invalid(response, emulator, "n", "seed", "prompt")
         messages = {e["field"]: e["message"] for e in response.json()["errors"]}
         assert "deterministic" in messages["n"]
         assert "deterministic" in messages["seed"]
-
-    @pytest.mark.parametrize(
-        ("size", "why"),
-        [
-            ((31, 64), "at least 32 px"),
-            ((1537, 615), "at most 1536 px"),
-            ((1025, 1024), "at most 1048576 pixels"),
-            ((161, 64), "aspect ratio"),
-        ],
-    )
-    async def test_input_limits_one_step_past(
-        self,
-        gateway: httpx.AsyncClient,
-        emulator: EmulatorServer,
-        size: tuple[int, int],
-        why: str,
-    ) -> None:
-        response = await post(gateway, "upscale", "json", {"image": resized(COFFEE, size)})
-        assert_problem(response, emulator, "image")
-        assert why in response.json()["errors"][0]["message"]
 
     async def test_a_mode_the_named_model_does_not_do_is_refused(
         self, gateway: httpx.AsyncClient, emulator: EmulatorServer
     ) -> None:
         fields = {"model": "fast-upscale", "mode": "creative", "image": COFFEE}
         response = await post(gateway, "upscale", "json", fields)
-        assert_problem(response, emulator, "mode")
+        assert_invalid(response, emulator, "mode")
         assert "creative-upscale" in response.json()["errors"][0]["message"]
 
     async def test_a_mode_the_configured_default_does_not_do_is_refused(
@@ -365,14 +296,14 @@ class TestFastUpscale:
         async with open_gateway(settings) as gateway:
             fields = {"mode": "fast", "image": COFFEE, "prompt": "sharper"}
             response = await post(gateway, "upscale", "json", fields)
-        assert_problem(response, emulator, "mode")
+        assert_invalid(response, emulator, "mode")
         assert "fast-upscale" in response.json()["errors"][0]["message"]
 
     async def test_an_unknown_mode_is_named(
         self, gateway: httpx.AsyncClient, emulator: EmulatorServer
     ) -> None:
         response = await post(gateway, "upscale", "json", {"image": COFFEE, "mode": "magic"})
-        assert_problem(response, emulator, "mode")
+        assert_invalid(response, emulator, "mode")
 
 
 class TestDetailedUpscale:
@@ -434,7 +365,7 @@ class TestDetailedUpscale:
     ) -> None:
         fields = {"image": COFFEE, "mode": mode, "prompt": "x", "creativity": creativity}
         response = await post(gateway, "upscale", "json", fields)
-        assert_problem(response, emulator, "creativity")
+        assert_invalid(response, emulator, "creativity")
 
     @pytest.mark.parametrize("content", CONTENTS)
     @pytest.mark.parametrize("mode", ["conservative", "creative"])
@@ -442,37 +373,14 @@ class TestDetailedUpscale:
         self, gateway: httpx.AsyncClient, emulator: EmulatorServer, content: Content, mode: str
     ) -> None:
         response = await post(gateway, "upscale", content, {"image": COFFEE, "mode": mode})
-        assert_problem(response, emulator, "prompt")
+        assert_invalid(response, emulator, "prompt")
 
     async def test_style_preset_is_creative_only(
         self, gateway: httpx.AsyncClient, emulator: EmulatorServer
     ) -> None:
         fields = {"image": COFFEE, "mode": "conservative", "prompt": "x", "style_preset": "anime"}
         response = await post(gateway, "upscale", "json", fields)
-        assert_problem(response, emulator, "style_preset")
-
-    @pytest.mark.parametrize(
-        ("mode", "size", "fmt", "why"),
-        [
-            ("conservative", (63, 80), "PNG", "at least 64 px"),
-            ("conservative", (3073, 3072), "JPEG", "at most 9437184 pixels"),
-            ("creative", (80, 63), "PNG", "at least 64 px"),
-            ("creative", (1025, 1024), "PNG", "at most 1048576 pixels"),
-        ],
-    )
-    async def test_input_limits_one_step_past(
-        self,
-        gateway: httpx.AsyncClient,
-        emulator: EmulatorServer,
-        mode: str,
-        size: tuple[int, int],
-        fmt: str,
-        why: str,
-    ) -> None:
-        fields = {"image": resized(ROCKET, size, fmt), "mode": mode, "prompt": "x"}
-        response = await post(gateway, "upscale", "json", fields)
-        assert_problem(response, emulator, "image")
-        assert why in response.json()["errors"][0]["message"]
+        assert_invalid(response, emulator, "style_preset")
 
     async def test_the_smallest_inputs_are_taken(
         self, gateway: httpx.AsyncClient, emulator: EmulatorServer
@@ -487,6 +395,106 @@ class TestDetailedUpscale:
     ) -> None:
         fields = {"image": COFFEE, "mode": mode, "prompt": "x", "negative_prompt": "forbidden"}
         assert_content_filtered(await post(gateway, "upscale", "json", fields))
+
+
+# Each guided tool's request with every limit one step past at once: one row (task, fields, the
+# fields the 422 must name), sent as JSON and as multipart.
+ALL_PAST: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
+    (
+        "control",
+        {
+            "image": resized(COFFEE, (161, 64)),  # aspect 2.52:1
+            "prompt": "a cup",
+            "control": "sketch",
+            "control_strength": 1.01,
+            "seed": 4_294_967_295,
+            "negative_prompt": "n" * 10_001,
+        },
+        ("image", "control_strength", "seed", "negative_prompt"),
+    ),
+    (
+        "style-guide",
+        {
+            "image": resized(COFFEE, (64, 161)),
+            "prompt": "a lighthouse",
+            "negative_prompt": "p" * 10_001,
+            "fidelity": 1.01,
+            "control_strength": 0.5,
+        },
+        ("image", "negative_prompt", "fidelity", "control_strength"),
+    ),
+    (
+        "style-transfer",
+        {
+            "init_image": COFFEE,
+            "style_image": resized(CHELSEA, (64, 63)),
+            "style_strength": 1.01,
+            "composition_fidelity": 1.01,
+            "change_strength": 0.09,
+            "style_preset": "anime",
+        },
+        (
+            "style_image",
+            "style_strength",
+            "composition_fidelity",
+            "change_strength",
+            "style_preset",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("task", "fields", "named"), [pytest.param(*row, id=row[0]) for row in ALL_PAST]
+)
+@pytest.mark.parametrize("content", CONTENTS)
+async def test_every_limit_one_step_past_is_named(
+    gateway: httpx.AsyncClient,
+    emulator: EmulatorServer,
+    content: Content,
+    task: str,
+    fields: dict[str, Any],
+    named: tuple[str, ...],
+) -> None:
+    assert_invalid(await post(gateway, task, content, fields), emulator, *named)
+
+
+# The upscalers' input image one step past each bound: (mode (None: the default, fast), the
+# photo, its size and format, what the message says).
+UPSCALE_INPUTS: list[tuple[str | None, bytes, tuple[int, int], str, str]] = [
+    (None, COFFEE, (31, 64), "PNG", "at least 32 px"),
+    (None, COFFEE, (1537, 615), "PNG", "at most 1536 px"),
+    (None, COFFEE, (1025, 1024), "PNG", "at most 1048576 pixels"),
+    (None, COFFEE, (161, 64), "PNG", "aspect ratio"),
+    ("conservative", ROCKET, (63, 80), "PNG", "at least 64 px"),
+    ("conservative", ROCKET, (3073, 3072), "JPEG", "at most 9437184 pixels"),
+    ("creative", ROCKET, (80, 63), "PNG", "at least 64 px"),
+    ("creative", ROCKET, (1025, 1024), "PNG", "at most 1048576 pixels"),
+]
+
+
+@pytest.mark.parametrize(
+    ("mode", "photo", "size", "fmt", "why"),
+    [
+        pytest.param(*row, id=f"{row[0] or 'fast'}-{row[2][0]}x{row[2][1]}")
+        for row in UPSCALE_INPUTS
+    ],
+)
+async def test_upscale_input_one_step_past_is_named(
+    gateway: httpx.AsyncClient,
+    emulator: EmulatorServer,
+    mode: str | None,
+    photo: bytes,
+    size: tuple[int, int],
+    fmt: str,
+    why: str,
+) -> None:
+    fields: dict[str, Any] = {"image": resized(photo, size, fmt)}
+    if mode is not None:
+        fields |= {"mode": mode, "prompt": "x"}
+    response = await post(gateway, "upscale", "json", fields)
+    assert_invalid(response, emulator, "image")
+    assert why in response.json()["errors"][0]["message"]
 
 
 class TestConfiguration:
@@ -508,7 +516,7 @@ class TestConfiguration:
                 "creativity": 0.45,
             }
             response = await post(gateway, "upscale", "json", fields)
-        assert_problem(response, emulator, "image", "creativity")
+        assert_invalid(response, emulator, "image", "creativity")
 
     async def test_models_lists_each_tool(self, gateway: httpx.AsyncClient) -> None:
         models = {m["id"]: m for m in (await gateway.get("/v1/models")).json()["models"]}

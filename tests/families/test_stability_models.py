@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from emulator.testing import EmulatorServer
-from tests.api.native.test_inpaint import (
+from tests.support.edits import (
     ASTRONAUT,
     CHELSEA,
     COFFEE,
@@ -21,12 +21,12 @@ from tests.api.native.test_inpaint import (
     ROCKET,
     Content,
     answer_images,
-    assert_problem,
     bodies,
     mad,
     post,
 )
 from tests.support.gateway import b64, image_size, open_gateway, pixels, settings_for
+from tests.support.problems import assert_invalid
 
 SD35 = "stability.sd3-5-large-v1:0"
 ULTRA = "stability.stable-image-ultra-v1:1"
@@ -328,7 +328,7 @@ class TestVariations:
         self, gateway: httpx.AsyncClient, emulator: EmulatorServer, content: Content
     ) -> None:
         fields = {"model": "sd3.5", "prompt": "x", "images": [ASTRONAUT, CHELSEA]}
-        assert_problem(await post(gateway, "variations", content, fields), emulator, "images")
+        assert_invalid(await post(gateway, "variations", content, fields), emulator, "images")
 
 
 def _limit_cases() -> list[Any]:
@@ -472,7 +472,7 @@ class TestLimits:
         named: tuple[str, ...],
     ) -> None:
         response = await post(gateway, task, content, fields)
-        assert_problem(response, emulator, *named)
+        assert_invalid(response, emulator, *named)
 
     @pytest.mark.parametrize(
         ("task", "fields"),

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from emulator.testing import EmulatorServer
-from tests.api.native.test_inpaint import (
+from tests.support.edits import (
     ALPHA_EDIT,
     BLACK_EDIT,
     CHELSEA,
@@ -23,11 +23,11 @@ from tests.api.native.test_inpaint import (
     Content,
     answer_images,
     assert_edited_inside_only,
-    assert_problem,
     post,
     region,
 )
 from tests.support.gateway import b64, image_size, pixels
+from tests.support.problems import assert_invalid
 
 V1 = "amazon.titan-image-generator-v1"
 V2 = "amazon.titan-image-generator-v2:0"
@@ -451,7 +451,7 @@ async def test_refused_naming_the_field(
     fields: dict[str, Any],
     named: tuple[str, ...],
 ) -> None:
-    assert_problem(await post(gateway, task, content, fields), emulator, *named)
+    assert_invalid(await post(gateway, task, content, fields), emulator, *named)
 
 
 ACCEPTED: list[tuple[str, str, dict[str, Any], tuple[int, int]]] = [
@@ -483,7 +483,7 @@ async def test_v1_message_names_what_it_takes(
     gateway: httpx.AsyncClient, emulator: EmulatorServer
 ) -> None:
     response = await gateway.post("/v1/images/text-to-image", json={**_V1, "style": "MAXIMALISM"})
-    assert_problem(response, emulator, "style")
+    assert_invalid(response, emulator, "style")
     [error] = response.json()["errors"]
     assert error["message"].startswith(f"not taken by {V1} for text-to-image; it takes: ")
     assert "condition_image" not in error["message"]
@@ -494,7 +494,7 @@ async def test_nova_transparency_message(
 ) -> None:
     fields = {"model": "nova", "image": ALPHA_EDIT}
     response = await post(gateway, "remove-background", "multipart", fields)
-    assert_problem(response, emulator, "image")
+    assert_invalid(response, emulator, "image")
     [error] = response.json()["errors"]
     assert "transparent pixels" in error["message"]
     assert NOVA in error["message"]

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from emulator.testing import EmulatorServer
-from tests.api.native.test_inpaint import Content, post
+from tests.support.edits import Content, post
 from tests.support.gateway import b64, data, pixels
 
 NOVA = "amazon.nova-canvas-v1:0"
@@ -137,7 +137,7 @@ async def test_fields_of_another_mask_type_are_refused_naming_them(
 async def test_the_bedrock_surface_validates_and_passes_the_body_through(
     gateway: httpx.AsyncClient, emulator: EmulatorServer
 ) -> None:
-    body = {
+    body: dict[str, Any] = {
         "taskType": "VIRTUAL_TRY_ON",
         "virtualTryOnParams": {
             "sourceImage": b64(PERSON),

@@ -4,32 +4,51 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
 import httpx
 import pytest
 
+from app.bedrock.admission import ModelGate
 from emulator.testing import EmulatorServer
 from tests.support.gateway import settings_for
+from tests.support.problems import assert_problem
 from tests.support.resilience import (
     REQUEST,
     T2I,
     TITAN,
     assert_images,
-    assert_problem,
     calls,
     open_resilient,
     until,
 )
 
 
-async def eventually(condition: Callable[[], bool]) -> None:
-    """Wait until `condition` holds (the gateway's own state, changed by its tasks)."""
-    for _ in range(5000):
-        if condition():
-            return
-        await asyncio.sleep(0.002)
-    raise AssertionError("the condition never held")
+class Arrivals:
+    """Counts the callers coming to a gate, and lets the test wait for them on an event.
+
+    It wraps the gate's `slot`: a caller is counted as it asks for a slot, and it then takes one
+    or joins the queue without yielding to the event loop, so by the time a test waiting here
+    runs again, every counted caller holds a slot or waits in the queue.
+    """
+
+    def __init__(self, gate: ModelGate) -> None:
+        self.count = 0
+        self._arrived = asyncio.Event()
+        slot = gate.slot
+
+        def counted(wait_s: float) -> AbstractAsyncContextManager[None]:
+            self.count += 1
+            self._arrived.set()
+            return slot(wait_s)
+
+        gate.slot = counted  # type: ignore[method-assign,assignment]
+
+    async def reached(self, count: int) -> None:
+        """Wait until `count` callers have come to the gate."""
+        while self.count < count:
+            self._arrived.clear()
+            await self._arrived.wait()
 
 
 def assert_refused(response: httpx.Response) -> str:
@@ -80,11 +99,13 @@ class TestBurst:
         settings = settings_for(emulator, max_concurrency_per_model=2, max_queue_per_model=2)
         async with open_resilient(settings) as gw:
             gate = gw.bedrock.admission.gate(TITAN)
+            arrivals = Arrivals(gate)
             emulator.set_faults(latency_ms={"*": 2000})
             running = [asyncio.create_task(gw.http.post(T2I, json=REQUEST)) for _ in range(2)]
             await until(emulator, in_flight=2)
             queued = [asyncio.create_task(gw.http.post(T2I, json=REQUEST)) for _ in range(2)]
-            await eventually(lambda: gate.waiting == 2)
+            await arrivals.reached(4)
+            assert (gate.in_flight, gate.waiting) == (2, 2)
             # The slots and the queue are full: 36 more are refused without waiting for either.
             burst = await asyncio.gather(*(gw.http.post(T2I, json=REQUEST) for _ in range(36)))
             assert emulator.stats()["in_flight"] == 2  # refused while the first two still ran

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
 
 from app.capacity import ByteBudget
 from emulator.testing import EmulatorServer
+from tests.support.files import DATA
 from tests.support.gateway import settings_for
 from tests.support.live import GatewayServer
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 COFFEE = (DATA / "coffee.png").read_bytes()
 MASK = (DATA / "coffee-mask-black-edit.png").read_bytes()
 INPAINT = "/v1/images/inpaint"

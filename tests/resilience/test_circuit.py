@@ -9,6 +9,7 @@ import pytest
 
 from emulator.testing import EmulatorServer
 from tests.support.gateway import settings_for
+from tests.support.problems import assert_problem
 from tests.support.resilience import (
     REQUEST,
     T2I,
@@ -16,7 +17,6 @@ from tests.support.resilience import (
     FakeClock,
     Gateway,
     assert_images,
-    assert_problem,
     calls,
     open_resilient,
     until,

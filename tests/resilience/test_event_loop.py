@@ -24,7 +24,8 @@ import pytest
 from PIL import Image
 
 from emulator.testing import EmulatorServer
-from tests.support.gateway import DATA, settings_for
+from tests.support.files import DATA
+from tests.support.gateway import settings_for
 from tests.support.live import GatewayServer
 
 LARGE = (1408, 768)  # Titan's widest input

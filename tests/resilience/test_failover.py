@@ -14,6 +14,7 @@ import pytest
 from app.settings import Settings
 from emulator.testing import EmulatorServer
 from tests.support.gateway import settings_for
+from tests.support.problems import assert_problem
 from tests.support.resilience import (
     REQUEST,
     T2I,
@@ -21,7 +22,6 @@ from tests.support.resilience import (
     FakeClock,
     Gateway,
     assert_images,
-    assert_problem,
     calls,
     open_resilient,
 )

@@ -29,6 +29,7 @@ from emulator.faults import DEFAULT_MESSAGES, FAULT_NAMES
 from emulator.testing import EmulatorServer
 from tests.support.gateway import open_gateway, settings_for
 from tests.support.live import GatewayServer
+from tests.support.problems import assert_problem
 
 T2I = "/v1/images/text-to-image"
 SD35 = "stability.sd3-5-large-v1:0"
@@ -105,18 +106,6 @@ def inject(emulator: EmulatorServer, fault: str, message: str | None = None) -> 
     if message is not None:
         entry["message"] = message
     emulator.set_faults(schedule=[entry], slow_ms=60_000)
-
-
-def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
-    """A problem+json answer with this status and type, and the request id."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    problem: dict[str, Any] = response.json()
-    assert problem["status"] == status
-    assert problem["type"] == f"/problems/{slug}"
-    assert problem["title"]
-    assert problem["request_id"] == response.headers["x-request-id"]
-    return problem
 
 
 def test_every_fault_has_a_row() -> None:

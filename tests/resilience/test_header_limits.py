@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 from emulator.testing import EmulatorServer
-from tests.support.served import ROOT, ServedGateway, errors_logged
+from tests.support.files import ROOT
+from tests.support.served import ServedGateway, errors_logged
 
 TITAN = "amazon.titan-image-generator-v1"
 NATIVE = "/v1/images/text-to-image"

@@ -11,13 +11,13 @@ import pytest
 
 from emulator.testing import EmulatorServer
 from tests.support.gateway import settings_for
+from tests.support.problems import assert_problem
 from tests.support.resilience import (
     REQUEST,
     T2I,
     TITAN,
     Gateway,
     assert_images,
-    assert_problem,
     calls,
     open_resilient,
 )

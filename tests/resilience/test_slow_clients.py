@@ -157,9 +157,9 @@ def test_fifty_slow_uploads_delay_only_themselves(
             assert answer.headers["x-amzn-errortype"] == "RequestTimeout"
         assert f"within {READ_TIMEOUT_S} s".encode() in answer.body
     for head in heads:
-        answer = read_to_end(head)  # the answer, then the connection's end
-        assert answer.startswith(b"HTTP/1.1 408 "), answer
-        assert b'"code":"header_timeout"' in answer
+        raw = read_to_end(head)  # the answer, then the connection's end
+        assert raw.startswith(b"HTTP/1.1 408 "), raw
+        assert b'"code":"header_timeout"' in raw
     for sock in idle:
         assert read_to_end(sock) == b""  # nothing to answer: just closed
     for upload in uploads:

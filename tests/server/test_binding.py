@@ -15,7 +15,8 @@ import pytest
 
 from app.serve import bind_refusal
 from app.settings import Settings
-from tests.support.served import ROOT, free_port
+from tests.support.files import ROOT
+from tests.support.served import free_port
 
 EX_CONFIG = 78
 

@@ -15,27 +15,9 @@ import pytest
 
 from app.auth.keygen import hash_key
 from emulator.testing import EmulatorServer
+from tests.support.cli import cli
+from tests.support.files import ROOT
 from tests.support.served import free_port
-
-ROOT = Path(__file__).parents[2]
-
-
-def cli(
-    *args: str, env: dict[str, str] | None = None, python: tuple[str, ...] = ()
-) -> subprocess.CompletedProcess[str]:
-    """`python -m app ARGS` in the repository, with a clean gateway environment plus `env`."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GATEWAY_"))}
-    base.pop("PORT", None)
-    base.pop("HOST", None)
-    return subprocess.run(
-        [sys.executable, *python, "-m", "app", *args],
-        cwd=ROOT,
-        env={**base, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_help_lists_the_commands_and_every_setting() -> None:

@@ -6,15 +6,13 @@ No Docker engine runs the tests: the files are read as Compose and nginx would r
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from app.settings import Settings
-
-ROOT = Path(__file__).parents[2]
+from tests.support.files import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from tests.support.files import ROOT
 from tests.support.served import ServedGateway
 
-ROOT = Path(__file__).parents[2]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 # What differs between runs: ids and clocks; and, for a request that gives no seed, the seed the
 # gateway drew and so the image's length.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -15,8 +15,8 @@ import pytest
 from app.auth.keygen import hash_key, new_key
 from app.observability.logs import JsonFormatter
 from emulator.testing import EmulatorServer
-from tests.server.test_metrics import scrape, value
 from tests.support.gateway import b64, data, open_gateway, settings_for
+from tests.support.metrics import scrape, value
 
 T2I = "/v1/images/text-to-image"
 VARIATIONS = "/v1/images/variations"
@@ -40,7 +40,7 @@ class Lines(logging.Handler):
 
 
 @pytest.fixture
-def lines() -> AsyncIterator[Lines]:
+def lines() -> Iterator[Lines]:
     handler = Lines()
     logger = logging.getLogger("app.access")
     logger.addHandler(handler)

@@ -7,33 +7,14 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from emulator.testing import EmulatorServer
 from tests.support.gateway import open_gateway, settings_for
+from tests.support.metrics import scrape, value
 
 T2I = "/v1/images/text-to-image"
 TITAN = "amazon.titan-image-generator-v1"
 REQUEST = {"prompt": "a red barn", "width": 512, "height": 512, "seed": 7}
-
-
-async def scrape(http: httpx.AsyncClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    """Every sample of /metrics, keyed by name and labels."""
-    response = await http.get("/metrics")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain; version=")
-    samples = {}
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
-    return samples
-
-
-def value(
-    samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
-) -> float:
-    """One sample's value; 0 when absent."""
-    return samples.get((name, frozenset(labels.items())), 0.0)
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from emulator.testing import EmulatorControl
-from tests.support.served import ROOT, free_port
+from tests.support.files import ROOT
+from tests.support.served import free_port
 
 T2I = "/v1/images/text-to-image"
 REQUEST = {"prompt": "a red kite", "width": 512, "height": 512}

@@ -16,13 +16,11 @@ import httpx
 import httpx2
 import openai
 import pytest
-from starlette.types import Receive, Scope, Send
 
 from app.auth.keygen import hash_key
 from app.idempotency.index import MemoryIndex
-from app.main import create_app
 from emulator.testing import EmulatorServer
-from tests.support.gateway import data, open_gateway, settings_for
+from tests.support.gateway import data, open_app, open_gateway, settings_for
 from tests.support.jobs import jobs_gateway
 from tests.support.redis_server import RedisServer
 from tests.support.served import ServedGateway
@@ -47,16 +45,8 @@ async def gateway_and_state(
     emulator: EmulatorServer, results: Path, **overrides: Any
 ) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, Any]]]:
     """The gateway, and the lifespan state its requests see (to set its services' clocks)."""
-    app = create_app(settings_for(emulator, results_dir=str(results), **overrides))
-    async with app.router.lifespan_context(app) as state:
-
-        async def serve(scope: Scope, receive: Receive, send: Send) -> None:
-            scope["state"] = dict(state or {})
-            await app(scope, receive, send)
-
-        transport = httpx.ASGITransport(app=serve)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-            yield client, dict(state or {})
+    async with open_app(settings_for(emulator, results_dir=str(results), **overrides)) as opened:
+        yield opened
 
 
 @asynccontextmanager

@@ -12,25 +12,24 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
 import redis as redis_sync
-from starlette.types import Receive, Scope, Send
 
 from app.auth.keygen import hash_key
 from app.auth.keys import ApiKey, Limits
-from app.main import create_app
 from app.problems import ProblemError
 from app.quotas import Backend, Quotas
 from app.quotas.memory import MemoryBackend
 from app.quotas.redis_backend import RedisBackend
 from app.settings import Settings
 from emulator.testing import EmulatorServer
-from tests.support.gateway import settings_for
+from tests.support.files import ROOT
+from tests.support.gateway import open_app, settings_for
 from tests.support.redis_server import RedisServer
-from tests.support.served import ROOT, free_port
+from tests.support.served import free_port
 
 T2I = "/v1/images/text-to-image"
 REQUEST = {"prompt": "a red kite", "width": 512, "height": 512}
@@ -253,21 +252,10 @@ class TestRedis:
 
 @asynccontextmanager
 async def gateway_at(settings: Settings, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its lifespan (as tests/support/gateway.py opens it), its quotas on `clock`."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app) as state:
-        assert state is not None
+    """The app with its lifespan (tests/support/gateway.py's open_app), its quotas on `clock`."""
+    async with open_app(settings) as (client, state):
         state["runner"].quotas.clock = clock
-
-        async def serve(scope: Scope, receive: Receive, send: Send) -> None:
-            scope["state"] = dict(state)
-            await app(scope, receive, send)
-
-        transport = httpx.ASGITransport(app=serve)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://gateway", timeout=60
-        ) as client:
-            yield client
+        yield client
 
 
 def limited(emulator: EmulatorServer, store: str, **settings: Any) -> Settings:
@@ -484,7 +472,7 @@ async def test_two_gateway_processes_enforce_one_budget(
                         for replica in replicas * 6
                     )
                 )
-            if len(counters.keys(f"gateway:quota:{key}:rpm:*")) == 1:
+            if len(cast(list[bytes], counters.keys(f"gateway:quota:{key}:rpm:*"))) == 1:
                 break
     finally:
         counters.close()

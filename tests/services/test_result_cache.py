@@ -13,12 +13,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from starlette.types import Receive, Scope, Send
 
 from app.auth.keygen import hash_key
-from app.main import create_app
 from emulator.testing import EmulatorServer
-from tests.support.gateway import data, settings_for
+from tests.support.gateway import data, open_app, settings_for
 from tests.support.jobs import WorkerProcess, jobs_gateway
 from tests.support.redis_server import RedisServer
 
@@ -43,18 +41,8 @@ async def cached_gateway(
 ) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, Any]]]:
     """The gateway with the cache on, and the lifespan state its requests see."""
     values = {"cache": True, "results_dir": str(results), **overrides}
-    app = create_app(settings_for(emulator, **values))
-    async with app.router.lifespan_context(app) as state:
-
-        async def serve(scope: Scope, receive: Receive, send: Send) -> None:
-            scope["state"] = dict(state or {})
-            await app(scope, receive, send)
-
-        transport = httpx.ASGITransport(app=serve)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://gateway", timeout=60
-        ) as client:
-            yield client, dict(state or {})
+    async with open_app(settings_for(emulator, **values)) as opened:
+        yield opened
 
 
 @pytest.fixture

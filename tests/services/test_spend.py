@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import httpx
@@ -33,9 +33,10 @@ from app.spend.ledger import Ledger, MemoryLedger
 from app.spend.prices import PriceTable
 from app.spend.redis_ledger import RedisLedger
 from emulator.testing import EmulatorServer
+from tests.support.files import ROOT
 from tests.support.jobs import WorkerProcess, jobs_gateway
 from tests.support.redis_server import RedisServer
-from tests.support.served import ROOT, ServedGateway, free_port
+from tests.support.served import ServedGateway, free_port
 
 T2I = "/v1/images/text-to-image"
 ULTRA = "stability.stable-image-ultra-v1:1"
@@ -102,7 +103,7 @@ async def test_two_processes_serve_exactly_what_a_daily_budget_pays_for(
                         for url in replicas * 6
                     )
                 )
-            if len(counters.keys(f"gateway:spend:budget:{key}:day:*")) == 1:
+            if len(cast(list[bytes], counters.keys(f"gateway:spend:budget:{key}:day:*"))) == 1:
                 break
     finally:
         counters.close()

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import numpy as np
 from PIL import Image
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.main import create_app
 from app.settings import Settings
@@ -41,21 +41,39 @@ def settings_for(emulator: EmulatorServer, **overrides: Any) -> Settings:
 
 
 @asynccontextmanager
-async def open_gateway(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client on the app, with the lifespan running as a server would run it."""
+async def running_app(settings: Settings) -> AsyncIterator[tuple[ASGIApp, dict[str, Any]]]:
+    """The app with its lifespan running, as an ASGI callable that hands every request the
+    lifespan state as uvicorn does, and that state (to reach the services the app built)."""
     app = create_app(settings)
-    async with app.router.lifespan_context(app) as state:
+    async with app.router.lifespan_context(app) as started:
+        state: dict[str, Any] = dict(started or {})
 
         async def serve(scope: Scope, receive: Receive, send: Send) -> None:
             # What uvicorn does with lifespan state: a shallow copy into every request's scope.
-            scope["state"] = dict(state or {})
+            scope["state"] = dict(state)
             await app(scope, receive, send)
 
+        yield serve, state
+
+
+@asynccontextmanager
+async def open_app(
+    settings: Settings,
+) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, Any]]]:
+    """An HTTP client on the running app (running_app), and the lifespan state."""
+    async with running_app(settings) as (serve, state):
         transport = httpx.ASGITransport(app=serve)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://gateway", timeout=60
         ) as client:
-            yield client
+            yield client, state
+
+
+@asynccontextmanager
+async def open_gateway(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the app, with the lifespan running as a server would run it."""
+    async with open_app(settings) as (client, _):
+        yield client
 
 
 def data(name: str) -> bytes:

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 
 from emulator.testing import EmulatorServer
+from tests.support.files import ROOT
 from tests.support.gateway import open_gateway, settings_for
 from tests.support.redis_server import RedisServer
-from tests.support.served import ROOT
 
 
 def job_settings(redis: RedisServer, results: Path) -> dict[str, Any]:

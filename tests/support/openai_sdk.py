@@ -7,10 +7,13 @@ from contextlib import asynccontextmanager
 
 import httpx2
 import openai
-from starlette.types import Receive, Scope, Send
 
-from app.main import create_app
 from app.settings import Settings
+from tests.support.gateway import data, pixels, running_app
+
+COFFEE = data("coffee.png")  # 600x400, the edits' photo
+ALPHA_EDIT = data("coffee-mask-alpha-edit.png")  # the photo, alpha 0 on the ellipse to edit
+EDIT_AREA = pixels(ALPHA_EDIT)[..., 3] < 128
 
 API_KEY = "x"  # the gateway does not check it; the SDK insists on one
 
@@ -20,14 +23,7 @@ async def openai_client(
     settings: Settings, *, max_retries: int = 0
 ) -> AsyncIterator[openai.AsyncOpenAI]:
     """An AsyncOpenAI on the app (lifespan running), through the SDK's own HTTP stack."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app) as state:
-
-        async def serve(scope: Scope, receive: Receive, send: Send) -> None:
-            # What uvicorn does with lifespan state: a shallow copy into every request's scope.
-            scope["state"] = dict(state or {})
-            await app(scope, receive, send)
-
+    async with running_app(settings) as (serve, _):
         transport = httpx2.ASGITransport(app=serve)
         async with (
             httpx2.AsyncClient(transport=transport, base_url="http://gateway") as http,

@@ -10,15 +10,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
-from starlette.types import Receive, Scope, Send
 
 from app.bedrock.client import BedrockClient
-from app.main import create_app
 from app.settings import Settings
 from emulator.testing import EmulatorServer
+from tests.support.gateway import open_app
 
 T2I = "/v1/images/text-to-image"
 TITAN = "amazon.titan-image-generator-v1"
@@ -58,19 +56,8 @@ class Gateway:
 @asynccontextmanager
 async def open_resilient(settings: Settings) -> AsyncIterator[Gateway]:
     """The app with its lifespan running, as `open_gateway` opens it, plus its Bedrock client."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app) as state:
-        assert state is not None
-
-        async def serve(scope: Scope, receive: Receive, send: Send) -> None:
-            scope["state"] = dict(state)
-            await app(scope, receive, send)
-
-        transport = httpx.ASGITransport(app=serve)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://gateway", timeout=60
-        ) as http:
-            yield Gateway(http, state["runner"].bedrock)
+    async with open_app(settings) as (http, state):
+        yield Gateway(http, state["runner"].bedrock)
 
 
 async def until(emulator: EmulatorServer, **counters: int) -> None:
@@ -90,13 +77,3 @@ def assert_images(response: httpx.Response, count: int = 1) -> None:
     images = response.json()["images"]
     assert [image["finish_reason"] for image in images] == ["success"] * count
     assert all(image["b64_json"] for image in images)
-
-
-def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
-    """A problem+json answer with this status and type."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    problem: dict[str, Any] = response.json()
-    assert problem["type"] == f"/problems/{slug}"
-    assert problem["status"] == status
-    return problem

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -24,8 +23,7 @@ import httpx
 import orjson
 
 from emulator.testing import EmulatorServer
-
-ROOT = Path(__file__).parents[2]
+from tests.support.files import ROOT
 
 
 def free_port() -> int:
@@ -100,9 +98,10 @@ class ServedGateway:
 
     def wait_for_text(self, text: str, timeout_s: float = 30) -> str:
         """Block until a stderr line contains `text` (it is woken by each new line)."""
-        return self._wait(
+        line: str = self._wait(
             lambda lines: next((line for line in lines if text in line), None), timeout_s
         )
+        return line
 
     def wait_for_records(
         self, matches: Callable[[dict[str, Any]], bool], count: int = 1, timeout_s: float = 30
@@ -114,7 +113,8 @@ class ServedGateway:
             hits = [record for record in parsed if matches(record)]
             return hits if len(hits) >= count else None
 
-        return self._wait(found, timeout_s)
+        hits: list[dict[str, Any]] = self._wait(found, timeout_s)
+        return hits
 
     def _wait(self, found: Callable[[list[str]], Any], timeout_s: float) -> Any:
         with self._changed:

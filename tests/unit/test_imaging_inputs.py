@@ -7,7 +7,6 @@ import io
 import random
 import struct
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,8 +21,8 @@ from app.imaging.inputs import (
     load_pixels,
     parse_image,
 )
+from tests.support.files import DATA
 
-DATA = Path(__file__).parent.parent / "data"
 LIMITS = {"max_bytes": 25_000_000, "max_pixels": 40_000_000}
 ALL_FORMATS = frozenset(ImageFormat)
 

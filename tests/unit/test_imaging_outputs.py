@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,8 +10,7 @@ from PIL import Image
 
 from app.imaging.inputs import ImageInputError
 from app.imaging.outputs import OUTPUT_MIME, sniff_mime, transcode
-
-DATA = Path(__file__).parent.parent / "data"
+from tests.support.files import DATA
 
 
 def encoded(image: Image.Image, fmt: str, **options: object) -> bytes:

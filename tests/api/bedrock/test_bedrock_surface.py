@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import boto3
@@ -20,16 +19,13 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from PIL import Image
-from starlette.types import Receive, Scope, Send
 
 from app.families.registry import BUILTIN_FAMILIES
-from app.main import create_app
 from app.schemas.images import FinishReason, GeneratedImage
-from app.settings import Settings
 from app.surfaces.bedrock.writers import write
 from app.tasks.runner import TaskResult
 from emulator.testing import EmulatorServer
-from tests.support.gateway import b64, data, image_size, pixels, settings_for
+from tests.support.gateway import b64, data, image_size, open_gateway, pixels, settings_for
 from tests.support.live import GatewayServer
 
 TITAN = "amazon.titan-image-generator-v1"
@@ -341,7 +337,7 @@ class TestValidation:
             for _ in range(3):
                 yield b" " * 600
 
-        async with _gateway(settings_for(emulator, max_body_bytes=1000)) as client:
+        async with open_gateway(settings_for(emulator, max_body_bytes=1000)) as client:
             response = await client.post(f"/model/{SD35}/invoke", content=chunks())
         assert response.status_code == 400
         assert response.headers["x-amzn-ErrorType"] == "ValidationException"
@@ -427,34 +423,17 @@ REPLACEMENTS: dict[str, dict[str, str]] = {"titan": {}, "sdxl": {}, "sd3-large":
 SD3 = "stability.sd3-large-v1:0"
 
 
-@asynccontextmanager
-async def _gateway(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The app in-process, its lifespan running as a server runs it."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app) as state:
-
-        async def serve(scope: Scope, receive: Receive, send: Send) -> None:
-            scope["state"] = dict(state or {})
-            await app(scope, receive, send)
-
-        transport = httpx.ASGITransport(app=serve)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://gateway", timeout=60
-        ) as client:
-            yield client
-
-
 @pytest.fixture
 async def replacing(emulator: EmulatorServer) -> AsyncIterator[httpx.AsyncClient]:
     """The gateway with the replacement map on for Titan v1, SDXL and SD3 Large."""
     settings = settings_for(emulator, max_attempts=1, replacements=REPLACEMENTS)
-    async with _gateway(settings) as client:
+    async with open_gateway(settings) as client:
         yield client
 
 
 def served(emulator: EmulatorServer) -> str:
     """The model the emulator was called with (the replacement map may pick a successor)."""
-    models = {r["resolved_model_id"] for r in emulator.requests()}
+    models: set[str] = {r["resolved_model_id"] for r in emulator.requests()}
     assert len(models) == 1
     return models.pop()
 

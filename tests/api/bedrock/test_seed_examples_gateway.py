@@ -227,7 +227,7 @@ def test_retired_and_not_mapped_is_a_410_naming_successors_and_the_setting(
     model_id, body, _ = EXAMPLES[name]
     with pytest.raises(ClientError) as raised:
         generate_image(model_id, body(tmp_path))
-    error: dict[str, Any] = raised.value.response
+    error: Any = raised.value.response
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 410
     assert error["Error"]["Code"] == "ResourceNotFoundException"
     message = error["Error"]["Message"]

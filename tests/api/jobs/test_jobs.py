@@ -257,7 +257,7 @@ def test_the_worker_refuses_to_start_without_a_queue(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from tests.support.served import ROOT
+    from tests.support.files import ROOT
 
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     finished = subprocess.run(

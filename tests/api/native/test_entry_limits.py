@@ -8,8 +8,8 @@ import pytest
 from app.families.registry import ModelRegistry
 from app.families.stability.adapter import STYLE_PRESETS
 from emulator.testing import EmulatorServer
-from tests.api.native.test_inpaint import answer_images, bodies
-from tests.server.test_cli import cli
+from tests.support.cli import cli
+from tests.support.edits import answer_images, bodies
 from tests.support.gateway import image_size, open_gateway, settings_for
 
 CORE = "stability.stable-image-core-v1:1"

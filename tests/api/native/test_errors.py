@@ -9,19 +9,9 @@ import pytest
 
 from emulator.testing import EmulatorServer
 from tests.support.gateway import open_gateway, settings_for
+from tests.support.problems import assert_problem
 
 T2I = "/v1/images/text-to-image"
-
-
-def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str, object]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    problem: dict[str, object] = response.json()
-    assert problem["status"] == status
-    assert problem["type"] == f"/problems/{slug}"
-    assert problem["request_id"] == response.headers["x-request-id"]
-    assert "Traceback" not in response.text
-    return problem
 
 
 class TestFrameworkErrorsAreProblems:

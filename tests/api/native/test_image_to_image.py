@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from emulator.testing import EmulatorServer
-from tests.api.native.test_inpaint import (
+from tests.support.edits import (
     ASTRONAUT,
     CONTENTS,
     ROCKET,
@@ -16,12 +16,12 @@ from tests.api.native.test_inpaint import (
     TITAN_ID,
     Content,
     answer_images,
-    assert_problem,
     bodies,
     mad,
     post,
 )
 from tests.support.gateway import b64, image_size, pixels
+from tests.support.problems import assert_invalid
 
 
 class TestImageToImage:
@@ -158,4 +158,4 @@ class TestImageToImage:
             "image": ASTRONAUT,
         }
         response = await post(gateway, "image-to-image", "json", fields)
-        assert_problem(response, emulator, "width", "height")
+        assert_invalid(response, emulator, "width", "height")

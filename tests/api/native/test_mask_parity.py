@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from emulator.testing import EmulatorServer
-from tests.api.native.test_inpaint import (
+from tests.support.edits import (
     ALPHA_EDIT,
     BLACK_EDIT,
     COFFEE,

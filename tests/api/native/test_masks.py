@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageFilter
 
 from emulator.testing import EmulatorServer
-from tests.api.native.test_inpaint import (
+from tests.support.edits import (
     ALPHA_EDIT,
     BLACK_EDIT,
     COFFEE,
@@ -26,12 +26,12 @@ from tests.api.native.test_inpaint import (
     Content,
     answer_images,
     assert_edited_inside_only,
-    assert_problem,
     bodies,
     post,
     region,
 )
 from tests.support.gateway import image_size, pixels
+from tests.support.problems import assert_invalid
 
 MODELS = ("titan", "sdxl")
 # Per model: the image, and its masks in each convention (all marking the same ellipse).
@@ -246,7 +246,7 @@ class TestRefusedMasks:
         extra = cases[case]
         fields = {"model": model, "prompt": "a biscuit", "image": image, **extra}
         response = await post(gateway, "inpaint", content, fields)
-        assert_problem(response, emulator, field)
+        assert_invalid(response, emulator, field)
 
     @pytest.mark.parametrize(("model", "too_long"), [("titan", 513), ("sdxl", 2001)])
     async def test_photo_mask_listed_with_every_other_bad_field(
@@ -256,4 +256,4 @@ class TestRefusedMasks:
         image = INPUTS[model][0]
         fields = {"model": model, "prompt": "x" * too_long, "image": image, "mask": image}
         response = await post(gateway, "inpaint", "json", fields)
-        assert_problem(response, emulator, "mask", "prompt")
+        assert_invalid(response, emulator, "mask", "prompt")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from emulator.testing import EmulatorServer
-from tests.api.native.test_inpaint import (
+from tests.support.edits import (
     BLACK_EDIT,
     COFFEE,
     CONTENTS,
@@ -20,13 +20,13 @@ from tests.api.native.test_inpaint import (
     Content,
     answer_images,
     assert_edited_inside_only,
-    assert_problem,
     bodies,
     mad,
     post,
     region,
 )
 from tests.support.gateway import b64, image_size, pixels
+from tests.support.problems import assert_invalid
 
 # The caller keeps the cup's ellipse and has everything around it generated: in the default
 # black-is-edit convention that is the white-edit file (black around, white on the ellipse).
@@ -167,7 +167,7 @@ class TestOutpaint:
         self, gateway: httpx.AsyncClient, emulator: EmulatorServer
     ) -> None:
         fields = {"model": "titan", "image": COFFEE, "mask": AROUND_CUP}
-        assert_problem(await post(gateway, "outpaint", "json", fields), emulator, "prompt")
+        assert_invalid(await post(gateway, "outpaint", "json", fields), emulator, "prompt")
 
     async def test_sdxl_has_no_outpainting_mode(
         self, gateway: httpx.AsyncClient, emulator: EmulatorServer
@@ -181,5 +181,5 @@ class TestOutpaint:
             "mask_convention": "white-is-edit",
         }
         response = await post(gateway, "outpaint", "multipart", fields)
-        assert_problem(response, emulator, "outpainting_mode")
+        assert_invalid(response, emulator, "outpainting_mode")
         assert "stable-diffusion-xl" in response.json()["errors"][0]["message"]

@@ -24,7 +24,7 @@ from app.schemas.images import FinishReason, GeneratedImage
 from app.settings import Settings
 from app.tasks.replacement import ReplacementError, ReplacementMap, fit
 from emulator.testing import EmulatorServer
-from tests.api.native.test_inpaint import (
+from tests.support.edits import (
     BLACK_EDIT,
     COFFEE,
     CONTENTS,
@@ -51,7 +51,7 @@ REMOVE_BACKGROUND = "stability.stable-image-remove-background-v1:0"
 SKETCH = "stability.stable-image-control-sketch-v1:0"
 STRUCTURE = "stability.stable-image-control-structure-v1:0"
 RETIRED = [TITAN, TITAN_V2, NOVA, SDXL, SD3_LARGE]
-ALL_MAPPED = {model: {} for model in RETIRED}
+ALL_MAPPED: dict[str, dict[str, str]] = {model: {} for model in RETIRED}
 
 ASTRONAUT = data("astronaut.png")
 CHELSEA = data("chelsea.png")
@@ -762,6 +762,8 @@ def test_output_crop_keeps_the_centre() -> None:
     image = GeneratedImage(
         b64=base64.b64encode(png(wide)).decode(), seed=1, finish_reason=FinishReason.SUCCESS
     )
-    out = pixels(fit(image, (50, 50)).b64 or "")
+    fitted = fit(image, (50, 50)).b64
+    assert isinstance(fitted, str)
+    out = pixels(fitted)
     assert out.shape == (50, 50, 3)
     assert out.min() > 240

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from emulator.testing import EmulatorServer
-from tests.api.native.test_inpaint import (
+from tests.support.edits import (
     ASTRONAUT,
     CHELSEA,
     CONTENTS,
@@ -18,12 +18,12 @@ from tests.api.native.test_inpaint import (
     TITAN_ID,
     Content,
     answer_images,
-    assert_problem,
     bodies,
     mad,
     post,
 )
 from tests.support.gateway import b64, image_size, pixels
+from tests.support.problems import assert_invalid
 
 
 async def distances(
@@ -160,10 +160,10 @@ class TestVariations:
         self, gateway: httpx.AsyncClient, emulator: EmulatorServer
     ) -> None:
         fields = {"model": "sdxl", "prompt": "a cat", "images": [ASTRONAUT, ASTRONAUT]}
-        assert_problem(await post(gateway, "variations", "multipart", fields), emulator, "images")
+        assert_invalid(await post(gateway, "variations", "multipart", fields), emulator, "images")
 
     async def test_titan_takes_at_most_five_images(
         self, gateway: httpx.AsyncClient, emulator: EmulatorServer
     ) -> None:
         fields = {"model": "titan", "images": [CHELSEA] * 6}
-        assert_problem(await post(gateway, "variations", "json", fields), emulator, "images")
+        assert_invalid(await post(gateway, "variations", "json", fields), emulator, "images")

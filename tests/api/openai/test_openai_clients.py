@@ -19,13 +19,10 @@ from PIL import Image
 
 from emulator.testing import EmulatorServer
 from tests.support.gateway import data, image_size, open_gateway, pixels, settings_for
-from tests.support.openai_sdk import openai_client
+from tests.support.openai_sdk import ALPHA_EDIT, COFFEE, EDIT_AREA, openai_client
 
 TITAN = "amazon.titan-image-generator-v1"
 REMOVER = "us.stability.stable-image-remove-background-v1:0"  # called by its profile
-COFFEE = data("coffee.png")  # 600x400
-ALPHA_EDIT = data("coffee-mask-alpha-edit.png")  # the photo, alpha 0 on the ellipse to edit
-EDIT_AREA = pixels(ALPHA_EDIT)[..., 3] < 128
 
 
 @pytest.fixture
@@ -83,7 +80,7 @@ def test_openai_sizes_are_drawn_at_the_nearest_and_answered_at_the_size_asked(
         prompt="a lighthouse",
         model="gpt-image-2",
         size=size,
-        extra_body={"seed": 9},  # type: ignore[arg-type]
+        extra_body={"seed": 9},
     )
     answer = raw.parse()
     assert answer.data is not None
@@ -106,7 +103,7 @@ def test_openai_sizes_are_drawn_at_the_nearest_and_answered_at_the_size_asked(
         json={"prompt": "a lighthouse", "seed": 9, "width": drawn[0], "height": drawn[1]},
         timeout=60,
     ).json()["images"][0]["b64_json"]
-    expected = centre_crop_resized(base64.b64decode(native), asked)  # type: ignore[arg-type]
+    expected = centre_crop_resized(base64.b64decode(native), asked)
     difference = np.abs(pixels(image)[..., :3].astype(int) - expected.astype(int))
     assert difference.mean() < 1.0
 
@@ -301,14 +298,14 @@ def test_a_transparent_jpeg_is_refused_naming_background(
 def test_output_compression_sets_the_quality(client: openai.OpenAI, fmt: str) -> None:
     sizes = []
     for level in (10, 95):
-        answer = client.images.generate(
+        answer = client.images.generate(  # type: ignore[call-overload]
             prompt="a fox",
             size="512x512",
-            output_format=fmt,  # type: ignore[arg-type]
+            output_format=fmt,
             output_compression=level,
             extra_body={"seed": 1},
         )
-        image = b64_image(answer.data[0].b64_json)  # type: ignore[index]
+        image = b64_image(answer.data[0].b64_json)
         with Image.open(io.BytesIO(image)) as opened:
             assert opened.format == fmt.upper()
             assert opened.size == (512, 512)

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from emulator.testing import EmulatorServer
-from tests.api.openai.test_openai_clients import ALPHA_EDIT, COFFEE, EDIT_AREA
 from tests.support.gateway import image_size, pixels
+from tests.support.openai_sdk import ALPHA_EDIT, COFFEE, EDIT_AREA
 
 NODE_DIR = Path(__file__).parent / "openai_node"
 

@@ -15,8 +15,8 @@ import pytest
 from openai.types import ImagesResponse
 
 from emulator.testing import EmulatorServer
-from tests.api.openai.test_openai_clients import ALPHA_EDIT, COFFEE
 from tests.support.gateway import image_size, pixels
+from tests.support.openai_sdk import ALPHA_EDIT, COFFEE
 
 # The SDK these calls were written against (pyproject pins it): its test file's calls, as of it.
 SDK_VERSION = "3.63.0"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Any
+from typing import Any, cast
 
 from hypothesis import strategies as st
 from PIL import Image
@@ -62,7 +62,7 @@ _MODEL_NAMES = {
 }
 
 
-def realistic(case: Case, data: st.DataObject) -> dict[str, str]:
+def realistic(case: Case[Any], data: st.DataObject) -> dict[str, str]:
     """Make a positive task request realistic in place (or not: drawn, so the generator's own
     values are sent too); the headers to send it with."""
     path = case.operation.path
@@ -74,9 +74,9 @@ def realistic(case: Case, data: st.DataObject) -> dict[str, str]:
     return {} if accept is None else {"Accept": accept}
 
 
-def _use_real_values(task: Task, case: Case, data: st.DataObject) -> None:
+def _use_real_values(task: Task, case: Case[Any], data: st.DataObject) -> None:
     # A copy: Hypothesis may hand the same generated body to a replay, which must draw the same.
-    body: dict[str, Any] = dict(case.body)
+    body: dict[str, Any] = dict(cast(dict[str, Any], case.body))
     # Random values for every optional field rarely suit one model (Titan takes no
     # style_preset, SDXL no aspect_ratio): each is kept only when drawn, so most bodies are small.
     fields = REQUEST_MODELS[task].model_fields

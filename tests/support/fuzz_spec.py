@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import schemathesis
 from schemathesis import Case, CheckFunction, GenerationMode
@@ -53,7 +54,7 @@ def load_schema() -> schemathesis.BaseSchema:
     return schema
 
 
-def checks_for(case: Case) -> list[CheckFunction]:
+def checks_for(case: Case[Any]) -> list[CheckFunction]:
     """Every answer: no 5xx, and status, content type, headers and body as documented.
 
     Schema-violating data must be refused (negative_data_rejection) in JSON only: a multipart
