@@ -15,7 +15,7 @@ import asyncio
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -29,7 +29,13 @@ _MAX_RETRY_AFTER_S = 60
 class ModelGate:
     """The slots and wait queue of one model target (FIFO: the longest waiter is served first)."""
 
-    def __init__(self, target: str, limit: int, queue_limit: int) -> None:
+    def __init__(
+        self,
+        target: str,
+        limit: int,
+        queue_limit: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.target = target
         self.limit = limit
         self.queue_limit = queue_limit
@@ -37,6 +43,8 @@ class ModelGate:
         self.max_waiting = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._mean_hold_s = _FIRST_GUESS_S
+        # Monotonic seconds; a parameter so tests can measure hold times without waiting.
+        self._clock = clock
 
     @property
     def waiting(self) -> int:
@@ -47,11 +55,11 @@ class ModelGate:
     async def slot(self, wait_s: float) -> AsyncIterator[None]:
         """Hold one slot for the body of the `async with`, waiting at most `wait_s` for it."""
         await self._acquire(wait_s)
-        started = time.monotonic()
+        started = self._clock()
         try:
             yield
         finally:
-            held = time.monotonic() - started
+            held = self._clock() - started
             self._mean_hold_s += _SMOOTHING * (held - self._mean_hold_s)
             self._release()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -11,8 +11,8 @@ from PIL import Image, ImageFilter
 
 from app.imaging.inputs import ImageFormat, ImageInputError, InputImage, parse_image
 from app.imaging.masks import MaskConvention, check_same_size, edit_region, encode_mask
+from tests.support.files import DATA
 
-DATA = Path(__file__).parent.parent / "data"
 MASKS = {
     MaskConvention.BLACK_IS_EDIT: "coffee-mask-black-edit.png",
     MaskConvention.WHITE_IS_EDIT: "coffee-mask-white-edit.png",
@@ -185,3 +185,71 @@ class TestCheckSameSize:
     def test_different_size(self) -> None:
         message = check_same_size(load("astronaut.png"), load("coffee-mask-white-edit.png"))
         assert message == "is 600x400 but the image is 512x512; they must match"
+
+
+class TestThresholds:
+    """The exact values where a pixel turns from keep to edit, and where a mask stops being one."""
+
+    # A 10x10 mask: one row of the value under test among black and white rows (10% mid-tones at
+    # most), so the near-binary check passes and the row's pixels show the threshold.
+    @staticmethod
+    def grey_row(value: int) -> InputImage:
+        rows = np.zeros((10, 10), np.uint8)
+        rows[5:] = 255
+        rows[0] = value
+        return save(Image.fromarray(rows).convert("RGB"), "PNG")
+
+    @pytest.mark.parametrize(
+        ("value", "black_edit", "white_edit"),
+        [(0, True, False), (127, True, False), (128, False, True), (255, False, True)],
+    )
+    def test_luminance_is_thresholded_at_128(
+        self, value: int, black_edit: bool, white_edit: bool
+    ) -> None:
+        mask = self.grey_row(value)
+        black = edit_region(mask, MaskConvention.BLACK_IS_EDIT)
+        white = edit_region(mask, MaskConvention.WHITE_IS_EDIT)
+        assert black[0].tolist() == [black_edit] * 10
+        assert white[0].tolist() == [white_edit] * 10
+        np.testing.assert_array_equal(black[1:5], True)
+        np.testing.assert_array_equal(white[5:], True)
+        np.testing.assert_array_equal(black, ~white)
+
+    @pytest.mark.parametrize(
+        ("alpha", "edit"), [(0, True), (127, True), (128, False), (255, False)]
+    )
+    def test_alpha_is_thresholded_at_128(self, alpha: int, edit: bool) -> None:
+        rgba = np.full((10, 10, 4), 255, np.uint8)
+        rgba[0, :, 3] = alpha
+        region = edit_region(save(Image.fromarray(rgba), "PNG"), MaskConvention.ALPHA_IS_EDIT)
+        assert region[0].tolist() == [edit] * 10
+        assert not region[1:].any()
+
+    def test_ten_percent_mid_tones_pass_and_one_pixel_more_is_refused(self) -> None:
+        values = np.zeros((10, 10), np.uint8)
+        values.flat[:10] = 100  # exactly 10% grey
+        passed = edit_region(
+            save(Image.fromarray(values).convert("RGB"), "PNG"), MaskConvention.BLACK_IS_EDIT
+        )
+        assert int(passed.sum()) == 100  # 100 and 0 are both below 128: all edit
+        values.flat[10] = 100
+        with pytest.raises(ImageInputError) as caught:
+            edit_region(
+                save(Image.fromarray(values).convert("RGB"), "PNG"), MaskConvention.BLACK_IS_EDIT
+            )
+        assert caught.value.message.startswith("is not a black-and-white mask: 11% of its pixels")
+
+    @pytest.mark.parametrize("edit", ["black", "white"])
+    def test_encoded_pixel_values(self, edit: Literal["black", "white"]) -> None:
+        region = np.array([[True, False], [False, True]])
+        with Image.open(io.BytesIO(encode_mask(region, edit=edit))) as image:
+            values = np.asarray(image)
+            mode = image.mode
+        edit_value, keep_value = (0, 255) if edit == "black" else (255, 0)
+        grey = np.where(region, edit_value, keep_value)
+        if edit == "black":
+            assert mode == "RGB"
+            np.testing.assert_array_equal(values, np.repeat(grey[:, :, None], 3, axis=2))
+        else:
+            assert mode == "L"
+            np.testing.assert_array_equal(values, grey)
