@@ -13,13 +13,13 @@ import pytest
 
 from app.settings import Settings
 from emulator.testing import EmulatorServer
+from tests.support.clock import FakeClock
 from tests.support.gateway import settings_for
 from tests.support.problems import assert_problem
 from tests.support.resilience import (
     REQUEST,
     T2I,
     TITAN,
-    FakeClock,
     Gateway,
     assert_images,
     calls,

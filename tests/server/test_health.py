@@ -11,8 +11,8 @@ import pytest
 
 from app.observability.readiness import ReadinessCheck
 from emulator.testing import EmulatorServer
+from tests.support.clock import FakeClock
 from tests.support.gateway import open_gateway, settings_for
-from tests.support.resilience import FakeClock
 
 
 def closed_port() -> int:

@@ -20,6 +20,7 @@ import pytest
 from app.auth.keygen import hash_key
 from app.idempotency.index import MemoryIndex
 from emulator.testing import EmulatorServer
+from tests.support.clock import FakeClock
 from tests.support.gateway import data, open_app, open_gateway, settings_for
 from tests.support.jobs import jobs_gateway
 from tests.support.redis_server import RedisServer
@@ -28,16 +29,6 @@ from tests.support.served import ServedGateway
 BODY = {"prompt": "a red kite", "width": 512, "height": 512}
 KEY = '"retry-7f3c"'
 TITAN = "amazon.titan-image-generator-v1"
-
-
-class Clock:
-    """A clock the test moves."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @asynccontextmanager
@@ -280,7 +271,7 @@ class TestScope:
     async def test_a_stored_answer_expires_after_the_retention_window(
         self, emulator: EmulatorServer, redis: RedisServer, results: Path, backend: str
     ) -> None:
-        clock = Clock()
+        clock = FakeClock(1_800_000_000.0)
         extra = {"quota_backend": backend, "redis_url": redis.url, "idempotency_ttl_s": 3600}
         async with gateway_and_state(emulator, results, **extra) as (gateway, state):
             service = state["idempotency"]

@@ -26,6 +26,7 @@ from app.quotas.memory import MemoryBackend
 from app.quotas.redis_backend import RedisBackend
 from app.settings import Settings
 from emulator.testing import EmulatorServer
+from tests.support.clock import FakeClock
 from tests.support.files import ROOT
 from tests.support.gateway import open_app, settings_for
 from tests.support.redis_server import RedisServer
@@ -43,16 +44,6 @@ TITAN_TWO = json.dumps(
 ).encode()
 # 15 s into a window: 45 s until it resets.
 T0 = 60.0 * 28_000_000 + 15
-
-
-class Clock:
-    """A wall clock the test moves."""
-
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -92,7 +83,7 @@ KEY = ApiKey(name="team", hash="")
 
 class TestBackends:
     async def test_requests_per_minute_in_a_fixed_window(self, store: str) -> None:
-        clock = Clock()
+        clock = FakeClock(T0)
         async with quotas_on(store, Limits(requests_per_minute=2), clock=clock) as quotas:
             first = await quotas.admit(KEY, 1)
             second = await quotas.admit(KEY, 1)
@@ -123,7 +114,7 @@ class TestBackends:
             assert later.headers["RateLimit"] == '"rpm";r=1;t=60'
 
     async def test_images_per_minute_count_n(self, store: str) -> None:
-        async with quotas_on(store, Limits(images_per_minute=5), clock=Clock()) as quotas:
+        async with quotas_on(store, Limits(images_per_minute=5), clock=FakeClock(T0)) as quotas:
             lease = await quotas.admit(KEY, 3)
             assert lease.headers == {
                 "RateLimit-Policy": '"ipm";q=5;w=60',
@@ -142,14 +133,14 @@ class TestBackends:
                 await quotas.admit(KEY, 1)
 
     async def test_n_above_the_minute_is_refused_saying_so(self, store: str) -> None:
-        async with quotas_on(store, Limits(images_per_minute=4), clock=Clock()) as quotas:
+        async with quotas_on(store, Limits(images_per_minute=4), clock=FakeClock(T0)) as quotas:
             with pytest.raises(ProblemError) as refused:
                 await quotas.admit(KEY, 5)
             assert "asks for 5, more than a minute allows: ask for fewer" in refused.value.detail
 
     async def test_refused_requests_spend_nothing(self, store: str) -> None:
         limits = Limits(requests_per_minute=10, images_per_minute=4)
-        async with quotas_on(store, limits, clock=Clock()) as quotas:
+        async with quotas_on(store, limits, clock=FakeClock(T0)) as quotas:
             await quotas.admit(KEY, 3)
             for _ in range(3):
                 with pytest.raises(ProblemError):
@@ -159,7 +150,7 @@ class TestBackends:
             assert lease.headers["RateLimit-Policy"] == '"rpm";q=10;w=60, "ipm";q=4;w=60'
 
     async def test_concurrent_requests_hold_a_slot_until_they_end(self, store: str) -> None:
-        async with quotas_on(store, Limits(concurrent_requests=2), clock=Clock()) as quotas:
+        async with quotas_on(store, Limits(concurrent_requests=2), clock=FakeClock(T0)) as quotas:
             async with await quotas.admit(KEY, 1) as first:
                 assert first.headers == {
                     "RateLimit-Policy": '"concurrent";q=2;qu="concurrent-requests"',
@@ -190,7 +181,7 @@ class TestBackends:
         own = ApiKey(name="small", hash="", limits=Limits(requests_per_minute=1))
         other = ApiKey(name="other", hash="")
         defaults = Limits(requests_per_minute=3, concurrent_requests=5)
-        async with quotas_on(store, defaults, clock=Clock()) as quotas:
+        async with quotas_on(store, defaults, clock=FakeClock(T0)) as quotas:
             lease = await quotas.admit(own, 1)
             assert lease.headers["RateLimit-Policy"] == (
                 '"rpm";q=1;w=60, "concurrent";q=5;qu="concurrent-requests"'
@@ -205,14 +196,14 @@ class TestBackends:
                 await quotas.admit(other, 1)
 
     async def test_without_limits_nothing_is_counted_or_said(self, store: str) -> None:
-        async with quotas_on(store, Limits(), clock=Clock()) as quotas:
+        async with quotas_on(store, Limits(), clock=FakeClock(T0)) as quotas:
             for _ in range(50):
                 assert (await quotas.admit(KEY, 5)).headers == {}
 
 
 class TestRedis:
     async def test_a_dead_replicas_slot_expires(self, redis: RedisServer) -> None:
-        clock = Clock()
+        clock = FakeClock(T0)
         limits = Limits(concurrent_requests=1)
         async with quotas_on(redis.url, limits, clock=clock, lease_ttl_s=30) as quotas:
             await quotas.admit(KEY, 1)  # its replica dies: never released
@@ -223,7 +214,7 @@ class TestRedis:
 
     async def test_two_replicas_spend_one_budget_exactly(self, redis: RedisServer) -> None:
         limits = Limits(requests_per_minute=5, images_per_minute=8)
-        clock = Clock()
+        clock = FakeClock(T0)
         async with (
             quotas_on(redis.url, limits, clock=clock) as one,
             quotas_on(redis.url, limits, clock=clock) as two,
@@ -251,7 +242,7 @@ class TestRedis:
 
 
 @asynccontextmanager
-async def gateway_at(settings: Settings, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
+async def gateway_at(settings: Settings, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan (tests/support/gateway.py's open_app), its quotas on `clock`."""
     async with open_app(settings) as (client, state):
         state["runner"].quotas.clock = clock
@@ -277,7 +268,7 @@ def quota_headers(response: httpx.Response) -> dict[str, str]:
 class TestSurfaces:
     async def test_native(self, emulator: EmulatorServer, store: str) -> None:
         settings = limited(emulator, store, default_limits={"requests_per_minute": 1})
-        async with gateway_at(settings, Clock()) as gateway:
+        async with gateway_at(settings, FakeClock(T0)) as gateway:
             ok = await gateway.post(T2I, json=REQUEST)
             refused = await gateway.post(T2I, json=REQUEST)
         assert ok.status_code == 200
@@ -297,7 +288,7 @@ class TestSurfaces:
     async def test_openai(self, emulator: EmulatorServer, store: str) -> None:
         settings = limited(emulator, store, default_limits={"requests_per_minute": 1})
         request = {"prompt": "a lighthouse", "size": "512x512"}
-        async with gateway_at(settings, Clock()) as gateway:
+        async with gateway_at(settings, FakeClock(T0)) as gateway:
             ok = await gateway.post("/openai/v1/images/generations", json=request)
             refused = await gateway.post("/openai/v1/images/generations", json=request)
         assert ok.status_code == 200
@@ -313,7 +304,7 @@ class TestSurfaces:
         self, emulator: EmulatorServer, store: str
     ) -> None:
         settings = limited(emulator, store, default_limits={"images_per_minute": 3})
-        async with gateway_at(settings, Clock()) as gateway:
+        async with gateway_at(settings, FakeClock(T0)) as gateway:
             ok = await gateway.post(f"/model/{TITAN}/invoke", content=TITAN_TWO)
             refused = await gateway.post(f"/model/{TITAN}/invoke", content=TITAN_TWO)
         assert ok.status_code == 200
@@ -336,7 +327,7 @@ class TestSurfaces:
 
     async def test_native_n_counts_images(self, emulator: EmulatorServer, store: str) -> None:
         settings = limited(emulator, store, default_limits={"images_per_minute": 3})
-        async with gateway_at(settings, Clock()) as gateway:
+        async with gateway_at(settings, FakeClock(T0)) as gateway:
             two = await gateway.post(T2I, json={**REQUEST, "n": 2})
             refused = await gateway.post(T2I, json={**REQUEST, "n": 2})
             one = await gateway.post(T2I, json={**REQUEST, "n": 1})
@@ -346,7 +337,7 @@ class TestSurfaces:
 
     async def test_concurrent_requests(self, emulator: EmulatorServer, store: str) -> None:
         settings = limited(emulator, store, default_limits={"concurrent_requests": 1})
-        async with gateway_at(settings, Clock()) as gateway:
+        async with gateway_at(settings, FakeClock(T0)) as gateway:
             emulator.hold()
             first = asyncio.create_task(gateway.post(T2I, json=REQUEST))
             await asyncio.to_thread(emulator.wait_for, in_flight=1)
@@ -370,7 +361,7 @@ class TestSurfaces:
         settings = limited(
             emulator, store, api_keys=keys, default_limits={"requests_per_minute": 2}
         )
-        async with gateway_at(settings, Clock()) as gateway:
+        async with gateway_at(settings, FakeClock(T0)) as gateway:
 
             async def status(key: str) -> int:
                 response = await gateway.post(T2I, json=REQUEST, headers={"X-API-Key": key})

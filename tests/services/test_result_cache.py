@@ -16,6 +16,7 @@ import pytest
 
 from app.auth.keygen import hash_key
 from emulator.testing import EmulatorServer
+from tests.support.clock import FakeClock
 from tests.support.gateway import data, open_app, settings_for
 from tests.support.jobs import WorkerProcess, jobs_gateway
 from tests.support.redis_server import RedisServer
@@ -23,16 +24,6 @@ from tests.support.redis_server import RedisServer
 SEEDED = {"prompt": "a red kite", "width": 512, "height": 512, "seed": 42}
 KEYS = [{"name": "a", "hash": hash_key("key-a")}, {"name": "b", "hash": hash_key("key-b")}]
 T2I = "/v1/images/text-to-image"
-
-
-class Clock:
-    """A clock the test moves."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @asynccontextmanager
@@ -155,7 +146,7 @@ async def test_replicas_share_the_cache_through_redis_and_the_store(
 async def test_an_entry_older_than_the_age_bound_is_stale(
     emulator: EmulatorServer, redis: RedisServer, results: Path, backend: str
 ) -> None:
-    clock = Clock()
+    clock = FakeClock(1_800_000_000.0)
     extra = {"quota_backend": backend, "redis_url": redis.url, "cache_max_age_s": 600}
     async with cached_gateway(emulator, results, **extra) as (gateway, state):
         state["runner"].cache.clock = clock

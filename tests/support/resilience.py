@@ -23,20 +23,6 @@ TITAN = "amazon.titan-image-generator-v1"
 REQUEST = {"prompt": "a red barn", "width": 512, "height": 512, "seed": 7}
 
 
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move time forward."""
-        self.now += seconds
-
-
 @dataclass
 class Gateway:
     """An HTTP client on the app, and the Bedrock client the app calls through."""

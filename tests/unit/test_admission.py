@@ -10,18 +10,9 @@ import pytest
 
 from app.bedrock.admission import Admission, ModelGate
 from app.problems import ProblemError
+from tests.support.clock import FakeClock
 
 TARGET = "amazon.titan-image-generator-v1"
-
-
-class Clock:
-    """Monotonic seconds that move only when the test says."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Caller:
@@ -165,7 +156,7 @@ async def test_a_slot_handed_to_a_caller_who_left_passes_on() -> None:
 
 
 async def test_retry_after_is_the_mean_hold_times_the_calls_ahead_over_the_slots() -> None:
-    clock = Clock()
+    clock = FakeClock(0.0)
     gate = ModelGate(TARGET, limit=2, queue_limit=10, clock=clock)
     # Before any call has ended the mean hold is 1 s: nothing ahead still says 1.
     assert gate.retry_after() == "1"
@@ -184,7 +175,7 @@ async def test_retry_after_is_the_mean_hold_times_the_calls_ahead_over_the_slots
 
 
 async def test_retry_after_is_at_most_a_minute() -> None:
-    clock = Clock()
+    clock = FakeClock(0.0)
     gate = ModelGate(TARGET, limit=1, queue_limit=100, clock=clock)
     holder = Caller(gate, "holder", [])
     await holder.holding.wait()
