@@ -17,6 +17,7 @@ import redis as redis_sync
 from standardwebhooks.webhooks import Webhook
 
 from app.auth.keygen import hash_key
+from app.problems import ProblemError
 from emulator.testing import EmulatorServer
 from tests.redis_server import RedisServer
 from tests.webhook_receiver import Receiver
@@ -275,3 +276,100 @@ async def test_cancelling_a_running_batch_stops_its_calls_and_reports_every_line
     assert {row["status"] for row in rows} == {"cancelled"}
     assert second["counts"]["succeeded"] == 2
     assert emulator.stats()["total"] == 2 + 2
+
+
+CAP = 4
+# Workers with the operator's cap, retrying throttled calls after short pauses.
+WORKER_ENV = {"GATEWAY_MAX_CONCURRENCY_PER_MODEL": str(CAP), "GATEWAY_RETRY_BASE_S": "0.01"}
+
+
+async def test_a_thousand_lines_through_two_workers_under_throttling_keep_the_cap(
+    emulator: EmulatorServer,
+    redis: RedisServer,
+    results: Path,
+    workers: list[WorkerProcess],
+) -> None:
+    emulator.set_faults(latency_ms={"*": 5}, rates={"ThrottlingException": 0.3}, seed=20)
+    lines = [line(f"line-{i}", seed=i % 7) for i in range(1000)]
+    options = {"jobs_worker_in_process": False, "max_concurrency_per_model": CAP}
+    async with jobs_gateway(emulator, redis, results, **options) as gateway:
+        batch = (await gateway.post("/v1/batches", content=jsonl(lines), headers=JSONL)).json()
+        assert batch["counts"]["pending"] == 1000
+        workers.append(WorkerProcess(emulator, redis, results, **WORKER_ENV))
+        workers.append(WorkerProcess(emulator, redis, results, **WORKER_ENV))
+        done = batch
+        for _ in range(5):  # up to five minutes on a busy machine
+            done = (await gateway.get(batch["status_url"], params={"wait": 60})).json()
+            if done["status"] == "completed":
+                break
+        rows = await result_lines(gateway, done)
+    stats = emulator.stats()
+    throttled = [r for r in emulator.requests() if r.get("error_code") == "ThrottlingException"]
+    assert done["counts"] == {
+        "total": 1000,
+        "pending": 0,
+        "succeeded": 1000,
+        "failed": 0,
+        "cancelled": 0,
+    }
+    assert sorted(row["custom_id"] for row in rows) == sorted(f"line-{i}" for i in range(1000))
+    assert {row["status"] for row in rows} == {"succeeded"}
+    assert stats["max_in_flight"] == CAP  # both workers' calls together, never more
+    assert throttled  # throttling slowed the batch down: every line still succeeded
+    assert stats["total"] >= 1000 + len(throttled)
+    images = [name for name in stored_files(results) if name.endswith(".png")]
+    assert len(images) == 1000
+
+
+async def test_the_synchronous_path_shares_the_workers_cap(
+    emulator: EmulatorServer,
+    redis: RedisServer,
+    results: Path,
+    workers: list[WorkerProcess],
+) -> None:
+    options = {
+        "jobs_worker_in_process": False,
+        "max_concurrency_per_model": 1,
+        "queue_timeout_s": 0.5,
+    }
+    emulator.hold()
+    try:
+        async with jobs_gateway(emulator, redis, results, **options) as gateway:
+            await gateway.post("/v1/batches", content=jsonl([line("a")]), headers=JSONL)
+            env = {"GATEWAY_MAX_CONCURRENCY_PER_MODEL": "1"}
+            workers.append(WorkerProcess(emulator, redis, results, **env))
+            await asyncio.to_thread(emulator.wait_for, in_flight=1, timeout_s=60)
+            direct = await gateway.post("/v1/images/text-to-image", json=line("b")["body"])
+            in_flight = emulator.stats()["in_flight"]
+    finally:
+        emulator.release()
+    assert direct.status_code == 503
+    assert direct.json()["type"] == "/problems/queue-timeout"
+    assert "shared call slots" in direct.json()["detail"]
+    assert in_flight == 1
+
+
+async def test_a_crashed_holders_lease_expires(redis: RedisServer) -> None:
+    from redis.asyncio import Redis
+
+    from app.bedrock.leases import PREFIX, RedisGate
+
+    client = Redis.from_url(redis.url)
+    try:
+        # Two leases held by processes that died: one expired a second ago, one still current.
+        now_ms = int((await client.time())[0]) * 1000
+        await client.zadd(PREFIX + "m", {"dead": now_ms - 1000, "alive": now_ms + 60_000})
+        gate = RedisGate(client, "m", limit=2, queue_limit=4)
+        async with gate.slot(wait_s=0):
+            held = sorted(await client.zrange(PREFIX + "m", 0, -1))
+        with pytest.raises(ProblemError) as refused:
+            async with RedisGate(client, "m", limit=1, queue_limit=4).slot(wait_s=0):
+                pass
+        after = await client.zrange(PREFIX + "m", 0, -1)
+    finally:
+        await client.aclose()
+    assert len(held) == 2
+    assert b"dead" not in held
+    assert b"alive" in held
+    assert refused.value.slug == "queue-timeout"
+    assert after == [b"alive"]
