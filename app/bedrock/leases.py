@@ -89,7 +89,19 @@ class RedisGate:
     async def slot(self, wait_s: float) -> AsyncIterator[None]:
         """Hold one shared slot for the body of the `async with`, waiting at most `wait_s`."""
         lease = secrets.token_hex(8)
-        await self._acquire(lease, wait_s)
+        try:
+            await self._acquire(lease, wait_s)
+        except asyncio.CancelledError:
+            # The script may have taken the lease before the caller left: give it back.
+            await asyncio.shield(self._release(lease))
+            raise
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            # A cancellation redis-py swallowed (its connection check reads under
+            # asyncio.timeout(0), which can take the caller's cancel for its own): honour it here,
+            # before any call is made.
+            await asyncio.shield(self._release(lease))
+            raise asyncio.CancelledError
         self.in_flight += 1
         renewing = asyncio.create_task(self._renew(lease))
         started = time.monotonic()

@@ -41,6 +41,8 @@ class CancelWatch:
         self._running: dict[str, set[asyncio.Task[Any]]] = defaultdict(set)
         self._listener: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        # Batches heard cancelled: a line registered after the message is cancelled at once.
+        self._cancelled: set[str] = set()
 
     async def start(self) -> None:
         """Subscribe (once); returns when the subscription is in place."""
@@ -56,7 +58,10 @@ class CancelWatch:
                 await self._listener
 
     def watch(self, batch_id: str, task: asyncio.Task[Any]) -> None:
-        """Cancel `task` if `batch_id` is cancelled before it ends."""
+        """Cancel `task` if `batch_id` is (or has been heard) cancelled before it ends."""
+        if batch_id in self._cancelled:
+            task.cancel()
+            return
         self._running[batch_id].add(task)
 
         def forget(done: asyncio.Task[Any]) -> None:
@@ -83,6 +88,7 @@ class CancelWatch:
                 if message is None or message["type"] != "message":
                     continue
                 batch_id = message["data"].decode()
+                self._cancelled.add(batch_id)
                 for task in list(self._running.get(batch_id, ())):
                     task.cancel()
         finally:
@@ -97,20 +103,21 @@ async def run_line(
     batches = runner.jobs.batches
     store = runner.jobs.store
     name = line_input(batch_id, index)
+    # Subscribed before the record is read: a cancellation after this read is heard.
     await watch.start()
-    batch = await batches.get(batch_id)
-    if batch is None or await batches.recorded(batch_id, index):
+    batch, recorded = await batches.line_state(batch_id, index)
+    if batch is None or recorded:
         await store.delete(name)
         return
     extra = {"job_id": f"{batch_id}:{index}"}
     stored = await store.get(name)
     if stored is None:
-        await _end(runner, batch_id, index, None, LineStatus.FAILED, error=_lost(batch_id, index))
+        await _end(runner, batch, index, None, LineStatus.FAILED, error=_lost(batch_id, index))
         return
     line: dict[str, Any] = orjson.loads(stored)
     custom_id = line["custom_id"]
     if batch["status"] != BatchStatus.IN_PROGRESS.value:
-        await _end(runner, batch_id, index, custom_id, LineStatus.CANCELLED)
+        await _end(runner, batch, index, custom_id, LineStatus.CANCELLED)
         return
     key = runner.keys.get(batch["owner"], ANONYMOUS if not runner.keys else None)
     if key is None:
@@ -120,22 +127,18 @@ async def run_line(
             title="The API key may not do this",
             detail=f"the API key '{batch['owner']}' that made this batch is no longer configured",
         )
-        await _end(runner, batch_id, index, custom_id, LineStatus.FAILED, error=error)
+        await _end(runner, batch, index, custom_id, LineStatus.FAILED, error=error)
         return
     task = Task(line["task"])
     call = asyncio.create_task(runner.runner.run(task, line["body"], key=key))
     watch.watch(batch_id, call)
-    # Read again once watched: a cancellation published before is seen here, one after by the watch.
-    batch = await batches.get(batch_id)
-    if batch is None or batch["status"] != BatchStatus.IN_PROGRESS.value:
-        call.cancel()
     try:
         result = await call
     except asyncio.CancelledError:
         current = asyncio.current_task()
         if current is not None and current.cancelling():
             raise  # the worker is stopping: arq runs the line again later
-        await _end(runner, batch_id, index, custom_id, LineStatus.CANCELLED)
+        await _end(runner, batch, index, custom_id, LineStatus.CANCELLED)
         return
     except ProblemError as problem:
         if problem.status in _RETRYABLE and attempt < runner.settings.jobs_max_tries:
@@ -143,14 +146,14 @@ async def run_line(
             log.info("batch line: %s; again in %.1f s", problem.slug, delay, extra=extra)
             raise Retry(defer=delay) from problem
         path = f"/v1/images/{task.value}"
-        await _end(runner, batch_id, index, custom_id, LineStatus.FAILED, error=problem, path=path)
+        await _end(runner, batch, index, custom_id, LineStatus.FAILED, error=problem, path=path)
         return
     from .worker import store_images
 
     images = await store_images(store, f"{batch_id}-{index}", result)
     await _end(
         runner,
-        batch_id,
+        batch,
         index,
         custom_id,
         LineStatus.SUCCEEDED,
@@ -161,7 +164,7 @@ async def run_line(
 
 async def _end(
     runner: JobRunner,
-    batch_id: str,
+    batch: dict[str, Any],
     index: int,
     custom_id: str | None,
     status: LineStatus,
@@ -173,6 +176,7 @@ async def _end(
 ) -> None:
     """Record the line's outcome (once), drop its stored request, and, when it was the batch's
     last line, queue the batch's webhook."""
+    batch_id, total = batch["id"], batch["total"]
     outcome = {
         "custom_id": custom_id,
         "status": status.value,
@@ -180,7 +184,7 @@ async def _end(
         "images": images or [],
         "error": error.body(path, f"{batch_id}:{index}") if error is not None else None,
     }
-    ended = await runner.jobs.batches.record_line(batch_id, index, outcome)
+    ended = await runner.jobs.batches.record_line(batch_id, index, outcome, total)
     await runner.jobs.store.delete(line_input(batch_id, index))
     if ended is not None:
         log.info("batch %s: %s", batch_id, ended["status"], extra={"job_id": batch_id})

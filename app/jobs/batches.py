@@ -189,23 +189,28 @@ class Batches:
         raw = await self.redis.hgetall(f"{PREFIX}{batch_id}:counts")  # type: ignore[misc]
         return {k.decode(): int(v) for k, v in raw.items()}
 
-    async def recorded(self, batch_id: str, index: int) -> bool:
-        """Whether line `index` already has its outcome."""
-        return bool(await self.redis.hexists(f"{PREFIX}{batch_id}:results", str(index)))  # type: ignore[misc]
+    async def line_state(self, batch_id: str, index: int) -> tuple[dict[str, Any] | None, bool]:
+        """The batch's record, and whether line `index` already has its outcome (one round
+        trip)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(PREFIX + batch_id)
+            pipe.hexists(f"{PREFIX}{batch_id}:results", str(index))
+            raw, recorded = await pipe.execute()
+        return (None if raw is None else orjson.loads(raw)), bool(recorded)
 
     async def record_line(
-        self, batch_id: str, index: int, outcome: dict[str, Any]
+        self, batch_id: str, index: int, outcome: dict[str, Any], total: int
     ) -> dict[str, Any] | None:
         """Record line `index`'s outcome unless it has one; the batch's ended record when this
-        was its last line (the caller then queues its webhook), else None."""
+        was the last of its `total` lines (the caller then queues its webhook), else None."""
         ended = await self._record(
             keys=[f"{PREFIX}{batch_id}:results", f"{PREFIX}{batch_id}:counts"],
             args=[index, orjson.dumps(outcome), outcome["status"]],
         )
-        record = await self.get(batch_id)
-        if record is None or int(ended) != record["total"]:
+        if int(ended) != total:
             return None
-        return await self.finish(record)
+        record = await self.get(batch_id)
+        return None if record is None else await self.finish(record)
 
     async def cancel(self, record: dict[str, Any]) -> dict[str, Any]:
         """Stop the batch: its lines not yet ended end as cancelled now (workers stop the calls

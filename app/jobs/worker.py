@@ -331,5 +331,6 @@ def make_worker(
         keep_result=0,
         allow_abort_jobs=True,
         handle_signals=handle_signals,
-        poll_delay=0.2,
+        # A worker takes new jobs when it polls: between polls its free slots stay idle.
+        poll_delay=0.05,
     )

@@ -94,12 +94,16 @@ async def test_a_batch_runs_every_line_and_reports_each_once(
             "cancelled": 0,
         }
         rows = await result_lines(gateway, done)
+        signed = urlsplit(done["result_url"])
+        tampered = await gateway.get(f"{signed.path}?{signed.query[:-4]}0000")
         image = await gateway.get(path_of(rows[0]["images"][0]["url"]))
         direct = await gateway.post(
             "/v1/images/text-to-image", json=lines[int(rows[0]["custom_id"][-1])]["body"]
         )
     assert sorted(row["custom_id"] for row in rows) == [f"kite-{i}" for i in range(5)]
     assert {row["status"] for row in rows} == {"succeeded"}
+    assert tampered.status_code == 403
+    assert tampered.json()["type"] == "/problems/bad-signature"
     assert {row["model"] for row in rows} == {TITAN}
     assert image.content == base64.b64decode(direct.json()["images"][0]["b64_json"])
     # Every stored request is gone once its line ended.
