@@ -20,6 +20,9 @@ from typing import Any
 
 import orjson
 from arq.connections import ArqRedis
+from arq.constants import job_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms
 from redis.asyncio.client import Pipeline
 
 from ..store import ResultStore
@@ -160,21 +163,25 @@ class Batches:
             "result_file": None,
         }
         await self.redis.set(PREFIX + draft.id, orjson.dumps(record), nx=True)
-        for start in range(0, draft.count, _ENQUEUE_CHUNK):
-            end = min(draft.count, start + _ENQUEUE_CHUNK)
-            await asyncio.gather(
-                *(
-                    self.redis.enqueue_job(
-                        LINE_FUNCTION,
-                        draft.id,
-                        index,
-                        _job_id=line_job_id(draft.id, index),
-                        _queue_name=self.queue,
-                    )
-                    for index in range(start, end)
-                )
-            )
+        await self._enqueue(draft)
         return record
+
+    async def _enqueue(self, draft: Draft) -> None:
+        """Queue one arq job per line, as `ArqRedis.enqueue_job` writes them (the job, then its
+        id in the queue), pipelined: the ids are fresh, so the check enqueue_job makes first
+        (that no job has the id already) can go, and with it three round trips a line."""
+        now = timestamp_ms()
+        serializer = self.redis.job_serializer
+        for start in range(0, draft.count, _ENQUEUE_CHUNK):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for index in range(start, min(draft.count, start + _ENQUEUE_CHUNK)):
+                    job_id = line_job_id(draft.id, index)
+                    job = serialize_job(
+                        LINE_FUNCTION, (draft.id, index), {}, None, now, serializer=serializer
+                    )
+                    pipe.psetex(job_key_prefix + job_id, self.redis.expires_extra_ms, job)
+                    pipe.zadd(self.queue, {job_id: now})
+                await pipe.execute()
 
     async def get(self, batch_id: str) -> dict[str, Any] | None:
         """The batch's record, None when there is none."""
