@@ -22,6 +22,7 @@ from emulator.testing import EmulatorServer
 from tests.redis_server import RedisServer
 from tests.webhook_receiver import Receiver
 
+from .conftest import data, image_size
 from .jobs_parts import WorkerProcess, jobs_gateway
 
 TITAN = "amazon.titan-image-generator-v1"
@@ -108,6 +109,28 @@ async def test_a_batch_runs_every_line_and_reports_each_once(
     assert image.content == base64.b64decode(direct.json()["images"][0]["b64_json"])
     # Every stored request is gone once its line ended.
     assert not [name for name in stored_files(results) if name.endswith(".input.json")]
+
+
+async def test_a_batch_line_carries_its_image_as_base64_as_a_json_body_does(
+    emulator: EmulatorServer, redis: RedisServer, results: Path
+) -> None:
+    image = base64.b64encode(data("coffee.png")).decode()
+    lines = [
+        {"custom_id": "cut-out", "task": "remove-background", "body": {"image": image}},
+        {"custom_id": "bad", "task": "remove-background", "body": {"image": image[:-200]}},
+    ]
+    async with jobs_gateway(emulator, redis, results) as gateway:
+        refused = await gateway.post("/v1/batches", content=jsonl(lines), headers=JSONL)
+        batch = (await gateway.post("/v1/batches", content=jsonl(lines[:1]), headers=JSONL)).json()
+        done = (await gateway.get(batch["status_url"], params={"wait": 30})).json()
+        [row] = await result_lines(gateway, done)
+        cut = await gateway.get(path_of(row["images"][0]["url"]))
+    assert refused.status_code == 422
+    [reported] = refused.json()["lines"]
+    assert (reported["line"], reported["custom_id"]) == (2, "bad")
+    assert reported["errors"][0]["field"] == "image"
+    assert row["status"] == "succeeded"
+    assert image_size(cut.content) == image_size(data("coffee.png"))
 
 
 @pytest.mark.parametrize(

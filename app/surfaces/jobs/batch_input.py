@@ -10,6 +10,7 @@ its file and sends it again, rather than working out afterwards which of its req
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import Request
@@ -30,6 +31,8 @@ from ..upload import ClientClosed
 MEDIA_TYPES = ("application/jsonl", "application/x-ndjson", "application/jsonlines")
 _KEYS = frozenset({"custom_id", "task", "url", "method", "body"})
 _MAX_CUSTOM_ID = 64
+# Below this a thread hop costs more than parsing the line.
+_PARSE_INLINE_BYTES = 64 * 1024
 # Bad lines listed in the refusal (all are counted).
 MAX_LISTED = 100
 
@@ -102,7 +105,11 @@ class BatchReader:
             )
         custom_id: str | None = None
         try:
-            line = parse_json_object(raw.rstrip(b"\r"), self.bounds)
+            raw = raw.rstrip(b"\r")
+            if len(raw) <= _PARSE_INLINE_BYTES:
+                line = parse_json_object(raw, self.bounds)
+            else:  # a line carrying images: parsed off the event loop, as a request body is
+                line = await asyncio.to_thread(parse_json_object, raw, self.bounds)
             named_id = line.get("custom_id")
             # Named in the report as soon as it is read, whatever else is wrong with the line.
             custom_id = named_id[:_MAX_CUSTOM_ID] if isinstance(named_id, str) else None
