@@ -41,6 +41,8 @@ EXPOSED_HEADERS = (
     "Warning",
     "Deprecation",
     "Images-Failed",
+    "Idempotent-Replayed",
+    "Cache-Status",
     "x-amzn-RequestId",
     "x-amzn-ErrorType",
     "retry-after-ms",

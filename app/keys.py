@@ -17,6 +17,7 @@ import sys
 from .auth.keygen import NAME_MAX_LENGTH, hash_key, new_key
 
 _LIMITS = ("requests_per_minute", "images_per_minute", "concurrent_requests")
+_BUDGET = ("usd_per_day", "usd_per_month", "usd_total")
 
 
 def parser(prog: str = "python -m app keys") -> argparse.ArgumentParser:
@@ -39,6 +40,11 @@ def parser(prog: str = "python -m app keys") -> argparse.ArgumentParser:
     )
     for limit in _LIMITS:
         create.add_argument(f"--{limit.replace('_', '-')}", type=int, metavar="N", dest=limit)
+    for window in _BUDGET:
+        create.add_argument(f"--{window.replace('_', '-')}", type=float, metavar="USD", dest=window)
+    create.add_argument(
+        "--admin", action="store_true", help="may read every key's usage (GET /v1/usage)"
+    )
     return keys
 
 
@@ -57,6 +63,11 @@ def main(argv: list[str] | None = None, prog: str = "python -m app keys") -> int
     limits = {name: getattr(args, name) for name in _LIMITS if getattr(args, name) is not None}
     if limits:
         entry["limits"] = limits
+    budget = {name: getattr(args, name) for name in _BUDGET if getattr(args, name) is not None}
+    if budget:
+        entry["budget"] = budget
+    if args.admin:
+        entry["admin"] = True
     if len(entry) > 2:
         problem = _check(entry)
         if problem:

@@ -16,11 +16,15 @@ from .auth.keys import load_keys
 from .auth.middleware import ApiKeyAuth
 from .bedrock.client import open_bedrock
 from .browser import SecurityHeaders, cors_options
+from .cache.exchange import CacheStatusHeader
 from .cancellation import CancelOnDisconnect
 from .capacity import CapacityLimit
 from .errors import install_error_handlers
 from .families.registry import ModelRegistry
 from .heads import HeaderLimit
+from .idempotency.middleware import IdempotentRequests
+from .idempotency.service import Idempotency
+from .idempotency.spec import document_reuse
 from .jobs.service import Jobs, open_jobs
 from .jobs.worker import in_process_worker
 from .middleware import RequestContextMiddleware
@@ -29,15 +33,23 @@ from .observability.metrics import Metrics
 from .observability.readiness import ReadinessCheck
 from .problems import ProblemError, problem_response, request_id_of
 from .quotas import open_quotas
+from .reuse import open_reuse
 from .schemas.requests import Task
 from .settings import Settings, get_settings
+from .spend.budgets import open_spend
+from .spend.setup import price_table
 from .surfaces import home, ops
 from .surfaces.bedrock import route as bedrock
 from .surfaces.bedrock.errors import from_problem as bedrock_error
 from .surfaces.jobs import batches as batch_routes
 from .surfaces.jobs import routes as jobs_routes
-from .surfaces.native import images, models
-from .surfaces.native.spec import TaskDefault, component_schemas, problem_examples
+from .surfaces.native import images, models, usage
+from .surfaces.native.spec import (
+    TaskDefault,
+    component_schemas,
+    problem_examples,
+    with_examples,
+)
 from .surfaces.openai import routes as openai
 from .surfaces.openai.errors import from_problem as openai_error
 from .tasks.runner import TaskRunner
@@ -50,6 +62,7 @@ class State(TypedDict):
 
     runner: TaskRunner
     jobs: Jobs | None
+    idempotency: Idempotency
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -58,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     registry = ModelRegistry(overrides=settings.models, families=settings.families)
     # A bad key entry stops the start here, naming the entry.
     keys = load_keys(settings.api_keys, resolve=registry.resolve)
+    # So does a bad price, a served model without one (GATEWAY_REQUIRE_PRICES), a bad budget.
+    prices = price_table(settings, registry)
 
     # One registry per app: two apps in one process (tests) never mix their counts.
     metrics = Metrics()
@@ -68,11 +83,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             bedrock.observer = metrics
             metrics.watch(bedrock)
             validator = RequestValidator(registry, settings)
-            async with open_quotas(settings) as quotas, open_jobs(settings) as jobs:
-                runner = TaskRunner(validator, bedrock, quotas)
+            async with (
+                open_quotas(settings) as quotas,
+                open_spend(settings, prices) as spend,
+                open_jobs(settings) as jobs,
+                open_reuse(settings) as reuse,
+            ):
+                spend.observer = metrics
+                runner = TaskRunner(validator, bedrock, quotas, spend, reuse.cache)
                 with metrics.jobs(jobs):
                     async with in_process_worker(jobs, runner, keys, settings):
-                        yield {"runner": runner, "jobs": jobs}
+                        yield {"runner": runner, "jobs": jobs, "idempotency": reuse.idempotency}
 
     app = FastAPI(
         title="Bedrock image gateway",
@@ -86,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(images.router)
     app.include_router(models.router)
+    app.include_router(usage.router)
     app.include_router(bedrock.router)
     app.include_router(openai.router)
     app.include_router(jobs_routes.router)
@@ -99,6 +121,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The last added is the outermost: the request id and body cap wrap everything, so every
     # answer, a gateway-busy refusal included, carries X-Request-ID.
     app.add_middleware(CancelOnDisconnect)
+    if settings.cache:
+        app.add_middleware(CacheStatusHeader)
+    # Outside the disconnect watcher: a first request with an Idempotency-Key runs to its end
+    # whatever its caller does, for the retry. Inside capacity: a waiting retry holds a slot.
+    app.add_middleware(IdempotentRequests, answer=_refusal)
     app.add_middleware(
         CapacityLimit,
         limit=settings.max_requests_in_flight,
@@ -127,7 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders, pages=PAGE_POLICIES)
     # Outermost: counts, logs and times every answer, the middleware's own refusals included.
     app.add_middleware(AccessMiddleware, metrics=metrics, log_prompts=settings.log_prompts)
-    _attach_spec_schemas(app, _default_models(registry, settings))
+    _attach_spec_schemas(app, registry, _default_models(registry, settings))
     return app
 
 
@@ -154,19 +181,23 @@ def _default_models(registry: ModelRegistry, settings: Settings) -> dict[Task, T
         entry = validator.default_entry(task) or next(iter(registry.for_task(task)), None)
         if entry is not None:
             fields = registry.adapter(entry).fields_for(entry, task)
-            defaults[task] = TaskDefault(entry.name, fields)
+            defaults[task] = TaskDefault(entry.name, fields, registry.examples(task))
     return defaults
 
 
-def _attach_spec_schemas(app: FastAPI, default_models: dict[Task, TaskDefault]) -> None:
+def _attach_spec_schemas(
+    app: FastAPI, registry: ModelRegistry, default_models: dict[Task, TaskDefault]
+) -> None:
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = original()
+            with_examples(schema, registry)
             components = schema.setdefault("components", {})
             components.setdefault("schemas", {}).update(component_schemas(default_models))
             components["examples"] = problem_examples()
+            document_reuse(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

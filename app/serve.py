@@ -40,6 +40,9 @@ from .families.registry import ModelRegistry, RegistryError
 from .heads import bounded_head_protocol
 from .observability.logs import log_config
 from .settings import Backend, Settings
+from .spend.budgets import BudgetConfigError
+from .spend.prices import PriceConfigError
+from .spend.setup import price_table
 
 _EMULATOR_START_TIMEOUT_S = 20.0
 _EMULATOR_STOP_TIMEOUT_S = 10.0
@@ -160,7 +163,14 @@ def _refuse_unsafe_start(settings: Settings) -> None:
             # line saying which, not a traceback from inside uvicorn.
             registry = ModelRegistry(overrides=settings.models, families=settings.families)
             load_keys(settings.api_keys, resolve=registry.resolve)
-        except (BrowserPolicyError, KeyConfigError, RegistryError) as exc:
+            price_table(settings, registry)
+        except (
+            BrowserPolicyError,
+            KeyConfigError,
+            RegistryError,
+            PriceConfigError,
+            BudgetConfigError,
+        ) as exc:
             refusal = f"refusing to start: {exc}"
     if refusal is not None:
         print(f"gateway: {refusal}", file=sys.stderr)

@@ -146,6 +146,13 @@ class Settings(BaseSettings):
     # after this long instead of a hang; releases run in the background under the same bound.
     redis_timeout_s: float = Field(default=1.0, gt=0)
 
+    # Spend (docs/spend.md): prices replacing or adding to the built-in table, by model id or
+    # alias; whether every served model must have one; budgets in USD (usd_per_day, usd_per_month,
+    # usd_total) for keys without their own. Held where the quotas are (quota_backend).
+    prices: dict[str, Any] = Field(default_factory=dict)
+    require_prices: bool = False
+    default_budget: dict[str, Any] = Field(default_factory=dict)
+
     # Logs: one JSON line per request; prompts only when asked for.
     log_level: str = "info"
     log_prompts: bool = False
@@ -186,6 +193,20 @@ class Settings(BaseSettings):
     webhook_allow: list[str] = Field(default_factory=list)
     webhook_timeout_s: float = Field(default=10.0, gt=0)
     webhook_retry_base_s: float = Field(default=10.0, gt=0)
+
+    # Idempotency-Key (docs/idempotency.md): how long a first answer is kept for its retries, and
+    # the largest answer kept (a larger one is not stored: its retry is processed again). The
+    # index is in Redis (`redis_url`) when quota_backend is redis, so every replica shares it.
+    idempotency_ttl_s: int = Field(default=24 * 3600, ge=1)
+    idempotency_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
+
+    # The result cache (docs/idempotency.md): off unless asked for; reproducible requests only
+    # (an explicit seed, a deterministic tool). Bounded by the bytes it holds (least recently used
+    # go first) and by age; a key sees only its own entries unless cache_shared.
+    cache: bool = False
+    cache_max_bytes: int = Field(default=1024 * 1024 * 1024, ge=1)
+    cache_max_age_s: int = Field(default=24 * 3600, ge=1)
+    cache_shared: bool = False
 
     def endpoint(self, region: str | None = None) -> str | None:
         """The URL the Bedrock client calls for `region`; None lets botocore pick AWS's own."""

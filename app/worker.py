@@ -21,7 +21,10 @@ from .jobs.service import open_jobs
 from .jobs.worker import JobRunner, close_worker, make_worker
 from .observability.logs import log_config
 from .quotas import open_quotas
+from .reuse import open_reuse
 from .settings import Settings
+from .spend.budgets import open_spend
+from .spend.setup import price_table
 from .tasks.runner import TaskRunner
 from .tasks.validation import RequestValidator
 
@@ -33,10 +36,15 @@ async def serve(settings: Settings) -> None:
     async with (
         open_bedrock(settings) as bedrock,
         open_quotas(settings) as quotas,
+        # Jobs spend from the keys' budgets as they run, as requests do.
+        open_spend(settings, price_table(settings, registry)) as spend,
         open_jobs(settings) as jobs,
+        open_reuse(settings) as reuse,
     ):
         assert jobs is not None
-        runner = TaskRunner(RequestValidator(registry, settings), bedrock, quotas)
+        runner = TaskRunner(
+            RequestValidator(registry, settings), bedrock, quotas, spend, reuse.cache
+        )
         worker = make_worker(JobRunner(jobs, runner, keys, settings), handle_signals=True)
         try:
             # arq's signal handler cancels the task async_run makes: that is how it stops.

@@ -11,7 +11,12 @@ from .protocol import ERROR_STATUS, bedrock_error
 
 DROP_CONNECTION = "DropConnection"
 SLOW_RESPONSE = "SlowResponse"
+# The faults that fail a call.
 FAULT_NAMES: tuple[str, ...] = (*ERROR_STATUS, DROP_CONNECTION, SLOW_RESPONSE)
+# Not a failure: the call is answered as the model answers a prompt its content filter blocks, so
+# a test can filter one image of a fan-out whose calls all carry the same prompt.
+CONTENT_FILTERED = "ContentFiltered"
+INJECTABLE: tuple[str, ...] = (*FAULT_NAMES, CONTENT_FILTERED)
 
 # What Bedrock says for each code, so an injected fault reads like a real one.
 DEFAULT_MESSAGES: dict[str, str] = {
@@ -223,8 +228,8 @@ def _rates(value: Any) -> dict[str, float]:
 
 
 def _fault_name(value: Any) -> str:
-    if value not in FAULT_NAMES:
-        raise FaultConfigError(f"unknown fault {value!r}; known: {', '.join(FAULT_NAMES)}")
+    if value not in INJECTABLE:
+        raise FaultConfigError(f"unknown fault {value!r}; known: {', '.join(INJECTABLE)}")
     return str(value)
 
 

@@ -15,9 +15,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .faults import DROP_CONNECTION, SLOW_RESPONSE, FaultConfigError, FaultInjector, fault_error
+from .faults import (
+    CONTENT_FILTERED,
+    DROP_CONNECTION,
+    SLOW_RESPONSE,
+    FaultConfigError,
+    FaultInjector,
+    fault_error,
+)
 from .models import Registry, all_specs
-from .models.base import BedrockError, Handler, Invocation, ModelSpec, validation_error
+from .models.base import ANY_WORD, BedrockError, Handler, Invocation, ModelSpec, validation_error
 from .models.checks import schema_error
 from .protocol import error_answer, json_answer, new_request_id
 from .recorder import COUNTERS, Recorder
@@ -128,14 +135,17 @@ class InvokeEndpoint:
         try:
             if fault is not None and fault.fault == DROP_CONNECTION:
                 await _drop_connection(send, request_id)
+            blocked = self.state.blocked_words
             if fault is not None and fault.fault == SLOW_RESPONSE:
                 await asyncio.sleep(self.state.faults.slow_ms / 1000)
+            elif fault is not None and fault.fault == CONTENT_FILTERED:
+                blocked = (ANY_WORD,)
             elif fault is not None:
                 raise fault_error(fault, resolved_id or requested, self.state.settings.region)
             spec = self.state.registry.resolve(requested, self.state.retired)
             handler = _handler(spec, action)
             parsed = _parse_body(body, size, self.state.settings.max_body_bytes)
-            invocation = Invocation(spec.model_id, requested, parsed, self.state.blocked_words)
+            invocation = Invocation(spec.model_id, requested, parsed, blocked)
             # Abandoned, not awaited, when the client hangs up: the thread finishes on its own.
             result = await anyio.to_thread.run_sync(handler, invocation, abandon_on_cancel=True)
             return json_answer(200, result, request_id)

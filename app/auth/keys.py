@@ -35,6 +35,17 @@ class Limits(BaseModel):
     concurrent_requests: int | None = Field(default=None, ge=1)
 
 
+class Budget(BaseModel):
+    """What a key may spend, in USD, per UTC day, per UTC calendar month and in all; None means
+    the settings' default_budget decides (or no limit)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    usd_per_day: float | None = Field(default=None, ge=0)
+    usd_per_month: float | None = Field(default=None, ge=0)
+    usd_total: float | None = Field(default=None, ge=0)
+
+
 class ApiKey(BaseModel):
     """A configured key: its name (shown in logs, metrics, 403s), the hash, what it may use."""
 
@@ -46,6 +57,9 @@ class ApiKey(BaseModel):
     models: tuple[str, ...] | None = None
     tasks: tuple[Task, ...] | None = None
     limits: Limits = Field(default_factory=Limits)
+    budget: Budget = Field(default_factory=Budget)
+    # An admin key reads every key's usage (GET /v1/usage); it is no different otherwise.
+    admin: bool = False
 
     @field_validator("hash")
     @classmethod

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import orjson
 import pybase64
@@ -21,8 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..problems import FieldProblem
 from ..schemas.images import B64, GeneratedImage
-from ..schemas.requests import Task, TaskRequest
+from ..schemas.requests import BaseTaskRequest, Task, TaskRequest
+from .examples import Examples
 from .reading import Reading
+from .vocabulary import OpenAIVocabulary, Sizing, sizing_from_description
 
 ALWAYS_TAKEN = frozenset({"model", "n"})
 
@@ -125,28 +127,42 @@ class FamilyLimits(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+R = TypeVar("R", bound=BaseTaskRequest)
+
+
+class TaskHandler(ABC, Generic[R]):
+    """One family's way with one task: its limits checked, its calls planned, its choices noted,
+    each typed to that task's request class (`request_type`, checked by the registry)."""
+
+    request_type: ClassVar[type[BaseTaskRequest]]
+
+    @abstractmethod
+    def check(self, entry: ModelEntry, request: R) -> list[FieldProblem]:
+        """Every limit of the model that the request breaks; cheap (headers only, no decoding)."""
+
+    @abstractmethod
+    def plan(self, entry: ModelEntry, request: R, rng: random.Random) -> list[Call]:
+        """The Bedrock calls that make `request.n` images (CPU work: run in a thread)."""
+
+    def notes(self, entry: ModelEntry, request: R) -> Notes:
+        """Choices made for the caller (a width/height mapped to an aspect ratio, ...)."""
+        return Notes()
+
+
 class ModelAdapter(ABC):
-    """Speaks one model family's schema."""
+    """Speaks one model family's schema: a handler per task, and the answers' images."""
 
     family: ClassVar[str]
     # What an entry's `limits` may hold for this family.
     limits_model: ClassVar[type[BaseModel]]
     # The Bedrock operation its models are called with: InvokeModel or Converse.
     operation: ClassVar[str] = "InvokeModel"
+    # The tasks the family does, each by its own handler.
+    handlers: ClassVar[Mapping[Task, TaskHandler[Any]]]
 
     @abstractmethod
     def fields(self, task: Task) -> frozenset[str]:
         """The vocabulary fields this family takes for `task` (besides model and n)."""
-
-    @abstractmethod
-    def check(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:
-        """Every limit of the model that the request breaks; cheap (headers only, no decoding)."""
-
-    @abstractmethod
-    def plan(
-        self, entry: ModelEntry, task: Task, request: TaskRequest, rng: random.Random
-    ) -> list[Call]:
-        """The Bedrock calls that make `request.n` images (CPU work: run in a thread)."""
 
     @abstractmethod
     def parse(self, call: Call, payload: dict[str, Any]) -> list[GeneratedImage]:
@@ -156,13 +172,14 @@ class ModelAdapter(ABC):
     def describe(self, entry: ModelEntry) -> dict[str, Any]:
         """Limits and defaults, for GET /v1/models."""
 
-    def notes(self, entry: ModelEntry, task: Task, request: TaskRequest) -> Notes:
-        """Choices made for the caller (a width/height mapped to an aspect ratio, ...)."""
-        return Notes()
-
     def fields_for(self, entry: ModelEntry, task: Task) -> frozenset[str]:
         """The fields `entry` itself takes for `task`; the family's when its models all agree."""
         return self.fields(task)
+
+    def sizing(self, entry: ModelEntry) -> Sizing:
+        """The sizes, prompt length and input images `entry` takes, for surfaces that adapt a
+        request to them; read from `describe` unless the family says otherwise."""
+        return sizing_from_description(self.describe(entry))
 
     def untaken(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:
         """A problem for each field the caller set that `entry` does not take for `task`."""
@@ -175,6 +192,33 @@ class ModelAdapter(ABC):
             )
             for name in extra
         ]
+
+
+@dataclass(frozen=True)
+class Retirement:
+    """What a family knows of its own fields when the replacement map (app.tasks.replacement)
+    serves its retired models' requests by live models of other families."""
+
+    # The successor (a name the registry resolves) for each task.
+    routes: Mapping[Task, str]
+    # Tasks no live model does the same way, and what the caller can do instead.
+    refused: Mapping[Task, str] = field(default_factory=dict)
+    # The size its models answer when the request gives none: the successor's answer is fitted.
+    default_size: tuple[int, int] = (1024, 1024)
+    # Its `style` values that a successor's `style_preset` of the same look stands for.
+    styles: Mapping[str, str] = field(default_factory=dict)
+    # Text-to-image with a `condition_image`: the successor (a control model) per control_mode.
+    conditioning: Mapping[str, str] = field(default_factory=dict)
+    # Inpaint: the successor when a mask prompt names the region (search and replace), and why
+    # it needs a prompt ({successor} is its name); the successor when no prompt is given (erase).
+    mask_prompt_route: tuple[str, str] | None = None
+    promptless_inpaint_route: str | None = None
+    # Image-to-image and variations: the field saying how close the answer stays to the input
+    # (1 - the successor's `strength`), its default, and a field whose value it implies.
+    closeness: tuple[str, float] = ("similarity_strength", 0.7)
+    closeness_mode: tuple[str, str] | None = None
+    # ...and whether the answer is the size of the input (else the size asked, or the default).
+    from_image_keeps_input_size: bool = False
 
 
 # A body in the family's Bedrock schema read into the native vocabulary (app.families.reading).
@@ -194,6 +238,14 @@ class Family:
     models: tuple[ModelEntry, ...]
     reader: Reader
     writer: Writer
+    # How its retired models' requests are translated for other families' models; None when
+    # they can be served by models of their own family only.
+    retirement: Retirement | None = None
+    # Its side of the OpenAI surface's parameters (quality); none by default.
+    openai: OpenAIVocabulary = field(default_factory=OpenAIVocabulary)
+    # The spec's request examples for its tasks, each naming a model of the family (or none,
+    # for a task only the family does).
+    examples: Examples = field(default_factory=dict)
 
     @property
     def name(self) -> str:

@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..schemas.requests import Task
+from ..schemas.requests import REQUEST_MODELS, Task
 from . import nova_omni, sdxl, stability, stability_edit, stability_guided, titan
-from .base import Family, ModelAdapter, ModelEntry
+from .base import Family, ModelAdapter, ModelEntry, TaskHandler
 
 BUILTIN_FAMILIES: tuple[Family, ...] = (
     stability.FAMILY,
@@ -55,6 +55,14 @@ def check_family(family: Family, where: str) -> None:
     for part in ("reader", "writer"):
         if not callable(getattr(family, part, None)):
             raise RegistryError(f"{where}: {family.name} has no Bedrock-surface {part}")
+    for task, handler in family.adapter.handlers.items():
+        if not isinstance(handler, TaskHandler):
+            raise RegistryError(f"{where}: handlers: {task}: not a TaskHandler")
+        if handler.request_type is not REQUEST_MODELS[task]:
+            raise RegistryError(
+                f"{where}: handlers: {task}: typed to {handler.request_type.__name__}, "
+                f"the task's request is {REQUEST_MODELS[task].__name__}"
+            )
 
 
 class ModelRegistry:
@@ -68,11 +76,13 @@ class ModelRegistry:
         known = list(BUILTIN_FAMILIES)
         known += [load_family(f) if isinstance(f, str) else f for f in families]
         self._families: dict[str, Family] = {}
+        self._examples: dict[Task, dict[str, Mapping[str, Any]]] = {}
         for family in known:
             check_family(family, f"family {family.name!r}")
             if family.name in self._families:
                 raise RegistryError(f"family {family.name!r}: defined twice")
             self._families[family.name] = family
+            self._add_examples(family)
         entries = {entry.id: entry for family in known for entry in family.models}
         for raw in overrides:
             entry = _merge(entries, raw)
@@ -106,6 +116,25 @@ class ModelRegistry:
         """The adapter that speaks `entry`'s schema."""
         return self._families[entry.family].adapter
 
+    def handler(self, entry: ModelEntry, task: Task) -> TaskHandler[Any]:
+        """The handler of `entry`'s family for `task` (one `entry` does: the registry checked)."""
+        return self._families[entry.family].adapter.handlers[task]
+
+    def examples(self, task: Task) -> dict[str, Mapping[str, Any]]:
+        """The spec's request examples for `task`, as the families give them, in their order."""
+        return dict(self._examples.get(task, {}))
+
+    def _add_examples(self, family: Family) -> None:
+        for task, named in family.examples.items():
+            known = self._examples.setdefault(task, {})
+            for name, value in named.items():
+                if name in known:
+                    raise RegistryError(
+                        f"family {family.name!r}: examples: {task}: {name!r} is another "
+                        "family's example name"
+                    )
+                known[name] = value
+
     def for_task(self, task: Task) -> list[ModelEntry]:
         """The models that can do `task`."""
         return [entry for entry in self.models if task in entry.tasks]
@@ -119,6 +148,12 @@ class ModelRegistry:
             raise RegistryError(
                 f"GATEWAY_MODELS entry {entry.id!r}: family: unknown family {entry.family!r}; "
                 f"known: {known}"
+            )
+        unhandled = [task.value for task in entry.tasks if task not in family.adapter.handlers]
+        if unhandled:
+            raise RegistryError(
+                f"GATEWAY_MODELS entry {entry.id!r}: tasks: family {entry.family!r} does not do "
+                f"{', '.join(unhandled)}"
             )
         try:
             limits = family.adapter.limits_model.model_validate(entry.limits)

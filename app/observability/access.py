@@ -1,9 +1,11 @@
 """The access middleware: per request, the metrics, one JSON log line, and Server-Timing.
 
-Pure ASGI, placed just inside the request-id middleware so it sees every answer, refusals made by
-the middleware further in (gateway-busy, a missing key) included. The route label is the matched
-route's template (`/model/{model_id}/invoke`), never the raw path, so a scan of random paths
-cannot create series without end; unmatched paths count as `unmatched`.
+It also writes `Cost-USD` (what the request cost at the gateway's prices, app/spend) on every
+answer of a request that ran a task, whatever the surface. Pure ASGI, placed just inside the
+request-id middleware so it sees every answer, refusals made by the middleware further in
+(gateway-busy, a missing key) included. The route label is the matched route's template
+(`/model/{model_id}/invoke`), never the raw path, so a scan of random paths cannot create series
+without end; unmatched paths count as `unmatched`.
 
 A request whose caller hung up before any answer is recorded with status 499 (nginx's "client
 closed request"): nothing was sent, but it was served and may have cost Bedrock calls.
@@ -54,11 +56,15 @@ class AccessMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 gateway_ms = (time.monotonic() - started - facts.upstream_s) * 1000
-                MutableHeaders(scope=message).append(
+                headers = MutableHeaders(scope=message)
+                headers.append(
                     "Server-Timing",
                     f"gateway;dur={max(0.0, gateway_ms):.1f}, "
                     f"bedrock;dur={facts.upstream_s * 1000:.1f}",
                 )
+                if facts.settled and facts.cost_micros is not None:
+                    # Every surface's answer says what it cost, whatever its body's shape.
+                    headers["Cost-USD"] = cost_usd(facts.cost_micros)
             await send(message)
 
         self.metrics.in_flight.inc()
@@ -97,12 +103,22 @@ class AccessMiddleware:
             "images": facts.images,
             "status": status,
             "problem": facts.problem,
+            "cost_usd": float(cost_usd(facts.cost_micros))
+            if facts.cost_micros is not None
+            else None,
             "upstream_ms": round(facts.upstream_s * 1000, 1),
             "total_ms": round(seconds * 1000, 1),
         }
         if self.log_prompts and facts.prompt is not None:
             line["prompt"] = facts.prompt
         log.info(orjson.dumps(line).decode(), extra={"access": line})
+
+
+def cost_usd(micros: int) -> str:
+    """Micro-dollars as the Cost-USD header and the log line write them: dollars, 6 decimals at
+    most, no trailing zeros (`0.14`, `0`)."""
+    text = f"{micros / 1_000_000:.6f}".rstrip("0").rstrip(".")
+    return text or "0"
 
 
 def key_name(scope: Scope) -> str:

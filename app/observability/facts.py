@@ -26,6 +26,10 @@ class RequestFacts:
     prompt: str | None = None
     images: int = 0
     problem: str | None = None
+    # What the request cost (micro-dollars), once a task settled its spend; None before, or when
+    # no model's price is known.
+    cost_micros: int | None = None
+    settled: bool = False
     # Bedrock time is the union of the spans with at least one call in flight: a fan-out of four
     # concurrent calls counts once, so gateway time (total minus this) is never negative.
     upstream_s: float = 0.0
@@ -86,6 +90,17 @@ def note_images(count: int) -> None:
     facts = _current.get()
     if facts is not None:
         facts.images += count
+
+
+def note_cost(micros: int | None) -> None:
+    """Record what one run of a task cost (runs add up: a generation and its background removal);
+    None when its price is unknown."""
+    facts = _current.get()
+    if facts is None:
+        return
+    facts.settled = True
+    if micros is not None:
+        facts.cost_micros = (facts.cost_micros or 0) + micros
 
 
 def note_problem(slug: str) -> None:

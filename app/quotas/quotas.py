@@ -90,29 +90,40 @@ class Lease:
             await asyncio.wait({task}, timeout=RELEASE_GRACE_S)
 
 
-class _Outage:
-    """Whether the quota store is failing, so that an outage is logged once, not per request."""
+class Outage:
+    """Whether a store (the quotas', the budgets') is failing, so that an outage is logged once,
+    not per request: `store` names it, `effect` says what callers get meanwhile."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        logger: logging.Logger = log,
+        store: str = "the quota store",
+        effect: str = "requests that quotas apply to get 503 quota-unavailable",
+    ) -> None:
         self.since: float | None = None
         self.failures = 0
+        self._log = logger
+        self._store = store
+        self._effect = effect
 
     def failed(self, exc: BaseException) -> None:
         """A call to the store failed: the first failure of an outage is logged."""
         self.failures += 1
         if self.since is None:
             self.since = time.monotonic()
-            log.error(
-                "the quota store cannot be reached (%s): requests that quotas apply to get 503 "
-                "quota-unavailable until it is back",
+            self._log.error(
+                "%s cannot be reached (%s): %s until it is back",
+                self._store,
                 str(exc) or type(exc).__name__,
+                self._effect,
             )
 
     def succeeded(self) -> None:
         """A call to the store succeeded: the end of an outage is logged."""
         if self.since is not None:
-            log.warning(
-                "the quota store is reachable again after %.1f s (%d calls failed)",
+            self._log.warning(
+                "%s is reachable again after %.1f s (%d calls failed)",
+                self._store,
                 time.monotonic() - self.since,
                 self.failures,
             )
@@ -141,7 +152,7 @@ class Quotas:
         self.lease_ttl_s = lease_ttl_s
         self.release_timeout_s = release_timeout_s
         self.clock = clock
-        self.outage = _Outage()
+        self.outage = Outage()
         self._releasing: set[asyncio.Task[None]] = set()
 
     async def admit(self, key: ApiKey, images: int) -> Lease:

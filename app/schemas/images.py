@@ -46,6 +46,22 @@ class ImageOut(BaseModel):
     error: str | None = Field(default=None, description="Why the image was not produced.")
 
 
+class Usage(BaseModel):
+    """What the answer cost at the gateway's prices (docs/spend.md)."""
+
+    images: int = Field(description="Images charged: those produced.", examples=[1])
+    cost_usd: float | None = Field(
+        description="USD; null when the model's price is unknown. Also the `Cost-USD` header.",
+        examples=[0.08],
+    )
+    input_tokens: int | None = Field(
+        default=None, description="Models priced per token: the calls' input tokens."
+    )
+    output_tokens: int | None = Field(
+        default=None, description="Models priced per token: the calls' output tokens."
+    )
+
+
 class ImagesResponse(BaseModel):
     """The JSON answer of every image task."""
 
@@ -67,3 +83,4 @@ class ImagesResponse(BaseModel):
     warnings: list[str] = Field(
         default_factory=list, description="What the caller should know; also `Warning` headers."
     )
+    usage: Usage

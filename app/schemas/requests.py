@@ -43,6 +43,7 @@ class Task(StrEnum):
     CONTROL = "control"
     COLOR_GUIDED = "color-guided"
     EDIT = "edit"
+    VIRTUAL_TRY_ON = "virtual-try-on"
 
 
 class ImageLimits(BaseModel):
@@ -419,6 +420,72 @@ class ColorGuidedRequest(DiffusionRequest, _Sized):
     )
 
 
+class VirtualTryOnRequest(_TaskRequest):
+    """Dress the person in `image` in the garment of `reference_image` (Nova Canvas).
+
+    Where the garment goes is `mask_type`'s: IMAGE, a mask; GARMENT (the default without a mask
+    or a mask prompt), the body area of `garment_class`; PROMPT, what `mask_prompt` names. The
+    answer has the person image's size. Values Bedrock documents loosely are passed as given:
+    Bedrock has the last word on them.
+    """
+
+    image: ImageInput = Field(description="The person (Bedrock's sourceImage).")
+    reference_image: ImageInput = Field(description="The garment (Bedrock's referenceImage).")
+    mask_type: Literal["IMAGE", "GARMENT", "PROMPT"] | None = Field(
+        default=None,
+        description="IMAGE with `mask`, PROMPT with `mask_prompt`, else GARMENT when omitted.",
+    )
+    mask: ImageInput | None = Field(
+        default=None,
+        description="mask_type IMAGE: marks where the garment goes, in `mask_convention`; the "
+        "image's size.",
+    )
+    mask_convention: MaskConvention = Field(
+        default=MaskConvention.BLACK_IS_EDIT,
+        description="How `mask` marks the garment's area: black (the default), white or "
+        "transparent.",
+    )
+    mask_prompt: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=10_000,
+        description="mask_type PROMPT: what to dress, e.g. 'the jacket'.",
+    )
+    mask_shape: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="mask_type GARMENT or PROMPT: CONTOUR, BOUNDING_BOX or DEFAULT.",
+    )
+    garment_class: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="mask_type GARMENT: e.g. UPPER_BODY (the default), LOWER_BODY, FULL_BODY, "
+        "FOOTWEAR, LONG_SLEEVE_SHIRT, LONG_PANTS, SHOES.",
+    )
+    long_sleeve_style: str | None = Field(
+        default=None, min_length=1, max_length=100, description="GARMENT: e.g. SLEEVE_DOWN."
+    )
+    tucking_style: str | None = Field(
+        default=None, min_length=1, max_length=100, description="GARMENT: e.g. UNTUCKED."
+    )
+    outer_layer_style: str | None = Field(
+        default=None, min_length=1, max_length=100, description="GARMENT: e.g. CLOSED."
+    )
+    preserve_body: bool | None = Field(default=None, description="Keep the body as it is.")
+    preserve_hands: bool | None = Field(default=None, description="Keep the hands as they are.")
+    preserve_face: bool | None = Field(default=None, description="Keep the face as it is.")
+    merge_style: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="How the garment is merged: BALANCED, SEAMLESS or DETAILED.",
+    )
+    cfg_scale: float | None = Field(default=None, ge=0, le=35, description="Prompt adherence.")
+    quality: Literal["standard", "premium"] | None = Field(default=None)
+
+
 TaskRequest = (
     TextToImageRequest
     | InpaintRequest
@@ -435,10 +502,13 @@ TaskRequest = (
     | ControlRequest
     | ColorGuidedRequest
     | EditRequest
+    | VirtualTryOnRequest
 )
 MaskedRequest = InpaintRequest | OutpaintRequest | EraseRequest
+# What every task's request is: what a family's task handler may be typed to.
+BaseTaskRequest = _TaskRequest
 
-REQUEST_MODELS: dict[Task, type[_TaskRequest]] = {
+REQUEST_MODELS: dict[Task, type[BaseTaskRequest]] = {
     Task.TEXT_TO_IMAGE: TextToImageRequest,
     Task.INPAINT: InpaintRequest,
     Task.OUTPAINT: OutpaintRequest,
@@ -454,6 +524,7 @@ REQUEST_MODELS: dict[Task, type[_TaskRequest]] = {
     Task.CONTROL: ControlRequest,
     Task.COLOR_GUIDED: ColorGuidedRequest,
     Task.EDIT: EditRequest,
+    Task.VIRTUAL_TRY_ON: VirtualTryOnRequest,
 }
 
 IMAGE_FIELDS = frozenset(

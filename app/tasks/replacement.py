@@ -10,71 +10,28 @@ request cannot be translated faithfully, the caller gets a 422 saying why and wh
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pybase64
 from PIL import Image
 
-from ..families.base import Lifecycle, ModelEntry
+from ..families.base import Lifecycle, ModelEntry, Retirement
 from ..families.registry import ModelRegistry
-from ..families.stability.adapter import StabilityLimits
-from ..families.stability_common import nearest_aspect_ratio
 from ..imaging.inputs import InputImage, encode_png, load_pixels, parse_image
 from ..imaging.masks import MaskConvention, edit_region
 from ..imaging.resizing import cover
 from ..problems import FieldProblem, ProblemError, invalid
 from ..schemas.images import FinishReason, GeneratedImage
-from ..schemas.requests import Task
+from ..schemas.requests import AspectRatio, Task
 
 SETTING = "GATEWAY_REPLACEMENTS"
 
-# The successor of each task's main route, per family of retired schema.
-_STABILITY_TEXT = "sd3.5-large"
-_BUILTIN: dict[str, dict[Task, str]] = {
-    "titan": {
-        Task.TEXT_TO_IMAGE: _STABILITY_TEXT,
-        Task.INPAINT: "stability-inpaint",
-        Task.OUTPAINT: "stability-outpaint",
-        Task.VARIATIONS: _STABILITY_TEXT,
-        Task.IMAGE_TO_IMAGE: _STABILITY_TEXT,
-        Task.REMOVE_BACKGROUND: "remove-background",
-    },
-    "sdxl": {
-        Task.TEXT_TO_IMAGE: _STABILITY_TEXT,
-        Task.INPAINT: "stability-inpaint",
-        Task.OUTPAINT: "stability-outpaint",
-        Task.VARIATIONS: _STABILITY_TEXT,
-        Task.IMAGE_TO_IMAGE: _STABILITY_TEXT,
-    },
-}
-# Tasks of a translated family with no live model that does the same thing.
-_REFUSED: dict[tuple[str, Task], str] = {
-    ("titan", Task.COLOR_GUIDED): (
-        "no live model generates from a colour palette: describe the colours in the prompt of "
-        "/v1/images/text-to-image, or send a reference image to /v1/images/style-guide"
-    ),
-}
 # The task the successor does for a caller's task, where it differs.
 _TARGET: dict[Task, Task] = {Task.VARIATIONS: Task.IMAGE_TO_IMAGE}
-# Routes decided by what the request holds: Titan conditioning, erasing, a mask prompt.
-_CONTROL = {"CANNY_EDGE": "control-sketch", "SEGMENTATION": "control-structure"}
-_ERASE = "erase"
-_SEARCH_REPLACE = "search-replace"
-
-_SIZE_DEFAULT = (1024, 1024)  # Titan's and SDXL's default output size
-_SIMILARITY_DEFAULT = 0.7  # Titan's similarityStrength
-_IMAGE_STRENGTH_DEFAULT = 0.35  # SDXL's image_strength
-# Nova styles with a Stability style preset of the same look; the others have none.
-_NOVA_STYLES = {
-    "3D_ANIMATED_FAMILY_FILM": "3d-model",
-    "DESIGN_SKETCH": "line-art",
-    "GRAPHIC_NOVEL_ILLUSTRATION": "comic-book",
-    "PHOTOREALISM": "photographic",
-    "SOFT_DIGITAL_PAINTING": "digital-art",
-}
 _DROPPED = {
     "cfg_scale": "{s} sets its own prompt adherence",
     "quality": "{s} has a single quality",
@@ -131,7 +88,9 @@ class ReplacementMap:
         """`raw` (fields valid for `caller`, images decoded) as the successor takes it."""
         successor = self._map[caller.id][task]
         if successor is None:
-            raise _refusal(caller, "model", _REFUSED[(caller.family, task)])
+            retirement = self.retirement(caller)
+            assert retirement is not None  # only a translated family's tasks are refused
+            raise _refusal(caller, "model", retirement.refused[task])
         if successor.family == caller.family:
             # The same schema: the request goes as it is.
             return Translation(
@@ -142,6 +101,10 @@ class ReplacementMap:
                 applied={"requested_model": caller.id},
             )
         return _Translator(self, task, raw, caller, successor).run()
+
+    def retirement(self, entry: ModelEntry) -> Retirement | None:
+        """How requests for `entry`'s family are translated for other families' models."""
+        return self.registry.family(entry).retirement
 
     def route(self, name: str) -> ModelEntry:
         """A built-in successor by name."""
@@ -154,9 +117,10 @@ class ReplacementMap:
         return entry
 
     def _builtin(self, entry: ModelEntry, task: Task) -> ModelEntry | None:
-        if (entry.family, task) in _REFUSED:
+        retirement = self.retirement(entry)
+        if retirement is not None and task in retirement.refused:
             return None
-        name = _BUILTIN.get(entry.family, {}).get(task)
+        name = retirement.routes.get(task) if retirement is not None else None
         if name is None and entry.successors:
             name = entry.successors[0]
         if name is None:
@@ -173,7 +137,7 @@ class ReplacementMap:
 
     def _check(self, entry: ModelEntry, task: Task, successor: ModelEntry) -> ModelEntry:
         same = successor.family == entry.family
-        if not same and entry.family not in _BUILTIN:
+        if not same and self.retirement(entry) is None:
             raise ReplacementError(
                 f"{SETTING}: no translation from the {entry.family} schema of {entry.id} to "
                 f"{successor.id} ({successor.family}); map it to a model of its own family"
@@ -200,7 +164,8 @@ def _tasks(entry: ModelEntry, tasks: Mapping[str, str]) -> dict[Task, str]:
 
 
 class _Translator:
-    """One cross-family translation: Titan or SDXL fields to a Stability model's."""
+    """One cross-family translation: a retired family's fields to its successor's, by what the
+    retired family says of them (its `Retirement`) and what the successor takes."""
 
     def __init__(
         self,
@@ -211,6 +176,9 @@ class _Translator:
         successor: ModelEntry,
     ) -> None:
         self.owner = owner
+        retirement = owner.retirement(caller)
+        assert retirement is not None  # ReplacementMap._check maps no other family elsewhere
+        self.retirement = retirement
         self.task = task
         self.raw = raw
         self.caller = caller
@@ -260,42 +228,52 @@ class _Translator:
         self.successor = self.owner.route(name)
         self.target = target
 
-    def takes_style(self) -> bool:
-        fields = self.owner.registry.adapter(self.successor).fields(self.target)
-        if "style_preset" not in fields:
-            return False
-        return (
-            self.successor.family != "stability" or StabilityLimits.of(self.successor).style_preset
-        )
+    def takes(self, name: str) -> bool:
+        """Whether the successor (the model itself, by its limits) takes field `name`."""
+        adapter = self.owner.registry.adapter(self.successor)
+        return name in adapter.fields_for(self.successor, self.target)
 
     def style(self) -> None:
-        """SDXL's style_preset kept, Nova's style mapped, where the successor takes presets."""
-        if not self.takes_style():
+        """A style_preset kept, a style mapped to the preset of its look (the caller's family
+        says which), where the successor takes presets."""
+        if not self.takes("style_preset"):
             return
         self.take("style_preset")
         style = self.raw.get("style")
-        if style in _NOVA_STYLES:
+        preset = self.retirement.styles.get(style) if isinstance(style, str) else None
+        if preset is not None:
             self.used.add("style")
-            self.out["style_preset"] = _NOVA_STYLES[style]
-            self.applied["style_preset"] = _NOVA_STYLES[style]
-            self.warnings.append(
-                f"style {style} approximated by style_preset {_NOVA_STYLES[style]}"
-            )
+            self.out["style_preset"] = preset
+            self.applied["style_preset"] = preset
+            self.warnings.append(f"style {style} approximated by style_preset {preset}")
 
     def output_size(self) -> tuple[int, int]:
         width, height = self.get("width"), self.get("height")
-        return (width, height) if width and height else _SIZE_DEFAULT
+        return (width, height) if width and height else self.retirement.default_size
+
+    def aspect_ratio(self, width: int, height: int) -> str:
+        """The ratio nearest width:height among those the successor lists (GET /v1/models),
+        or the vocabulary's; compared in log space, so 2:1 is as far from 1:1 as 1:2."""
+        described = self.owner.registry.adapter(self.successor).describe(self.successor)
+        ratios = described.get("aspect_ratios") or get_args(AspectRatio)
+        target = math.log(width / height)
+
+        def distance(ratio: str) -> float:
+            w, h = (int(part) for part in ratio.split(":"))
+            return abs(math.log(w / h) - target)
+
+        return str(min(ratios, key=distance))
 
     def _text_to_image(self) -> None:
         self.resize_to = self.output_size()
         condition = self.get("condition_image")
         if condition is not None:
             mode = self.get("control_mode") or "CANNY_EDGE"
-            self.reroute(_CONTROL[mode], Task.CONTROL)
+            self.reroute(self.retirement.conditioning[mode], Task.CONTROL)
             self.out["image"] = condition
             self.take("prompt", "negative_prompt", "control_strength")
         else:
-            ratio = nearest_aspect_ratio(*self.resize_to)
+            ratio = self.aspect_ratio(*self.resize_to)
             self.out["aspect_ratio"] = ratio
             self.applied["aspect_ratio"] = ratio
             self.take("prompt", "negative_prompt")
@@ -305,23 +283,19 @@ class _Translator:
         image: InputImage = self.get("image")
         self.resize_to = (image.width, image.height)
         prompt, mask_prompt = self.get("prompt"), self.get("mask_prompt")
-        if mask_prompt is not None:
+        if mask_prompt is not None and self.retirement.mask_prompt_route is not None:
+            route, why = self.retirement.mask_prompt_route
             if prompt is None:
-                raise _refusal(
-                    self.caller,
-                    "prompt",
-                    "without a prompt, Titan fills what mask_prompt names with background; its "
-                    f"successor {self.owner.route(_SEARCH_REPLACE).name} needs `prompt` (what to "
-                    "put there): send one, or send a mask instead of mask_prompt to erase",
-                )
-            self.reroute(_SEARCH_REPLACE, Task.SEARCH_REPLACE)
+                successor = self.owner.route(route).name
+                raise _refusal(self.caller, "prompt", why.format(successor=successor))
+            self.reroute(route, Task.SEARCH_REPLACE)
             self.out.update(image=image, prompt=prompt, search_prompt=mask_prompt)
             self.take("negative_prompt")
             self.style()
             return
-        if prompt is None:
-            # Titan without a prompt fills the mask with background: Stability's erase does that.
-            self.reroute(_ERASE, Task.ERASE)
+        erase = self.retirement.promptless_inpaint_route
+        if prompt is None and erase is not None:
+            self.reroute(erase, Task.ERASE)
         else:
             self.out["prompt"] = prompt
             self.take("negative_prompt")
@@ -373,16 +347,16 @@ class _Translator:
                 "image per request",
             )
         image: InputImage = images[0] if images is not None else self.get("image")
-        if self.caller.family == "titan":
-            similarity = self.get("similarity_strength")
-            strength = 1 - (_SIMILARITY_DEFAULT if similarity is None else similarity)
-            self.resize_to = self.output_size()
-        else:
-            kept = self.get("image_strength")
-            strength = 1 - (_IMAGE_STRENGTH_DEFAULT if kept is None else kept)
-            if self.raw.get("init_image_mode") == "IMAGE_STRENGTH":
-                self.used.add("init_image_mode")  # the only mode strength expresses
+        closeness, default = self.retirement.closeness
+        kept = self.get(closeness)
+        strength = 1 - (default if kept is None else kept)
+        mode = self.retirement.closeness_mode
+        if mode is not None and self.raw.get(mode[0]) == mode[1]:
+            self.used.add(mode[0])  # the mode a strength expresses
+        if self.retirement.from_image_keeps_input_size:
             self.resize_to = (image.width, image.height)
+        else:
+            self.resize_to = self.output_size()
         strength = round(strength, 6)  # 1 - 0.7 is 0.30000000000000004
         self.out.update(image=image, strength=strength)
         self.applied["strength"] = strength

@@ -13,6 +13,8 @@ from typing import Any
 from ..auth.keys import ANONYMOUS, ApiKey
 from ..bedrock.client import BedrockClient
 from ..bedrock.errors import is_end_of_life, upstream_problem
+from ..cache.rules import reproducible
+from ..cache.service import ResultCache
 from ..families.base import Call, Lifecycle, ModelAdapter, ModelEntry, Notes
 from ..observability import facts
 from ..problems import ProblemError
@@ -20,6 +22,8 @@ from ..quotas import Quotas
 from ..quotas.memory import MemoryBackend
 from ..schemas.images import FinishReason, GeneratedImage
 from ..schemas.requests import IMAGE_FIELDS, Task, TaskRequest
+from ..spend.budgets import Spend
+from ..spend.prices import FREE, Cost, PriceTable, Quote
 from .replacement import ReplacementMap, Translation, fit
 from .validation import RequestValidator
 
@@ -37,6 +41,8 @@ class TaskResult:
     deprecated_at: int | None = None
     # The key's RateLimit and RateLimit-Policy headers after this request was charged.
     quota_headers: dict[str, str] = field(default_factory=dict)
+    # What the images cost (app/spend).
+    cost: Cost | None = None
 
     @property
     def produced(self) -> list[GeneratedImage]:
@@ -48,12 +54,20 @@ class TaskRunner:
     """Validates, plans and fans a task out to Bedrock."""
 
     def __init__(
-        self, validator: RequestValidator, bedrock: BedrockClient, quotas: Quotas | None = None
+        self,
+        validator: RequestValidator,
+        bedrock: BedrockClient,
+        quotas: Quotas | None = None,
+        spend: Spend | None = None,
+        cache: ResultCache | None = None,
     ) -> None:
         self.validator = validator
         self.bedrock = bedrock
-        # Without quotas (a runner built by hand), no key has a limit.
+        # Without quotas and spend (a runner built by hand), no key has a limit or a budget.
         self.quotas = quotas or Quotas(MemoryBackend())
+        self.spend = spend or Spend(PriceTable())
+        # The result cache (GATEWAY_CACHE), when it is on.
+        self.cache = cache
         self._rng = random.SystemRandom()
         self.replacements = ReplacementMap(validator.registry, validator.settings.replacements)
 
@@ -89,16 +103,21 @@ class TaskRunner:
             # The model and task the caller asked for: a successor the operator's replacement
             # map picks serves what the key was allowed.
             key.permit(plan.caller or plan.entry, task)
-            # Charged once the request is known valid; the key's concurrency slot is held until
-            # every image is in.
-            async with await self.quotas.admit(key, count) as lease:
-                result = await self._execute(plan, deadline)
+            # Charged once the request is known valid: its price held against the key's budgets
+            # (given back if the quotas refuse it, settled to the images returned), and the
+            # key's concurrency slot held until every image is in.
+            charge = await self.spend.hold(key, plan.entry.id, task.value, plan.quote, count)
+            async with charge, await self.quotas.admit(key, count) as lease:
+                result, fresh = await self._served(plan, task, key, deadline)
+                # An answer from the result cache made no Bedrock call: it costs nothing.
+                cost = plan.quote.cost(result.images) if fresh else FREE
+                await charge.settle(cost)
         except ProblemError as problem:
             # The surfaces' error shapes do not all keep the slug; metrics and logs need it.
             facts.note_problem(problem.slug)
             raise
         facts.note_images(len(result.produced))
-        return replace(result, quota_headers=lease.headers)
+        return replace(result, quota_headers=lease.headers, cost=cost)
 
     async def check(
         self, task: Task, raw: dict[str, Any], *, key: ApiKey = ANONYMOUS
@@ -117,6 +136,21 @@ class TaskRunner:
             facts.note_problem(problem.slug)
             raise
         return plan.entry, plan.caller or plan.entry
+
+    async def _served(
+        self, plan: _Plan, task: Task, key: ApiKey, deadline: float
+    ) -> tuple[TaskResult, bool]:
+        """The plan's result, and whether Bedrock made it (False: the result cache had it)."""
+        if self.cache is None:
+            return await self._execute(plan, deadline), True
+        made: list[TaskResult] = []
+
+        async def compute() -> TaskResult:
+            made.append(await self._execute(plan, deadline))
+            return made[0]
+
+        result = await self.cache.serve(key.name, plan.cache_parts(task), compute)
+        return result, bool(made)
 
     async def _execute(self, plan: _Plan, deadline: float) -> TaskResult:
         entry, adapter, calls = plan.entry, plan.adapter, plan.calls
@@ -159,8 +193,11 @@ class TaskRunner:
     def _prepare(self, task: Task, raw: dict[str, Any]) -> _Plan:
         request, entry, adapter = self.validator.validate(task, raw)
         if not self.replaced(entry, task):
-            calls = [call.encoded() for call in adapter.plan(entry, task, request, self._rng)]
-            return _Plan(entry, adapter, calls, adapter.notes(entry, task, request))
+            handler = self.validator.registry.handler(entry, task)
+            calls = [call.encoded() for call in handler.plan(entry, request, self._rng)]
+            again = reproducible(task, entry, adapter, request)
+            quote = self.spend.quote(entry.id, task, _sizing(request))
+            return _Plan(entry, adapter, calls, handler.notes(entry, request), again, quote)
         translation = self.replacements.translate(task, _given(request), entry)
         try:
             request, successor, adapter = self.validator.validate(translation.task, translation.raw)
@@ -170,15 +207,25 @@ class TaskRunner:
                 detail=f"{problem.detail} (the request for retired {entry.id} is served by "
                 f"{translation.successor.id})",
             ) from None
-        calls = [
-            call.encoded() for call in adapter.plan(successor, translation.task, request, self._rng)
-        ]
-        notes = adapter.notes(successor, translation.task, request)
+        handler = self.validator.registry.handler(successor, translation.task)
+        calls = [call.encoded() for call in handler.plan(successor, request, self._rng)]
+        notes = handler.notes(successor, request)
         merged = Notes(
             applied={**translation.applied, **notes.applied},
             warnings=translation.warnings + notes.warnings,
         )
-        return _Plan(successor, adapter, calls, merged, caller=entry, translation=translation)
+        again = reproducible(translation.task, successor, adapter, request)
+        quote = self.spend.quote(successor.id, translation.task, _sizing(request))
+        return _Plan(
+            successor,
+            adapter,
+            calls,
+            merged,
+            again,
+            quote,
+            caller=entry,
+            translation=translation,
+        )
 
     async def _invoke(
         self, entry: ModelEntry, adapter: ModelAdapter, call: Call, deadline: float
@@ -228,8 +275,27 @@ class _Plan:
     adapter: ModelAdapter
     calls: list[Call]
     notes: Notes
+    # Whether the same request gives the same images (the result cache may answer it).
+    reproducible: bool
+    quote: Quote
     caller: ModelEntry | None = None
     translation: Translation | None = None
+
+    def cache_parts(self, task: Task) -> list[bytes] | None:
+        """What identifies the answer for the result cache, or None when it is not reproducible:
+        the task, the models and every call as it would be sent."""
+        if not self.reproducible:
+            return None
+        names = [task.value, self.entry.id, self.caller.id if self.caller else ""]
+        parts = [name.encode() for name in names]
+        for call in self.calls:
+            parts += [call.operation.encode(), call.payload or b""]
+        return parts
+
+
+def _sizing(request: TaskRequest) -> dict[str, Any]:
+    """The fields a price may depend on (size and quality), as validated."""
+    return {name: getattr(request, name, None) for name in ("width", "height", "quality")}
 
 
 def _given(request: TaskRequest) -> dict[str, Any]:

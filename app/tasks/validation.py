@@ -77,9 +77,8 @@ class RequestValidator:
         adapter = self.registry.adapter(entry)
         if request is not None:
             reported = {p.field for p in problems}
-            for problem in adapter.untaken(entry, task, request) + adapter.check(
-                entry, task, request
-            ):
+            handler = self.registry.handler(entry, task)
+            for problem in adapter.untaken(entry, task, request) + handler.check(entry, request):
                 if problem.field not in reported:
                     problems.append(problem)
                     reported.add(problem.field)

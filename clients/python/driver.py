@@ -27,6 +27,7 @@ import re
 import sys
 import traceback
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from gateway_client import Client
 from gateway_client.api.batches import cancel_batch, get_batch, submit_batch
 from gateway_client.api.jobs import cancel_job, get_file, get_job, submit_text_to_image_job
 from gateway_client.api.models import get_model, list_models
+from gateway_client.api.usage import get_usage
 from gateway_client.models import (
     BatchOut,
     ColorGuidedRequest,
@@ -74,8 +76,11 @@ from gateway_client.models import (
     TextToImageRequest,
     UpscaleRequest,
     UpscaleRequestMultipart,
+    UsageReport,
     VariationsRequest,
     VariationsRequestMultipart,
+    VirtualTryOnRequest,
+    VirtualTryOnRequestMultipart,
 )
 from gateway_client.types import File, Response
 from PIL import Image
@@ -124,6 +129,7 @@ TASK_MODULES = {
         "text_to_image",
         "upscale",
         "variations",
+        "virtual_try_on",
     )
 }
 color_guided = TASK_MODULES["color_guided"]
@@ -141,6 +147,7 @@ style_transfer = TASK_MODULES["style_transfer"]
 text_to_image = TASK_MODULES["text_to_image"]
 upscale = TASK_MODULES["upscale"]
 variations = TASK_MODULES["variations"]
+virtual_try_on = TASK_MODULES["virtual_try_on"]
 
 
 class DriverError(AssertionError):
@@ -359,6 +366,27 @@ def check_edit(client: Client) -> None:
         {"images": [b64("coffee.png")], "prompt": "remove the cup", "aspect_ratio": "1:1"}
     )
     expect_images(edit.sync_detailed(client=client, body=body), n=1, size=(400, 400), model=model)
+
+
+def check_virtual_try_on(client: Client) -> None:
+    """Nova Canvas: a garment on the upper body (the default mask type) from uploaded files; in
+    JSON, where a mask marks. The answer has the person image's size."""
+    model = "amazon.nova-canvas-v1:0"
+    multipart = VirtualTryOnRequestMultipart(
+        image=upload("astronaut.png"), reference_image=upload("chelsea.png"), model="nova-canvas"
+    )
+    response = virtual_try_on.sync_detailed(client=client, body=multipart)
+    expect_images(response, n=1, size=ASTRONAUT, model=model)
+    body = VirtualTryOnRequest.from_dict(
+        {
+            "image": b64("coffee.png"),
+            "reference_image": b64("chelsea.png"),
+            "mask": b64("coffee-mask-black-edit.png"),
+            "model": "nova-canvas",
+        }
+    )
+    response = virtual_try_on.sync_detailed(client=client, body=body)
+    expect_images(response, n=1, size=COFFEE, model=model)
 
 
 def check_image_to_image(client: Client) -> None:
@@ -684,6 +712,24 @@ def check_cancel_batch(client: Client) -> None:
     check(missing.status_code == 404 and isinstance(missing.parsed, Problem), "404 Problem")
 
 
+def check_get_usage(client: Client) -> None:
+    """This run's spend (the calling key's, anonymous here): every row summed in the totals, at
+    least the images the checks before made; `from` after `to` is a 422 Problem."""
+    response = get_usage.sync_detailed(client=client)
+    report = response.parsed
+    check(response.status_code == 200 and isinstance(report, UsageReport), "getUsage")
+    assert isinstance(report, UsageReport)
+    check(report.key == "anonymous", f"usage of {report.key}")
+    check(report.images > 0 and report.cost_usd > 0, f"usage {report.to_dict()}")
+    check(sum(row.images for row in report.usage) == report.images, "rows sum to the images")
+    spent = sum(row.cost_usd for row in report.usage)
+    check(abs(spent - report.cost_usd) < 1e-6, f"rows sum to ${spent}, total ${report.cost_usd}")
+    after = report.to + timedelta(days=1)
+    backwards = get_usage.sync_detailed(client=client, from_=after, to=report.to)
+    problem = backwards.parsed
+    check(backwards.status_code == 422 and isinstance(problem, Problem), "422 Problem")
+
+
 CHECKS: dict[str, Callable[[Client], None]] = {
     "listModels": check_list_models,
     "getModel": check_get_model,
@@ -694,6 +740,7 @@ CHECKS: dict[str, Callable[[Client], None]] = {
     "variations": check_variations,
     "imageToImage": check_image_to_image,
     "edit": check_edit,
+    "virtualTryOn": check_virtual_try_on,
     "erase": check_erase,
     "searchReplace": check_search_replace,
     "searchRecolor": check_search_recolor,
@@ -709,9 +756,12 @@ CHECKS: dict[str, Callable[[Client], None]] = {
     "submitBatch": check_submit_batch,
     "getBatch": check_get_batch,
     "cancelBatch": check_cancel_batch,
+    "getUsage": check_get_usage,
 }
 TASKS: set[str] = set()  # filled from the spec: every /v1/images/<task> path
-PROMPTLESS = {"variations", "erase", "remove-background", "upscale", "style-transfer"}
+PROMPTLESS = {
+    "variations", "erase", "remove-background", "upscale", "style-transfer", "virtual-try-on",
+}  # fmt: skip
 
 
 class Coverage:

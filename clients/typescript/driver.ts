@@ -33,6 +33,7 @@ import {
   getFile,
   getJob,
   getModel,
+  getUsage,
   listModels,
   submitBatch,
   submitTextToImageJob,
@@ -55,6 +56,7 @@ import type {
   StyleTransferRequestMultipart,
   UpscaleRequestMultipart,
   VariationsRequestMultipart,
+  VirtualTryOnRequestMultipart,
 } from "./generated/types.gen.js";
 
 const DATA = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "tests", "data");
@@ -232,6 +234,21 @@ const JOB_CHECKS: Record<string, () => Promise<void>> = {
     const missing = await cancelJob({ path: { job_id: "job_0" } });
     check(missing.response.status === 404 && missing.error !== undefined, "404 problem");
   },
+
+  // Last: this run's spend (the calling key's, anonymous here), every row summed in the totals.
+  async getUsage() {
+    const { data, response } = await getUsage();
+    check(response.status === 200 && data !== undefined, "getUsage");
+    check(data.key === "anonymous", `usage of ${data.key}`);
+    check(data.images > 0 && data.cost_usd > 0, `usage ${JSON.stringify(data)}`);
+    const images = data.usage.reduce((sum, row) => sum + row.images, 0);
+    const spent = data.usage.reduce((sum, row) => sum + row.cost_usd, 0);
+    check(images === data.images, "rows sum to the images");
+    check(Math.abs(spent - data.cost_usd) < 1e-6, `rows sum to $${spent}, total $${data.cost_usd}`);
+    const after = new Date(Date.parse(data.to) + 86_400_000).toISOString().slice(0, 10);
+    const backwards = await getUsage({ query: { from: after, to: data.to } });
+    check(backwards.response.status === 422 && backwards.error !== undefined, "422 problem");
+  },
 };
 
 // Batches: one of three text-to-image lines polled to its end and its result file read; another
@@ -305,7 +322,14 @@ const BATCH_CHECKS: Record<string, () => Promise<void>> = {
 };
 
 const TITAN = "amazon.titan-image-generator-v1";
-const PROMPTLESS = new Set(["variations", "erase", "remove-background", "upscale", "style-transfer"]);
+const PROMPTLESS = new Set([
+  "variations",
+  "erase",
+  "remove-background",
+  "upscale",
+  "style-transfer",
+  "virtual-try-on",
+]);
 const TASKS = new Set<string>();
 
 // Jobs: the first body each task's check had answered 200 (JSON through its SDK function, and the
@@ -344,6 +368,7 @@ const styleTransfer = remembered("style-transfer", sdk.styleTransfer);
 const textToImage = remembered("text-to-image", sdk.textToImage);
 const upscale = remembered("upscale", sdk.upscale);
 const variations = remembered("variations", sdk.variations);
+const virtualTryOn = remembered("virtual-try-on", sdk.virtualTryOn);
 
 const CHECKS: Record<string, () => Promise<void>> = {
   async listModels() {
@@ -482,6 +507,27 @@ const CHECKS: Record<string, () => Promise<void>> = {
       body: { images: [b64("coffee.png")], prompt: "remove the cup", aspect_ratio: "1:1" },
     });
     expectImages(json, 1, [400, 400], model);
+  },
+
+  async virtualTryOn() {
+    // Nova Canvas: a garment on the upper body (the default mask type) from uploaded files; in
+    // JSON, where a mask marks. The answer has the person image's size.
+    const model = "amazon.nova-canvas-v1:0";
+    const form: VirtualTryOnRequestMultipart = {
+      image: upload("astronaut.png"),
+      reference_image: upload("chelsea.png"),
+      model: "nova-canvas",
+    };
+    expectImages(await postMultipart("/v1/images/virtual-try-on", form), 1, ASTRONAUT, model);
+    const json = await virtualTryOn({
+      body: {
+        image: b64("coffee.png"),
+        reference_image: b64("chelsea.png"),
+        mask: b64("coffee-mask-black-edit.png"),
+        model: "nova-canvas",
+      },
+    });
+    expectImages(json, 1, COFFEE, model);
   },
 
   async imageToImage() {

@@ -52,7 +52,13 @@ class ModelSpec:
     tasks: tuple[str, ...] = field(default=())
 
 
+# A blocked word that every text contains: the ContentFiltered fault's filter.
+ANY_WORD = "*"
+
+
 def is_blocked(blocked_words: tuple[str, ...], *texts: str | None) -> bool:
     """The content filter: whether any text contains a blocked word (whole word, any case)."""
+    if ANY_WORD in blocked_words:
+        return True
     joined = " ".join(text for text in texts if text).lower()
     return any(re.search(rf"\b{re.escape(word.lower())}\b", joined) for word in blocked_words)

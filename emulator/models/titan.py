@@ -3,7 +3,7 @@
 Images depend only on (model, body): each image's seed is a hash of the model id, the body without
 `numberOfImages`, and the image's index, so image 0 of a batch is the image a one-image request
 with the same body gets, and every other field (the seed above all) changes the picture.
-VIRTUAL_TRY_ON is not emulated: Nova answers it with the taskType enum error.
+Nova Canvas also does VIRTUAL_TRY_ON (titan_try_on.py).
 """
 
 from __future__ import annotations
@@ -33,10 +33,12 @@ from .titan_request import (
     INPAINTING,
     OUTPAINTING,
     TEXT_IMAGE,
+    VIRTUAL_TRY_ON,
     Flavour,
     TitanRequest,
     parse_request,
 )
+from .titan_try_on import dress
 
 BLOCKED = "This request has been blocked by our content filters."
 # DEFAULT outpainting may touch the kept area a little, as the model blends it with the new one.
@@ -44,6 +46,7 @@ DEFAULT_OUTPAINT_KEEP = 0.9
 
 _TITAN_TASKS = (TEXT_IMAGE, INPAINTING, OUTPAINTING, IMAGE_VARIATION)
 _V2_TASKS = (*_TITAN_TASKS, COLOR_GUIDED_GENERATION, BACKGROUND_REMOVAL)
+_NOVA_TASKS = (*_V2_TASKS, VIRTUAL_TRY_ON)
 
 
 def _titan(model_id: str, tasks: tuple[str, ...]) -> Flavour:
@@ -66,7 +69,7 @@ FLAVOURS: tuple[Flavour, ...] = (
     _titan("amazon.titan-image-generator-v2:0", _V2_TASKS),
     Flavour(
         "amazon.nova-canvas-v1:0",
-        _V2_TASKS,
+        _NOVA_TASKS,
         nova=True,
         text_min=1,
         text_max=1024,
@@ -105,6 +108,8 @@ def render(request: TitanRequest, seed: int, salt: str) -> np.ndarray:
         return _variation(request, seed, salt)
     if request.task == COLOR_GUIDED_GENERATION:
         return _color_guided(request, seed, salt)
+    if request.task == VIRTUAL_TRY_ON:
+        return _try_on(request, seed)
     return remove_background(_input(request))
 
 
@@ -133,6 +138,20 @@ def _text_image(request: TitanRequest, seed: int, salt: str) -> np.ndarray:
     if request.control_mode == "SEGMENTATION":
         return follow_structure(generated, guide, request.control_strength)
     return trace_sketch(generated, guide, request.control_strength)
+
+
+def _try_on_region(request: TitanRequest) -> np.ndarray:
+    if request.try_on is None:
+        raise ValueError("a validated try-on request carries its mask choice")
+    height, width = _input(request).shape[:2]
+    return request.try_on.region(height, width, request.mask)
+
+
+def _try_on(request: TitanRequest, seed: int) -> np.ndarray:
+    if request.try_on is None or request.reference_image is None:
+        raise ValueError("a validated try-on request carries its garment")
+    region = _try_on_region(request)
+    return dress(_input(request), request.reference_image, region, request.try_on.merge_style, seed)
 
 
 def _outpaint(request: TitanRequest, seed: int, salt: str) -> np.ndarray:
@@ -179,8 +198,8 @@ def invoke(flavour: Flavour, invocation: Invocation) -> dict[str, Any]:
     seeds = image_seeds(flavour.model_id, invocation.body, request.number_of_images)
     images = [encode_b64(render(request, seed, flavour.model_id)) for seed in seeds]
     answer: dict[str, Any] = {"images": images}
-    if request.return_mask and request.task == INPAINTING:
-        inside = _edit_region(request)
+    if request.return_mask and request.task in (INPAINTING, VIRTUAL_TRY_ON):
+        inside = _edit_region(request) if request.task == INPAINTING else _try_on_region(request)
         answer["maskImage"] = encode_b64(np.where(inside, 0, 255).astype(np.uint8))
     return answer
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..imaging.codec import ImageDecodeError, decode_b64, image_info
 from .checks import Checker, schema_error
+from .titan_try_on import TryOn, parse_try_on
 
 TEXT_IMAGE = "TEXT_IMAGE"
 INPAINTING = "INPAINTING"
@@ -21,6 +22,7 @@ OUTPAINTING = "OUTPAINTING"
 IMAGE_VARIATION = "IMAGE_VARIATION"
 COLOR_GUIDED_GENERATION = "COLOR_GUIDED_GENERATION"
 BACKGROUND_REMOVAL = "BACKGROUND_REMOVAL"
+VIRTUAL_TRY_ON = "VIRTUAL_TRY_ON"
 
 PARAMS_KEY = {
     TEXT_IMAGE: "textToImageParams",
@@ -29,6 +31,7 @@ PARAMS_KEY = {
     IMAGE_VARIATION: "imageVariationParams",
     COLOR_GUIDED_GENERATION: "colorGuidedGenerationParams",
     BACKGROUND_REMOVAL: "backgroundRemovalParams",
+    VIRTUAL_TRY_ON: "virtualTryOnParams",
 }
 
 TITAN_SIZES: frozenset[tuple[int, int]] = frozenset(
@@ -92,6 +95,7 @@ class TitanRequest:
     colors: list[tuple[int, int, int]] = field(default_factory=list)
     reference_image: np.ndarray | None = None
     return_mask: bool = False
+    try_on: TryOn | None = None
     number_of_images: int = 1
     seed: int = 0
     width: int = 1024
@@ -120,7 +124,7 @@ def parse_request(flavour: Flavour, body: dict[str, Any]) -> TitanRequest:
     if task != BACKGROUND_REMOVAL:
         config = c.obj(body, "imageGenerationConfig", "#", required=False)
         # Nova takes no size for edits: the output has the input's size.
-        sized = not (flavour.nova and task in (INPAINTING, OUTPAINTING))
+        sized = not (flavour.nova and task in (INPAINTING, OUTPAINTING, VIRTUAL_TRY_ON))
         _config(c, flavour, config, request, sized=sized)
     c.done()
     return request
@@ -232,6 +236,19 @@ def _background_removal(
     request.image = _image(c, flavour, params, "image", path, required=True)
 
 
+def _virtual_try_on(
+    c: Checker, flavour: Flavour, params: dict[str, Any], path: str, request: TitanRequest
+) -> None:
+    """The person (sourceImage), the garment (referenceImage) and where it goes."""
+    request.try_on = parse_try_on(c, params, path)
+    request.image = _image(c, flavour, params, "sourceImage", path, required=True)
+    request.reference_image = _image(c, flavour, params, "referenceImage", path, required=True)
+    request.return_mask = _boolean(c, params, "returnMask", path)
+    mask = request.try_on.mask_image
+    if "maskImage" in mask:
+        request.mask = _mask(c, flavour, mask, f"{path}/imageBasedMask", request.image)
+
+
 _TASK_PARSERS = {
     TEXT_IMAGE: _text_image,
     INPAINTING: _inpainting,
@@ -239,6 +256,7 @@ _TASK_PARSERS = {
     IMAGE_VARIATION: _image_variation,
     COLOR_GUIDED_GENERATION: _color_guided,
     BACKGROUND_REMOVAL: _background_removal,
+    VIRTUAL_TRY_ON: _virtual_try_on,
 }
 
 

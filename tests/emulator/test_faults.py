@@ -12,7 +12,7 @@ import pytest
 from botocore.config import Config
 
 from emulator.testing import EmulatorServer
-from tests.emulator.support import NOVA, TITAN_V1, invoke, titan_t2i
+from tests.emulator.support import NOVA, SDXL, TITAN_V1, invoke, titan_t2i
 
 # The error table of reference §1: code and HTTP status.
 ERROR_TABLE = [
@@ -67,6 +67,19 @@ def test_default_messages_read_like_bedrock(runtime: Any, emulator: EmulatorServ
     assert info.value.response["Error"]["Message"] == (
         "Too many requests, please wait before trying again."
     )
+
+
+def test_content_filtered_answers_as_the_model_filters(
+    runtime: Any, emulator: EmulatorServer
+) -> None:
+    """Not an error: the next call is answered as its model answers a blocked prompt (SDXL: a
+    CONTENT_FILTERED artifact), and the one after it as usual."""
+    emulator.set_faults(schedule=[{"fault": "ContentFiltered", "model": SDXL}])
+    body = {"text_prompts": [{"text": "a lighthouse"}], "seed": 5}
+    filtered = invoke(runtime, SDXL, body)
+    assert [a["finishReason"] for a in filtered["artifacts"]] == ["CONTENT_FILTERED"]
+    assert [a["finishReason"] for a in invoke(runtime, SDXL, body)["artifacts"]] == ["SUCCESS"]
+    assert [r["status"] for r in emulator.requests()] == [200, 200]
 
 
 def test_dropped_connection(runtime: Any, emulator: EmulatorServer) -> None:

@@ -74,7 +74,7 @@ LIMITS: list[tuple[str, dict[str, Any], str]] = [
     (NOVA, inpaint(maskImage=COFFEE_MASK) | {"imageGenerationConfig": {"width": 512}},
      "#/imageGenerationConfig: extraneous key [width]"),
     (TITAN_V1, {"taskType": "COLOR_GUIDED_GENERATION"}, "#/taskType: 'COLOR_GUIDED_GENERATION'"),
-    (NOVA, {"taskType": "VIRTUAL_TRY_ON"}, "#/taskType: 'VIRTUAL_TRY_ON' is not a valid enum"),
+    (TITAN_V2, {"taskType": "VIRTUAL_TRY_ON"}, "#/taskType: 'VIRTUAL_TRY_ON' is not a valid enum"),
     (TITAN_V1, titan_t2i() | {"extra": 1}, "#: extraneous key [extra]"),
     (TITAN_V1, t2i_params(style="PHOTOREALISM"), "#/textToImageParams: extraneous key [style]"),
     (NOVA, t2i_params(style="WATERCOLOR"), "#/textToImageParams/style"),

@@ -46,7 +46,11 @@ async def test_json_answer_shape(gateway: httpx.AsyncClient) -> None:
     assert response.headers["content-type"] == "application/json"
     assert response.headers["x-request-id"] == "req-123"
     answer = response.json()
-    assert set(answer) == {"id", "model", "created", "images", "applied", "warnings"}
+    assert set(answer) == {"id", "model", "created", "images", "applied", "warnings", "usage"}
+    # This gateway's default, Titan G1, at 512x512 and standard quality: the built-in $0.008.
+    assert answer["model"] == "amazon.titan-image-generator-v1"
+    assert answer["usage"] == {"images": 1, "cost_usd": 0.008}
+    assert response.headers["cost-usd"] == "0.008"
     assert answer["applied"] == {}
     assert answer["warnings"] == []
     assert response.headers["served-model"] == answer["model"]

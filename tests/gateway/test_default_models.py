@@ -11,7 +11,7 @@ from tests.gateway.conftest import data, image_size, open_gateway, pixels, setti
 SHIPPED = {"default_model": Settings.model_fields["default_model"].default}
 
 
-async def test_every_task_defaults_to_a_live_model_but_color_guided(
+async def test_every_task_defaults_to_a_live_model_but_color_guided_and_virtual_try_on(
     emulator: EmulatorServer,
 ) -> None:
     async with open_gateway(settings_for(emulator, **SHIPPED)) as gateway:
@@ -27,8 +27,10 @@ async def test_every_task_defaults_to_a_live_model_but_color_guided(
     assert defaults["inpaint"] == ("stability.stable-image-inpaint-v1:0", "active")
     assert defaults["outpaint"] == ("stability.stable-outpaint-v1:0", "active")
     assert defaults["edit"] == ("amazon.nova-2-omni-v1:0", "active")
-    # No live model does color-guided: its default stays the retired Titan v2.
+    # No live model does color-guided or virtual try-on: their defaults are the retired Titan v2
+    # and Nova Canvas, served while Bedrock serves them.
     assert defaults.pop("color-guided") == ("amazon.titan-image-generator-v2:0", "retired")
+    assert defaults.pop("virtual-try-on") == ("amazon.nova-canvas-v1:0", "retired")
     assert {status for _, status in defaults.values()} == {"active"}
 
 

@@ -4,13 +4,20 @@ app/ changed; a family without a Bedrock-surface writer stops the start."""
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
+from app.families import stability
+from app.families.base import TaskHandler
 from app.families.registry import ModelRegistry, RegistryError
+from app.families.stability.adapter import ImageToImage, StabilityAdapter, TextToImage
 from app.schemas.images import FinishReason, GeneratedImage
+from app.schemas.requests import Task
 from emulator.testing import EmulatorServer
 from tests.gateway.conftest import image_size, open_gateway, pixels, settings_for
 from tests.gateway.test_cli import cli
@@ -22,8 +29,9 @@ TOY = '''
 
 from typing import Any
 
-from app.families.base import Call, Family, FamilyLimits, ModelAdapter, ModelEntry
+from app.families.base import Call, Family, FamilyLimits, ModelAdapter, ModelEntry, TaskHandler
 from app.families.reading import Reading
+from app.families.vocabulary import OpenAIVocabulary
 from app.problems import FieldProblem
 from app.schemas.images import FinishReason, GeneratedImage
 from app.schemas.requests import Task, TextToImageRequest
@@ -33,22 +41,28 @@ class ToyLimits(FamilyLimits):
     seed_max: int = 1000
 
 
-class ToyAdapter(ModelAdapter):
-    family = "toy"
-    limits_model = ToyLimits
+class ToyTextToImage(TaskHandler[TextToImageRequest]):
+    request_type = TextToImageRequest
 
-    def fields(self, task):
-        return frozenset({"prompt", "seed"})
-
-    def check(self, entry, task, request):
+    def check(self, entry, request: TextToImageRequest):
         limit = ToyLimits.model_validate(entry.limits).seed_max
         if request.seed is not None and request.seed > limit:
             return [FieldProblem(field="seed", message=f"is above {limit}")]
         return []
 
-    def plan(self, entry, task, request: TextToImageRequest, rng):
+    def plan(self, entry, request: TextToImageRequest, rng):
+        # Its one quality is its model's own: `quality` is taken, and not sent.
         seed = request.seed if request.seed is not None else rng.randint(0, 1000)
         return [Call(body={"prompt": request.prompt, "seed": seed}, seeds=(seed,))]
+
+
+class ToyAdapter(ModelAdapter):
+    family = "toy"
+    limits_model = ToyLimits
+    handlers = {Task.TEXT_TO_IMAGE: ToyTextToImage()}
+
+    def fields(self, task):
+        return frozenset({"prompt", "seed", "quality"})
 
     def parse(self, call, payload):
         return [
@@ -80,7 +94,24 @@ MODELS = (
         limits={"seed_max": 500},
     ),
 )
-FAMILY = Family(adapter=ToyAdapter(), models=MODELS, reader=read, writer=WRITER)
+EXAMPLES = {
+    Task.TEXT_TO_IMAGE: {
+        "toy": {"summary": "The toy: a paper boat", "value": {"model": "toy", "prompt": "a boat"}}
+    }
+}
+# OpenAI's qualities as the toy's: whatever is asked, it draws what OpenAI calls `low`.
+OPENAI = OpenAIVocabulary(
+    quality={"hd": "premium", "standard": "standard"},
+    drawn_quality={"premium": "low", "standard": "low"},
+)
+FAMILY = Family(
+    adapter=ToyAdapter(),
+    models=MODELS,
+    reader=read,
+    writer=WRITER,
+    examples=EXAMPLES,
+    openai=OPENAI,
+)
 '''
 
 
@@ -136,6 +167,27 @@ async def test_a_family_package_from_settings_is_served_on_both_surfaces(
         assert "#: extraneous key [style] is not permitted" in message
         assert len(emulator.requests()) == 1
 
+        # Its spec examples are its package's, beside the built-in families' ...
+        spec = (await gateway.get("/openapi.json")).json()
+        examples = spec["paths"]["/v1/images/text-to-image"]["post"]["requestBody"]["content"][
+            "application/json"
+        ]["examples"]
+        assert examples["toy"]["value"] == {"model": "toy", "prompt": "a boat"}
+        assert {"titan", "sd35"} <= examples.keys()
+
+        # ... and so is how OpenAI's quality maps onto it.
+        emulator.reset()
+        openai = await gateway.post(
+            "/openai/v1/images/generations",
+            json={"model": "toy", "prompt": "a paper boat", "quality": "hd"},
+        )
+        assert openai.status_code == 200, openai.text
+        assert openai.json()["quality"] == "low"
+        assert "warning" not in openai.headers
+        [record] = emulator.requests()
+        assert record["body"]["prompt"] == "a paper boat"
+        assert record["body"].keys() == {"prompt", "seed"}
+
 
 def test_the_family_writer_is_reached_through_the_registry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -163,3 +215,37 @@ def test_a_family_without_a_writer_stops_the_start(tmp_path: Path) -> None:
 def test_an_unknown_family_module_stops_the_start() -> None:
     with pytest.raises(RegistryError, match="GATEWAY_FAMILIES entry 'no_such_family_pkg'"):
         ModelRegistry(families=["no_such_family_pkg"])
+
+
+def test_a_model_given_a_task_its_family_has_no_handler_for_stops_the_start() -> None:
+    core = {"id": "stability.stable-image-core-v1:1", "tasks": ["text-to-image", "inpaint"]}
+    with pytest.raises(RegistryError) as raised:
+        ModelRegistry(overrides=[core])
+    assert str(raised.value) == (
+        "GATEWAY_MODELS entry 'stability.stable-image-core-v1:1': tasks: family 'stability' "
+        "does not do inpaint"
+    )
+
+
+def test_a_handler_typed_to_another_task_s_request_stops_the_start() -> None:
+    class Misfiled(StabilityAdapter):
+        family = "misfiled"
+        handlers: ClassVar[Mapping[Task, TaskHandler[Any]]] = {Task.TEXT_TO_IMAGE: ImageToImage()}
+
+    family = dataclasses.replace(stability.FAMILY, adapter=Misfiled(), models=())
+    with pytest.raises(RegistryError) as raised:
+        ModelRegistry(families=[family])
+    assert str(raised.value) == (
+        "family 'misfiled': handlers: text-to-image: typed to ImageToImageRequest, the task's "
+        "request is TextToImageRequest"
+    )
+
+
+def test_each_handler_is_reached_through_the_registry_by_model_and_task() -> None:
+    registry = ModelRegistry()
+    core = registry.resolve("core")
+    sd35 = registry.resolve("sd3.5-large")
+    assert core is not None
+    assert sd35 is not None
+    assert isinstance(registry.handler(core, Task.TEXT_TO_IMAGE), TextToImage)
+    assert isinstance(registry.handler(sd35, Task.IMAGE_TO_IMAGE), ImageToImage)

@@ -411,7 +411,8 @@ async def test_no_keys_configured_is_open(emulator: EmulatorServer) -> None:
             "GATEWAY_API_KEYS[0] ('ci') is not a valid API key: tasks.0: Input should be "
             "'text-to-image', 'inpaint', 'outpaint', 'variations', 'image-to-image', 'erase', "
             "'search-replace', 'search-recolor', 'remove-background', 'upscale', "
-            "'style-transfer', 'style-guide', 'control', 'color-guided' or 'edit'",
+            "'style-transfer', 'style-guide', 'control', 'color-guided', 'edit' or "
+            "'virtual-try-on'",
         ),
         (
             {"name": "ci", "key": "plaintext"},

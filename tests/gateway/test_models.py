@@ -63,6 +63,7 @@ DEFAULTS = {
     "style-guide": "stability.stable-image-style-guide-v1:0",
     "color-guided": "amazon.titan-image-generator-v2:0",
     "edit": NOVA_OMNI,
+    "virtual-try-on": "amazon.nova-canvas-v1:0",
 }
 
 

@@ -30,6 +30,7 @@ EDIT_OPERATIONS = {
     "/v1/images/style-guide": "styleGuide",
     "/v1/images/control": "control",
     "/v1/images/edit": "edit",
+    "/v1/images/virtual-try-on": "virtualTryOn",
 }
 
 
@@ -58,6 +59,7 @@ def test_stable_operation_ids(spec: dict[str, Any]) -> None:
         "/v1/files/{name}": "getFile",
         "/v1/batches": "submitBatch",
         "/v1/batches/{batch_id}": "getBatch",
+        "/v1/usage": "getUsage",
     }
     assert spec["paths"]["/v1/jobs/{job_id}"]["delete"]["operationId"] == "cancelJob"
     assert spec["paths"]["/v1/batches/{batch_id}"]["delete"]["operationId"] == "cancelBatch"
@@ -114,12 +116,12 @@ def test_each_problem_status_has_an_example_of_its_own(spec: dict[str, Any]) -> 
                 assert example["status"] == int(status), (operation["operationId"], status)
                 assert ("errors" in example) == (status == "422")
                 seen += 1
-    # 15 tasks, each with 12 problem statuses (400 406 408 410 413 415 422 429 431 502 503 504);
-    # GET /v1/models (422, for ?task=) and GET /v1/models/{model_id} (404, 422); each task's job
-    # submission the same 12; GET and DELETE /v1/jobs/{job_id} (404 422 503) and GET
-    # /v1/files/{name} (403 404 422 503); POST /v1/batches (413 415 422 503), GET and DELETE
-    # /v1/batches/{batch_id} (404 422 503).
-    assert seen == 15 * 12 + 1 + 2 + 15 * 12 + 2 * 3 + 4 + 4 + 2 * 3
+    # 16 tasks, each with 13 problem statuses (400 402 406 408 410 413 415 422 429 431 502 503
+    # 504); GET /v1/models (422, for ?task=) and GET /v1/models/{model_id} (404, 422); each task's
+    # job submission the same but 402 (a job spends as it runs); GET and DELETE /v1/jobs/{job_id}
+    # (404 422 503), GET /v1/files/{name} (403 404 422 503), GET /v1/usage (403 422 503), POST
+    # /v1/batches (413 415 422 503), GET and DELETE /v1/batches/{batch_id} (404 422 503).
+    assert seen == 16 * 13 + 1 + 2 + 16 * 12 + 2 * 3 + 4 + 3 + 4 + 2 * 3
     slugs = {e["value"]["status"]: e["value"]["type"] for e in examples.values()}
     assert slugs[413] == "/problems/payload-too-large"
     assert slugs[406] == "/problems/not-acceptable"
@@ -252,5 +254,5 @@ async def test_a_multipart_form_as_the_spec_fills_it_is_accepted(
 # (the tasks that take a mask need one, or a mask prompt the form leaves to the caller).
 PHOTOS = {
     name: data("coffee-mask-black-edit.png" if name == "mask" else "coffee.png")
-    for name in ("image", "images", "mask", "init_image", "style_image")
+    for name in ("image", "images", "mask", "init_image", "style_image", "reference_image")
 }

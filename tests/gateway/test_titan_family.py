@@ -324,11 +324,9 @@ class TestModels:
         assert (nova["status"], nova["end_of_life"]) == ("retired", "2026-09-30")
         v1_tasks = {"text-to-image", "inpaint", "outpaint", "variations", "image-to-image"}
         assert {t["task"] for t in v1["tasks"]} == v1_tasks
-        for entry in (v2, nova):
-            assert {t["task"] for t in entry["tasks"]} == v1_tasks | {
-                "color-guided",
-                "remove-background",
-            }
+        v2_tasks = v1_tasks | {"color-guided", "remove-background"}
+        assert {t["task"] for t in v2["tasks"]} == v2_tasks
+        assert {t["task"] for t in nova["tasks"]} == v2_tasks | {"virtual-try-on"}
 
         assert "1173x640" in v1["limits"]["sizes"]
         assert "size_rule" not in v1["limits"]

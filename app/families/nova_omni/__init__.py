@@ -3,5 +3,12 @@
 from ..base import Family
 from . import bedrock
 from .adapter import ADAPTER, MODELS
+from .examples import EXAMPLES
 
-FAMILY = Family(adapter=ADAPTER, models=MODELS, reader=bedrock.read, writer=bedrock.write)
+FAMILY = Family(
+    adapter=ADAPTER,
+    models=MODELS,
+    reader=bedrock.read,
+    writer=bedrock.write,
+    examples=EXAMPLES,
+)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import io
 import math
 import random
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar, TypeVar
 
 import pybase64
 from PIL import Image
@@ -22,8 +23,10 @@ from pydantic import Field
 from ...imaging.resizing import cover
 from ...problems import FieldProblem
 from ...schemas.images import FinishReason, GeneratedImage
-from ...schemas.requests import EditRequest, Task, TaskRequest, TextToImageRequest
-from ..base import Call, FamilyLimits, ModelAdapter, ModelEntry, Notes, b64
+from ...schemas.requests import EditRequest, Task, TextToImageRequest
+from ..base import Call, FamilyLimits, ModelAdapter, ModelEntry, Notes, TaskHandler, b64
+
+R = TypeVar("R", TextToImageRequest, EditRequest)
 
 MODEL_ID = "amazon.nova-2-omni-v1:0"
 _FIELDS: dict[Task, frozenset[str]] = {
@@ -51,18 +54,10 @@ def limits_of(entry: ModelEntry) -> NovaOmniLimits:
     return NovaOmniLimits.model_validate(entry.limits)
 
 
-class NovaOmniAdapter(ModelAdapter):
-    """Nova 2 Omni's Converse bodies: the images and the instruction in one user message."""
+class _Handler(TaskHandler[R]):
+    """Both tasks: one user message, the prompt last; the answer fitted to what was asked."""
 
-    family = "nova-omni"
-    limits_model = NovaOmniLimits
-    operation = "Converse"
-
-    def fields(self, task: Task) -> frozenset[str]:
-        return _FIELDS[task]
-
-    def check(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:
-        assert isinstance(request, TextToImageRequest | EditRequest)
+    def check(self, entry: ModelEntry, request: R) -> list[FieldProblem]:
         limits, name = limits_of(entry), entry.name
         problems: list[FieldProblem] = []
         if len(request.prompt) > limits.prompt_max:
@@ -74,49 +69,18 @@ class NovaOmniAdapter(ModelAdapter):
                 )
             )
         problems += _size_problems(request, limits, name)
-        if isinstance(request, EditRequest):
-            if len(request.images) > limits.max_images:
-                problems.append(
-                    FieldProblem(
-                        field="images",
-                        message=f"has {len(request.images)} images; {name} takes "
-                        f"{limits.max_images} a call",
-                    )
-                )
-            for index, image in enumerate(request.images):
-                if len(image.data) > limits.input_max_bytes:
-                    problems.append(
-                        FieldProblem(
-                            field=f"images[{index}]",
-                            message=f"is {len(image.data)} bytes; {name} takes "
-                            f"{limits.input_max_bytes} an image",
-                        )
-                    )
-                if max(image.width, image.height) > limits.input_max_side:
-                    problems.append(
-                        FieldProblem(
-                            field=f"images[{index}]",
-                            message=f"is {image.width}x{image.height}; {name} takes "
-                            f"{limits.input_max_side} px a side",
-                        )
-                    )
-        return problems
+        return problems + self.image_problems(request, limits, name)
 
-    def plan(
-        self, entry: ModelEntry, task: Task, request: TaskRequest, rng: random.Random
-    ) -> list[Call]:
-        assert isinstance(request, TextToImageRequest | EditRequest)
-        content: list[dict[str, Any]] = []
-        if isinstance(request, EditRequest):
-            content += [
-                {
-                    "image": {
-                        "format": image.format.value,
-                        "source": {"bytes": b64(image.data)},
-                    }
-                }
-                for image in request.images
-            ]
+    def image_problems(self, request: R, limits: NovaOmniLimits, name: str) -> list[FieldProblem]:
+        """The input images' problems (none without images)."""
+        return []
+
+    def image_blocks(self, request: R) -> list[dict[str, Any]]:
+        """The Converse image blocks before the prompt (none without images)."""
+        return []
+
+    def plan(self, entry: ModelEntry, request: R, rng: random.Random) -> list[Call]:
+        content = self.image_blocks(request)
         content.append({"text": request.prompt + _size_sentence(request)})
         body: dict[str, Any] = {"messages": [{"role": "user", "content": content}]}
         max_tokens = limits_of(entry).max_tokens
@@ -132,6 +96,79 @@ class NovaOmniAdapter(ModelAdapter):
             Call(body=body, seeds=(index,), extra=extra, operation="Converse")
             for index in range(request.n)
         ]
+
+    def notes(self, entry: ModelEntry, request: R) -> Notes:
+        target = _target(request)
+        if target is None:
+            return Notes()
+        (width, height), exact = target
+        if exact:
+            return Notes(applied={"fit": f"centre-cropped and resized to {width}x{height}"})
+        return Notes(applied={"fit": f"centre-cropped to {request.aspect_ratio}"})
+
+
+class TextToImage(_Handler[TextToImageRequest]):
+    """An image from the prompt alone."""
+
+    request_type = TextToImageRequest
+
+
+class Edit(_Handler[EditRequest]):
+    """The images, then the instruction."""
+
+    request_type = EditRequest
+
+    def image_problems(
+        self, request: EditRequest, limits: NovaOmniLimits, name: str
+    ) -> list[FieldProblem]:
+        problems = []
+        if len(request.images) > limits.max_images:
+            problems.append(
+                FieldProblem(
+                    field="images",
+                    message=f"has {len(request.images)} images; {name} takes "
+                    f"{limits.max_images} a call",
+                )
+            )
+        for index, image in enumerate(request.images):
+            if len(image.data) > limits.input_max_bytes:
+                problems.append(
+                    FieldProblem(
+                        field=f"images[{index}]",
+                        message=f"is {len(image.data)} bytes; {name} takes "
+                        f"{limits.input_max_bytes} an image",
+                    )
+                )
+            if max(image.width, image.height) > limits.input_max_side:
+                problems.append(
+                    FieldProblem(
+                        field=f"images[{index}]",
+                        message=f"is {image.width}x{image.height}; {name} takes "
+                        f"{limits.input_max_side} px a side",
+                    )
+                )
+        return problems
+
+    def image_blocks(self, request: EditRequest) -> list[dict[str, Any]]:
+        return [
+            {"image": {"format": image.format.value, "source": {"bytes": b64(image.data)}}}
+            for image in request.images
+        ]
+
+
+class NovaOmniAdapter(ModelAdapter):
+    """Nova 2 Omni's Converse bodies: the images and the instruction in one user message."""
+
+    family = "nova-omni"
+    limits_model = NovaOmniLimits
+    operation = "Converse"
+    handlers: ClassVar[Mapping[Task, TaskHandler[Any]]] = {
+        Task.TEXT_TO_IMAGE: TextToImage(),
+        Task.EDIT: Edit(),
+    }
+
+    def fields(self, task: Task) -> frozenset[str]:
+        return _FIELDS[task]
 
     def parse(self, call: Call, payload: dict[str, Any]) -> list[GeneratedImage]:
         usage = payload.get("usage") or {}
@@ -177,16 +214,6 @@ class NovaOmniAdapter(ModelAdapter):
             },
             "guesses": ["max_images", "prompt_max_chars", "sides"],
         }
-
-    def notes(self, entry: ModelEntry, task: Task, request: TaskRequest) -> Notes:
-        assert isinstance(request, TextToImageRequest | EditRequest)
-        target = _target(request)
-        if target is None:
-            return Notes()
-        (width, height), exact = target
-        if exact:
-            return Notes(applied={"fit": f"centre-cropped and resized to {width}x{height}"})
-        return Notes(applied={"fit": f"centre-cropped to {request.aspect_ratio}"})
 
 
 def _size_problems(

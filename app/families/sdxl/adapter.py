@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import random
+from abc import abstractmethod
+from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from ...imaging.inputs import InputImage, as_rgb_image
 from ...imaging.masks import encode_mask
 from ...problems import FieldProblem
 from ...schemas.images import B64_TYPES, FinishReason, GeneratedImage
 from ...schemas.requests import (
-    DiffusionRequest,
     ImageToImageRequest,
     InpaintRequest,
     OutpaintRequest,
     Task,
-    TaskRequest,
     TextToImageRequest,
     VariationsRequest,
 )
@@ -26,6 +26,7 @@ from ..base import (
     Lifecycle,
     ModelAdapter,
     ModelEntry,
+    TaskHandler,
     b64,
     check_size_pair,
     mime_of_b64,
@@ -62,11 +63,152 @@ _FIELDS: dict[Task, frozenset[str]] = {
     Task.VARIATIONS: _COMMON | _FROM_IMAGE | {"images"},
     Task.IMAGE_TO_IMAGE: _COMMON | _FROM_IMAGE | {"image"},
 }
+D = TypeVar(
+    "D", TextToImageRequest, InpaintRequest, OutpaintRequest, ImageToImageRequest, VariationsRequest
+)
+M = TypeVar("M", InpaintRequest, OutpaintRequest)
+G = TypeVar("G", ImageToImageRequest, VariationsRequest)
 _FINISH = {
     "SUCCESS": FinishReason.SUCCESS,
     "CONTENT_FILTERED": FinishReason.CONTENT_FILTERED,
     "ERROR": FinishReason.ERROR,
 }
+
+
+class _Handler(TaskHandler[D]):
+    """Every task: a prompt (required) and text_prompts bodies; n images are n calls."""
+
+    @abstractmethod
+    def task_problems(self, entry: ModelEntry, request: D) -> list[FieldProblem]:
+        """What the task itself checks (sizes, input images, masks)."""
+
+    @abstractmethod
+    def task_body(self, request: D) -> dict[str, Any]:
+        """The task's part of the body (size, init image, mask)."""
+
+    def check(self, entry: ModelEntry, request: D) -> list[FieldProblem]:
+        problems: list[FieldProblem] = []
+        if request.prompt is None:
+            problems.append(FieldProblem(field="prompt", message="required by SDXL for every task"))
+        texts = (("prompt", request.prompt), ("negative_prompt", request.negative_prompt))
+        for name, text in texts:
+            if text is not None and len(text) > PROMPT_MAX:
+                problems.append(
+                    FieldProblem(
+                        field=name,
+                        message=f"is {len(text)} characters; SDXL takes at most {PROMPT_MAX}",
+                    )
+                )
+        return problems + self.task_problems(entry, request)
+
+    def plan(self, entry: ModelEntry, request: D, rng: random.Random) -> list[Call]:
+        prompts: list[dict[str, Any]] = [{"text": request.prompt or ""}]
+        if request.negative_prompt is not None:
+            # SDXL has no negative prompt field: a text prompt with a negative weight is one.
+            prompts.append({"text": request.negative_prompt, "weight": -1.0})
+        shared: dict[str, Any] = {"text_prompts": prompts}
+        for name in ("cfg_scale", "steps", "sampler", "style_preset", "clip_guidance_preset"):
+            value = getattr(request, name)
+            if value is not None:
+                shared[name] = value
+        shared.update(self.task_body(request))
+        # Seed 0 means "random" to SDXL: choose real seeds so each image reports its own.
+        seeds = seeds_for(request.seed or None, request.n, low=1, high=SEED_MAX, rng=rng)
+        return [Call(body={**shared, "seed": seed}, seeds=(seed,)) for seed in seeds]
+
+
+class TextToImage(_Handler[TextToImageRequest]):
+    """One of SDXL's sizes, 1024x1024 by default."""
+
+    request_type = TextToImageRequest
+
+    def task_problems(self, entry: ModelEntry, request: TextToImageRequest) -> list[FieldProblem]:
+        return check_size_pair(request.width, request.height, SIZES, entry.id)
+
+    def task_body(self, request: TextToImageRequest) -> dict[str, Any]:
+        width, height = (request.width, request.height) if request.width else DEFAULT_SIZE
+        return {"width": width, "height": height}
+
+
+class _Masked(_Handler[M]):
+    """Inpaint and outpaint: the caller's region sent as the white pixels of SDXL's mask."""
+
+    def task_problems(self, entry: ModelEntry, request: M) -> list[FieldProblem]:
+        return _input_problems("image", request.image) + mask_problems(
+            request, prompt_allowed=False
+        )
+
+    def task_body(self, request: M) -> dict[str, Any]:
+        region = region_of(request)
+        # SDXL's MASK_IMAGE_WHITE replaces the white pixels: send the pixels to generate in white.
+        return {
+            "init_image": b64(as_rgb_image(request.image)),
+            "mask_source": "MASK_IMAGE_WHITE",
+            "mask_image": b64(encode_mask(region, edit="white")),
+        }
+
+
+class Inpaint(_Masked[InpaintRequest]):
+    """The masked pixels regenerated."""
+
+    request_type = InpaintRequest
+
+
+class Outpaint(_Masked[OutpaintRequest]):
+    """The pixels around what the mask keeps regenerated."""
+
+    request_type = OutpaintRequest
+
+
+class _FromImage(_Handler[G]):
+    """Image-to-image and variations: one init image."""
+
+    @abstractmethod
+    def init_image(self, request: G) -> InputImage:
+        """The image the output starts from."""
+
+    def task_body(self, request: G) -> dict[str, Any]:
+        body: dict[str, Any] = {"init_image": b64(as_rgb_image(self.init_image(request)))}
+        if request.init_image_mode is not None:
+            body["init_image_mode"] = request.init_image_mode
+        if request.image_strength is not None:
+            body["image_strength"] = request.image_strength
+        return body
+
+
+class ImageToImage(_FromImage[ImageToImageRequest]):
+    """The image transformed as the prompt says."""
+
+    request_type = ImageToImageRequest
+
+    def init_image(self, request: ImageToImageRequest) -> InputImage:
+        return request.image
+
+    def task_problems(self, entry: ModelEntry, request: ImageToImageRequest) -> list[FieldProblem]:
+        return _input_problems("image", request.image)
+
+
+class Variations(_FromImage[VariationsRequest]):
+    """Variations of exactly one image."""
+
+    request_type = VariationsRequest
+
+    def init_image(self, request: VariationsRequest) -> InputImage:
+        return request.images[0]
+
+    def task_problems(self, entry: ModelEntry, request: VariationsRequest) -> list[FieldProblem]:
+        problems: list[FieldProblem] = []
+        if len(request.images) != 1:
+            problems.append(
+                FieldProblem(
+                    field="images",
+                    message=(
+                        "SDXL makes variations of exactly one image, "
+                        f"{len(request.images)} were sent"
+                    ),
+                )
+            )
+        return problems + _input_problems("images[0]", request.images[0])
 
 
 class SdxlAdapter(ModelAdapter):
@@ -75,53 +217,16 @@ class SdxlAdapter(ModelAdapter):
     family = "sdxl"
     # SDXL 1.0 is the only model: its limits are fixed, none may be overridden.
     limits_model = FamilyLimits
+    handlers: ClassVar[Mapping[Task, TaskHandler[Any]]] = {
+        Task.TEXT_TO_IMAGE: TextToImage(),
+        Task.INPAINT: Inpaint(),
+        Task.OUTPAINT: Outpaint(),
+        Task.VARIATIONS: Variations(),
+        Task.IMAGE_TO_IMAGE: ImageToImage(),
+    }
 
     def fields(self, task: Task) -> frozenset[str]:
         return _FIELDS[task]
-
-    def check(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:
-        assert isinstance(request, DiffusionRequest)  # the registry gives this family no other
-        problems: list[FieldProblem] = []
-        prompt = getattr(request, "prompt", None)
-        if prompt is None:
-            problems.append(FieldProblem(field="prompt", message="required by SDXL for every task"))
-        for name in ("prompt", "negative_prompt"):
-            text = getattr(request, name, None)
-            if text is not None and len(text) > PROMPT_MAX:
-                problems.append(
-                    FieldProblem(
-                        field=name,
-                        message=f"is {len(text)} characters; SDXL takes at most {PROMPT_MAX}",
-                    )
-                )
-        if isinstance(request, TextToImageRequest):
-            problems += check_size_pair(request.width, request.height, SIZES, entry.id)
-        if isinstance(request, InpaintRequest | OutpaintRequest):
-            problems += _input_problems("image", request.image)
-            problems += mask_problems(request, prompt_allowed=False)
-        elif isinstance(request, ImageToImageRequest):
-            problems += _input_problems("image", request.image)
-        elif isinstance(request, VariationsRequest):
-            if len(request.images) != 1:
-                problems.append(
-                    FieldProblem(
-                        field="images",
-                        message=(
-                            "SDXL makes variations of exactly one image, "
-                            f"{len(request.images)} were sent"
-                        ),
-                    )
-                )
-            problems += _input_problems("images[0]", request.images[0])
-        return problems
-
-    def plan(
-        self, entry: ModelEntry, task: Task, request: TaskRequest, rng: random.Random
-    ) -> list[Call]:
-        shared = _shared_body(task, request)
-        # Seed 0 means "random" to SDXL: choose real seeds so each image reports its own.
-        seeds = seeds_for(request.seed or None, request.n, low=1, high=SEED_MAX, rng=rng)
-        return [Call(body={**shared, "seed": seed}, seeds=(seed,)) for seed in seeds]
 
     def parse(self, call: Call, payload: dict[str, Any]) -> list[GeneratedImage]:
         artifacts = [a for a in payload.get("artifacts") or [] if isinstance(a, dict)]
@@ -171,38 +276,6 @@ class SdxlAdapter(ModelAdapter):
                 "image_strength": 0.35,
             },
         }
-
-
-def _shared_body(task: Task, request: TaskRequest) -> dict[str, Any]:
-    assert isinstance(request, DiffusionRequest)
-    prompts: list[dict[str, Any]] = [{"text": getattr(request, "prompt", None) or ""}]
-    if request.negative_prompt is not None:
-        # SDXL has no negative prompt field: a text prompt with a negative weight is one.
-        prompts.append({"text": request.negative_prompt, "weight": -1.0})
-    body: dict[str, Any] = {"text_prompts": prompts}
-    for name in ("cfg_scale", "steps", "sampler", "style_preset", "clip_guidance_preset"):
-        value = getattr(request, name)
-        if value is not None:
-            body[name] = value
-    if isinstance(request, TextToImageRequest):
-        width, height = (request.width, request.height) if request.width else DEFAULT_SIZE
-        body.update(width=width, height=height)
-    elif isinstance(request, InpaintRequest | OutpaintRequest):
-        region = region_of(request)
-        # SDXL's MASK_IMAGE_WHITE replaces the white pixels: send the pixels to generate in white.
-        body.update(
-            init_image=b64(as_rgb_image(request.image)),
-            mask_source="MASK_IMAGE_WHITE",
-            mask_image=b64(encode_mask(region, edit="white")),
-        )
-    elif isinstance(request, VariationsRequest | ImageToImageRequest):
-        image = request.images[0] if isinstance(request, VariationsRequest) else request.image
-        body["init_image"] = b64(as_rgb_image(image))
-        if request.init_image_mode is not None:
-            body["init_image_mode"] = request.init_image_mode
-        if request.image_strength is not None:
-            body["image_strength"] = request.image_strength
-    return body
 
 
 def _input_problems(name: str, image: InputImage) -> list[FieldProblem]:

@@ -8,8 +8,10 @@ more as `strength` rises. What differs between the models is per-entry configura
 from __future__ import annotations
 
 import random
+from abc import abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import Any, ClassVar, TypeVar, get_args
 
 from pydantic import Field
 
@@ -20,11 +22,10 @@ from ...schemas.requests import (
     ImageToImageRequest,
     StylePreset,
     Task,
-    TaskRequest,
     TextToImageRequest,
     VariationsRequest,
 )
-from ..base import Call, FamilyLimits, Lifecycle, ModelAdapter, ModelEntry, Notes
+from ..base import Call, FamilyLimits, Lifecycle, ModelAdapter, ModelEntry, Notes, TaskHandler
 from ..stability_common import (
     ASPECT_RATIOS,
     PROMPT_MAX,
@@ -75,6 +76,10 @@ _FIELDS: dict[Task, frozenset[str]] = {
 }
 
 
+_FromImage = ImageToImageRequest | VariationsRequest
+F = TypeVar("F", ImageToImageRequest, VariationsRequest)
+
+
 @dataclass(frozen=True)
 class StabilityLimits:
     """What one model of the family takes: the family's limits under the entry's overrides."""
@@ -96,11 +101,153 @@ class StabilityLimits:
         )
 
 
+def _common_problems(
+    entry: ModelEntry, limits: StabilityLimits, request: TextToImageRequest | _FromImage
+) -> list[FieldProblem]:
+    """The prompt, the seed and the output format, whatever the task."""
+    problems: list[FieldProblem] = []
+    if request.prompt is None:
+        problems.append(FieldProblem(field="prompt", message=f"required by {entry.id}"))
+    if request.seed is not None and request.seed > SEED_MAX:
+        problems.append(
+            FieldProblem(
+                field="seed",
+                message=f"{request.seed} is outside {entry.id}'s range 0-{SEED_MAX}",
+            )
+        )
+    if request.output_format is not None and request.output_format not in limits.output_formats:
+        listing = ", ".join(limits.output_formats)
+        problems.append(
+            FieldProblem(
+                field="output_format",
+                message=f"{entry.id} answers {listing}, not {request.output_format}",
+            )
+        )
+    return problems
+
+
+def _calls(
+    body: dict[str, Any], request: TextToImageRequest | _FromImage, rng: random.Random
+) -> list[Call]:
+    body.update(copy_fields(request, ("output_format", "style_preset")))
+    return one_call_per_image(body, request.seed, request.n, rng)
+
+
+def _prompt_body(request: TextToImageRequest | _FromImage) -> dict[str, Any]:
+    return {"prompt": request.prompt, **copy_fields(request, ("negative_prompt",))}
+
+
+class TextToImage(TaskHandler[TextToImageRequest]):
+    """Drawn at an aspect ratio; a width and height are mapped to the nearest one."""
+
+    request_type = TextToImageRequest
+
+    def check(self, entry: ModelEntry, request: TextToImageRequest) -> list[FieldProblem]:
+        return _common_problems(entry, StabilityLimits.of(entry), request) + _size_problems(request)
+
+    def plan(
+        self, entry: ModelEntry, request: TextToImageRequest, rng: random.Random
+    ) -> list[Call]:
+        body = _prompt_body(request)
+        # mode text-to-image is the model's default: left out, as AWS's examples leave it.
+        ratio = _aspect_ratio(request)
+        if ratio is not None:
+            body["aspect_ratio"] = ratio
+        return _calls(body, request, rng)
+
+    def notes(self, entry: ModelEntry, request: TextToImageRequest) -> Notes:
+        if request.width is not None and request.aspect_ratio is None:
+            return Notes(applied={"aspect_ratio": _aspect_ratio(request)})
+        return Notes()
+
+
+class _Redraw(TaskHandler[F]):
+    """One input image redrawn (mode image-to-image), changed more as `strength` rises."""
+
+    task: ClassVar[Task]
+    field: ClassVar[str]  # how the input image is named in problems
+
+    @abstractmethod
+    def input_image(self, request: F) -> InputImage:
+        """The image redrawn."""
+
+    def count_problems(self, entry: ModelEntry, request: F) -> list[FieldProblem]:
+        """A problem when the request sends more than one image."""
+        return []
+
+    def check(self, entry: ModelEntry, request: F) -> list[FieldProblem]:
+        limits = StabilityLimits.of(entry)
+        problems: list[FieldProblem] = _common_problems(entry, limits, request)
+        if not limits.image_to_image:
+            name = "image" if self.field == "image" else "images"
+            refused = FieldProblem(field=name, message=f"{entry.id} takes no input image")
+            return [*problems, refused]
+        counted = self.count_problems(entry, request)
+        if counted:
+            return problems + counted
+        return problems + limits.input_image.problems(
+            self.field, self.input_image(request), entry.id
+        )
+
+    def plan(self, entry: ModelEntry, request: F, rng: random.Random) -> list[Call]:
+        body = _prompt_body(request)
+        body.update(
+            mode="image-to-image",
+            image=image_b64(self.input_image(request)),
+            strength=self.strength(request),
+        )
+        return _calls(body, request, rng)
+
+    def notes(self, entry: ModelEntry, request: F) -> Notes:
+        if request.strength is None:
+            return Notes(applied={"strength": self.strength(request)})
+        return Notes()
+
+    def strength(self, request: F) -> float:
+        """The strength asked, or the task's default (Bedrock requires one)."""
+        return request.strength if request.strength is not None else DEFAULT_STRENGTH[self.task]
+
+
+class ImageToImage(_Redraw[ImageToImageRequest]):
+    """The image redrawn as the prompt says."""
+
+    request_type = ImageToImageRequest
+    task = Task.IMAGE_TO_IMAGE
+    field = "image"
+
+    def input_image(self, request: ImageToImageRequest) -> InputImage:
+        return request.image
+
+
+class Variations(_Redraw[VariationsRequest]):
+    """Variations of exactly one image."""
+
+    request_type = VariationsRequest
+    task = Task.VARIATIONS
+    field = "images[0]"
+
+    def input_image(self, request: VariationsRequest) -> InputImage:
+        return request.images[0]
+
+    def count_problems(self, entry: ModelEntry, request: VariationsRequest) -> list[FieldProblem]:
+        if len(request.images) == 1:
+            return []
+        message = (
+            f"{entry.id} makes variations of exactly one image, {len(request.images)} were sent"
+        )
+        return [FieldProblem(field="images", message=message)]
+
+
 class StabilityAdapter(ModelAdapter):
     """SD3/SD3.5 Large, Stable Image Ultra and Core: text-to-image, image-to-image, variations."""
 
     family = "stability"
     limits_model = StabilityLimitsModel
+    handlers: ClassVar[Mapping[Task, TaskHandler[Any]]] = {
+        Task.TEXT_TO_IMAGE: TextToImage(),
+        Task.IMAGE_TO_IMAGE: ImageToImage(),
+        Task.VARIATIONS: Variations(),
+    }
 
     def fields(self, task: Task) -> frozenset[str]:
         return _FIELDS[task]
@@ -109,53 +256,6 @@ class StabilityAdapter(ModelAdapter):
         if StabilityLimits.of(entry).style_preset:
             return _FIELDS[task]
         return _FIELDS[task] - {"style_preset"}
-
-    def check(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:
-        assert isinstance(request, TextToImageRequest | ImageToImageRequest | VariationsRequest)
-        limits = StabilityLimits.of(entry)
-        problems: list[FieldProblem] = []
-        if request.prompt is None:
-            problems.append(FieldProblem(field="prompt", message=f"required by {entry.id}"))
-        if request.seed is not None and request.seed > SEED_MAX:
-            problems.append(
-                FieldProblem(
-                    field="seed",
-                    message=f"{request.seed} is outside {entry.id}'s range 0-{SEED_MAX}",
-                )
-            )
-        if request.output_format is not None and request.output_format not in limits.output_formats:
-            listing = ", ".join(limits.output_formats)
-            problems.append(
-                FieldProblem(
-                    field="output_format",
-                    message=f"{entry.id} answers {listing}, not {request.output_format}",
-                )
-            )
-        if isinstance(request, TextToImageRequest):
-            problems += _size_problems(request)
-        else:
-            problems += _input_problems(entry, limits, request)
-        return problems
-
-    def plan(
-        self, entry: ModelEntry, task: Task, request: TaskRequest, rng: random.Random
-    ) -> list[Call]:
-        assert isinstance(request, TextToImageRequest | ImageToImageRequest | VariationsRequest)
-        body: dict[str, Any] = {"prompt": request.prompt}
-        body.update(copy_fields(request, ("negative_prompt",)))
-        if isinstance(request, TextToImageRequest):
-            # mode text-to-image is the model's default: left out, as AWS's examples leave it.
-            ratio = _aspect_ratio(request)
-            if ratio is not None:
-                body["aspect_ratio"] = ratio
-        else:
-            body.update(
-                mode="image-to-image",
-                image=image_b64(_input_image(request)),
-                strength=_strength(task, request),
-            )
-        body.update(copy_fields(request, ("output_format", "style_preset")))
-        return one_call_per_image(body, request.seed, request.n, rng)
 
     def parse(self, call: Call, payload: dict[str, Any]) -> list[GeneratedImage]:
         return parse_answer(call, payload)
@@ -184,16 +284,6 @@ class StabilityAdapter(ModelAdapter):
             }
         return described
 
-    def notes(self, entry: ModelEntry, task: Task, request: TaskRequest) -> Notes:
-        if isinstance(request, TextToImageRequest):
-            if request.width is not None and request.aspect_ratio is None:
-                return Notes(applied={"aspect_ratio": _aspect_ratio(request)})
-            return Notes()
-        assert isinstance(request, ImageToImageRequest | VariationsRequest)
-        if request.strength is None:
-            return Notes(applied={"strength": _strength(task, request)})
-        return Notes()
-
 
 def _size_problems(request: TextToImageRequest) -> list[FieldProblem]:
     """width and height only together, and not with aspect_ratio."""
@@ -215,26 +305,6 @@ def _size_problems(request: TextToImageRequest) -> list[FieldProblem]:
     return []
 
 
-def _input_problems(
-    entry: ModelEntry, limits: StabilityLimits, request: ImageToImageRequest | VariationsRequest
-) -> list[FieldProblem]:
-    """The input image: taken at all, exactly one, and within the model's size rule."""
-    name = "image" if isinstance(request, ImageToImageRequest) else "images"
-    if not limits.image_to_image:
-        return [FieldProblem(field=name, message=f"{entry.id} takes no input image")]
-    if isinstance(request, VariationsRequest) and len(request.images) != 1:
-        message = (
-            f"{entry.id} makes variations of exactly one image, {len(request.images)} were sent"
-        )
-        return [FieldProblem(field="images", message=message)]
-    field = "image" if isinstance(request, ImageToImageRequest) else "images[0]"
-    return limits.input_image.problems(field, _input_image(request), entry.id)
-
-
-def _input_image(request: ImageToImageRequest | VariationsRequest) -> InputImage:
-    return request.image if isinstance(request, ImageToImageRequest) else request.images[0]
-
-
 def _aspect_ratio(request: TextToImageRequest) -> str | None:
     """The ratio asked for, the one nearest width x height, or None for the model's default."""
     if request.aspect_ratio is not None:
@@ -242,10 +312,6 @@ def _aspect_ratio(request: TextToImageRequest) -> str | None:
     if request.width is not None and request.height is not None:
         return nearest_aspect_ratio(request.width, request.height)
     return None
-
-
-def _strength(task: Task, request: ImageToImageRequest | VariationsRequest) -> float:
-    return request.strength if request.strength is not None else DEFAULT_STRENGTH[task]
 
 
 ADAPTER = StabilityAdapter()

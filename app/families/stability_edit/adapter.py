@@ -7,12 +7,12 @@ Masks arrive in the caller's convention and leave as Stability's: white = change
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import Field
 
-from ...imaging.inputs import InputImage
 from ...imaging.masks import encode_mask
 from ...problems import FieldProblem
 from ...schemas.images import GeneratedImage
@@ -20,10 +20,13 @@ from ...schemas.requests import (
     EraseRequest,
     InpaintRequest,
     OutpaintRequest,
+    RemoveBackgroundRequest,
+    SearchRecolorRequest,
+    SearchReplaceRequest,
     Task,
     TaskRequest,
 )
-from ..base import Call, FamilyLimits, ModelAdapter, ModelEntry, b64
+from ..base import Call, FamilyLimits, ModelAdapter, ModelEntry, TaskHandler, b64
 from ..masking import mask_problems, region_of, uses_image_alpha
 from ..stability_common import (
     PROMPT_MAX,
@@ -41,6 +44,16 @@ from ..stability_common import (
 
 OUTPUT_FORMATS: tuple[OutputFormatName, ...] = ("png", "jpeg", "webp")
 MARGINS = ("left", "right", "up", "down")
+E = TypeVar(
+    "E",
+    InpaintRequest,
+    OutpaintRequest,
+    SearchReplaceRequest,
+    SearchRecolorRequest,
+    EraseRequest,
+    RemoveBackgroundRequest,
+)
+K = TypeVar("K", InpaintRequest, EraseRequest)
 
 
 @dataclass(frozen=True)
@@ -154,30 +167,24 @@ def limits_for(entry: ModelEntry, task: Task) -> ToolLimits:
     return replace(limits, **overrides)
 
 
-class StabilityEditsAdapter(ModelAdapter):
-    """The six editing Image Services, each a model serving one task."""
+class _Tool(TaskHandler[E]):
+    """One Image Service: one image in, one image a call (none seeded for remove background)."""
 
-    family = "stability-edit"
-    limits_model = EditLimitsModel
+    task: ClassVar[Task]
 
-    def fields(self, task: Task) -> frozenset[str]:
-        return TOOLS[task].fields
+    def task_problems(
+        self, entry: ModelEntry, limits: ToolLimits, request: E
+    ) -> list[FieldProblem]:
+        """What the tool itself checks (a prompt, a mask, margins)."""
+        return []
 
-    def untaken(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:
-        hints = _HINTS.get(task, {})
-        return [
-            FieldProblem(field=p.field, message=f"{p.message}; {hints[p.field]}")
-            if p.field in hints
-            else p
-            for p in super().untaken(entry, task, request)
-        ]
+    def mask(self, request: E) -> dict[str, Any]:
+        """The mask part of the body (none for the tools that take no mask)."""
+        return {}
 
-    def check(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:
-        tool, limits, name = TOOLS[task], limits_for(entry, task), entry.name
-        problems: list[FieldProblem] = []
-        image = getattr(request, "image", None)
-        if image is not None:
-            problems += limits.image.problems("image", image, name)
+    def check(self, entry: ModelEntry, request: E) -> list[FieldProblem]:
+        tool, limits, name = TOOLS[self.task], limits_for(entry, self.task), entry.name
+        problems: list[FieldProblem] = limits.image.problems("image", request.image, name)
         if tool.seeded:
             problems += range_problem("seed", request.seed, 0, SEED_MAX, name)
         elif request.n > 1:
@@ -194,25 +201,120 @@ class StabilityEditsAdapter(ModelAdapter):
             problems.append(
                 FieldProblem(field="output_format", message=f"{name} answers in {allowed} only")
             )
-        grow = getattr(request, "grow_mask", None)
         if limits.grow_mask is not None:
+            grow = getattr(request, "grow_mask", None)
             problems += range_problem("grow_mask", grow, *limits.grow_mask, name)
-        if isinstance(request, InpaintRequest) and request.prompt is None:
-            problems.append(FieldProblem(field="prompt", message=f"required by {name}"))
-        if isinstance(request, InpaintRequest | EraseRequest):
-            problems += _mask_problems(request)
-        if isinstance(request, OutpaintRequest):
-            problems += _outpaint_problems(request, limits, name)
-        return problems
+        return problems + self.task_problems(entry, limits, request)
 
-    def plan(
-        self, entry: ModelEntry, task: Task, request: TaskRequest, rng: random.Random
-    ) -> list[Call]:
-        body = _body(task, request)
-        if not TOOLS[task].seeded:
+    def plan(self, entry: ModelEntry, request: E, rng: random.Random) -> list[Call]:
+        # The Bedrock body shared by every call of the request (the seed is added per call).
+        names = TOOLS[self.task].fields - {"image", "mask", "mask_convention", "seed"}
+        body: dict[str, Any] = {
+            "image": image_b64(request.image),
+            **copy_fields(request, names),
+            **self.mask(request),
+        }
+        if not TOOLS[self.task].seeded:
             # Deterministic: one call, and no seed to report (none reproduces it better).
             return [Call(body=body, seeds=(0,), extra={"seedless": True})]
         return one_call_per_image(body, request.seed, request.n, rng)
+
+
+class _MaskedTool(_Tool[K]):
+    """Inpaint and erase: a mask, or the image's own transparent pixels."""
+
+    def task_problems(
+        self, entry: ModelEntry, limits: ToolLimits, request: K
+    ) -> list[FieldProblem]:
+        return _mask_problems(request)
+
+    def mask(self, request: K) -> dict[str, Any]:
+        if uses_image_alpha(request):
+            return {}
+        # Stability changes the white pixels: the caller's region, whatever its convention.
+        return {"mask": b64(encode_mask(region_of(request), edit="white"))}
+
+
+class Inpaint(_MaskedTool[InpaintRequest]):
+    """The masked pixels redrawn as the prompt says."""
+
+    request_type = InpaintRequest
+    task = Task.INPAINT
+
+    def task_problems(
+        self, entry: ModelEntry, limits: ToolLimits, request: InpaintRequest
+    ) -> list[FieldProblem]:
+        problems: list[FieldProblem] = []
+        if request.prompt is None:
+            problems.append(FieldProblem(field="prompt", message=f"required by {entry.name}"))
+        return problems + _mask_problems(request)
+
+
+class Erase(_MaskedTool[EraseRequest]):
+    """The masked pixels filled from their surroundings."""
+
+    request_type = EraseRequest
+    task = Task.ERASE
+
+
+class Outpaint(_Tool[OutpaintRequest]):
+    """The canvas grown by margins."""
+
+    request_type = OutpaintRequest
+    task = Task.OUTPAINT
+
+    def task_problems(
+        self, entry: ModelEntry, limits: ToolLimits, request: OutpaintRequest
+    ) -> list[FieldProblem]:
+        return _outpaint_problems(request, limits, entry.name)
+
+
+class SearchReplace(_Tool[SearchReplaceRequest]):
+    """What `search_prompt` names, replaced."""
+
+    request_type = SearchReplaceRequest
+    task = Task.SEARCH_REPLACE
+
+
+class SearchRecolor(_Tool[SearchRecolorRequest]):
+    """What `select_prompt` names, recoloured."""
+
+    request_type = SearchRecolorRequest
+    task = Task.SEARCH_RECOLOR
+
+
+class RemoveBackground(_Tool[RemoveBackgroundRequest]):
+    """The background made transparent."""
+
+    request_type = RemoveBackgroundRequest
+    task = Task.REMOVE_BACKGROUND
+
+
+class StabilityEditsAdapter(ModelAdapter):
+    """The six editing Image Services, each a model serving one task."""
+
+    family = "stability-edit"
+    limits_model = EditLimitsModel
+    handlers: ClassVar[Mapping[Task, TaskHandler[Any]]] = {
+        Task.INPAINT: Inpaint(),
+        Task.OUTPAINT: Outpaint(),
+        Task.SEARCH_REPLACE: SearchReplace(),
+        Task.SEARCH_RECOLOR: SearchRecolor(),
+        Task.ERASE: Erase(),
+        Task.REMOVE_BACKGROUND: RemoveBackground(),
+    }
+
+    def fields(self, task: Task) -> frozenset[str]:
+        return TOOLS[task].fields
+
+    def untaken(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:
+        hints = _HINTS.get(task, {})
+        return [
+            FieldProblem(field=p.field, message=f"{p.message}; {hints[p.field]}")
+            if p.field in hints
+            else p
+            for p in super().untaken(entry, task, request)
+        ]
 
     def parse(self, call: Call, payload: dict[str, Any]) -> list[GeneratedImage]:
         images = parse_answer(call, payload)
@@ -262,22 +364,6 @@ def _outpaint_problems(
     if limits.creativity is not None:
         problems += range_problem("creativity", request.creativity, *limits.creativity, name)
     return problems
-
-
-def _body(task: Task, request: TaskRequest) -> dict[str, Any]:
-    """The Bedrock body shared by every call of the request (the seed is added per call)."""
-    names = TOOLS[task].fields - {"image", "mask", "mask_convention", "seed"}
-    body: dict[str, Any] = {"image": image_b64(_image_of(request)), **copy_fields(request, names)}
-    if isinstance(request, InpaintRequest | EraseRequest) and not uses_image_alpha(request):
-        # Stability changes the white pixels: the caller's region, whatever its convention.
-        body["mask"] = b64(encode_mask(region_of(request), edit="white"))
-    return body
-
-
-def _image_of(request: TaskRequest) -> InputImage:
-    image = getattr(request, "image", None)
-    assert isinstance(image, InputImage)  # every tool takes exactly one image
-    return image
 
 
 ADAPTER = StabilityEditsAdapter()

@@ -12,14 +12,22 @@ import dataclasses
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import Field
 
 from ...problems import FieldProblem
 from ...schemas.images import GeneratedImage
-from ...schemas.requests import OutputFormat, Task, TaskRequest
-from ..base import ALWAYS_TAKEN, Call, FamilyLimits, ModelAdapter, ModelEntry, Notes
+from ...schemas.requests import (
+    ControlRequest,
+    OutputFormat,
+    StyleGuideRequest,
+    StyleTransferRequest,
+    Task,
+    TaskRequest,
+    UpscaleRequest,
+)
+from ..base import ALWAYS_TAKEN, Call, FamilyLimits, ModelAdapter, ModelEntry, Notes, TaskHandler
 from ..stability_common import (
     PROMPT_MAX,
     SEED_MAX,
@@ -36,6 +44,7 @@ from ..stability_common import (
 
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("png", "jpeg", "webp")
 _TEXT_FIELDS = ("prompt", "negative_prompt")
+Q = TypeVar("Q", ControlRequest, StyleGuideRequest, StyleTransferRequest, UpscaleRequest)
 
 
 @dataclass(frozen=True)
@@ -206,29 +215,13 @@ def limits_of(entry: ModelEntry, tool: Tool) -> Limits:
     )
 
 
-class StabilityGuidedAdapter(ModelAdapter):
-    """Control, style guide, style transfer and the three upscalers; n images are n calls."""
+class _Guided(TaskHandler[Q]):
+    """One task of the family: which tool follows from the entry (the upscalers' mode)."""
 
-    family = "stability-guided"
-    limits_model = GuidedLimitsModel
+    task: ClassVar[Task]
 
-    def fields(self, task: Task) -> frozenset[str]:
-        if task is Task.UPSCALE:
-            return frozenset().union(*(tool.fields for tool in UPSCALERS.values()))
-        return _BY_TASK[task].fields
-
-    def fields_for(self, entry: ModelEntry, task: Task) -> frozenset[str]:
-        return tool_of(entry, task).fields
-
-    def untaken(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:
-        tool = tool_of(entry, task)
-        return [
-            FieldProblem(field=name, message=_untaken_message(entry, tool, name))
-            for name in sorted(request.given() - tool.fields - ALWAYS_TAKEN)
-        ]
-
-    def check(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:
-        tool = tool_of(entry, task)
+    def check(self, entry: ModelEntry, request: Q) -> list[FieldProblem]:
+        tool = tool_of(entry, self.task)
         limits = limits_of(entry, tool)
         problems: list[FieldProblem] = []
         if not tool.seeded and request.n > 1:
@@ -265,16 +258,78 @@ class StabilityGuidedAdapter(ModelAdapter):
             )
         return problems
 
-    def plan(
-        self, entry: ModelEntry, task: Task, request: TaskRequest, rng: random.Random
-    ) -> list[Call]:
-        tool = tool_of(entry, task)
+    def plan(self, entry: ModelEntry, request: Q, rng: random.Random) -> list[Call]:
+        tool = tool_of(entry, self.task)
         body = {name: image_b64(getattr(request, name)) for name in tool.images}
         body.update(copy_fields(request, tool.sent))
         if not tool.seeded:
             # check() allows n = 1 only. The seed slot is unused: parse() reports none.
             return [Call(body=body, seeds=(0,), extra={"seeded": False})]
         return one_call_per_image(body, request.seed, request.n, rng)
+
+    def notes(self, entry: ModelEntry, request: Q) -> Notes:
+        tool = tool_of(entry, self.task)
+        if tool.selector is None or tool.selector in request.given():
+            return Notes()
+        # The model was picked by default or by name: say which mode/control that means.
+        value = entry.selector.get(tool.selector)
+        return Notes(applied={tool.selector: value}) if value is not None else Notes()
+
+
+class Control(_Guided[ControlRequest]):
+    """By sketch or structure: the model picks the tool."""
+
+    request_type = ControlRequest
+    task = Task.CONTROL
+
+
+class StyleGuide(_Guided[StyleGuideRequest]):
+    """An image in the style of another."""
+
+    request_type = StyleGuideRequest
+    task = Task.STYLE_GUIDE
+
+
+class StyleTransfer(_Guided[StyleTransferRequest]):
+    """One image redrawn in another's style."""
+
+    request_type = StyleTransferRequest
+    task = Task.STYLE_TRANSFER
+
+
+class Upscale(_Guided[UpscaleRequest]):
+    """Fast, conservative or creative: the model picks the tool."""
+
+    request_type = UpscaleRequest
+    task = Task.UPSCALE
+
+
+class StabilityGuidedAdapter(ModelAdapter):
+    """Control, style guide, style transfer and the three upscalers; n images are n calls."""
+
+    family = "stability-guided"
+    limits_model = GuidedLimitsModel
+    handlers: ClassVar[Mapping[Task, TaskHandler[Any]]] = {
+        Task.CONTROL: Control(),
+        Task.STYLE_GUIDE: StyleGuide(),
+        Task.STYLE_TRANSFER: StyleTransfer(),
+        Task.UPSCALE: Upscale(),
+    }
+
+    def fields(self, task: Task) -> frozenset[str]:
+        if task is Task.UPSCALE:
+            return frozenset().union(*(tool.fields for tool in UPSCALERS.values()))
+        return _BY_TASK[task].fields
+
+    def fields_for(self, entry: ModelEntry, task: Task) -> frozenset[str]:
+        return tool_of(entry, task).fields
+
+    def untaken(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:
+        tool = tool_of(entry, task)
+        return [
+            FieldProblem(field=name, message=_untaken_message(entry, tool, name))
+            for name in sorted(request.given() - tool.fields - ALWAYS_TAKEN)
+        ]
 
     def parse(self, call: Call, payload: dict[str, Any]) -> list[GeneratedImage]:
         images = parse_answer(call, payload)
@@ -306,14 +361,6 @@ class StabilityGuidedAdapter(ModelAdapter):
         if tool is STYLE_GUIDE:
             described["defaults"]["aspect_ratio"] = "1:1"
         return described
-
-    def notes(self, entry: ModelEntry, task: Task, request: TaskRequest) -> Notes:
-        tool = tool_of(entry, task)
-        if tool.selector is None or tool.selector in request.given():
-            return Notes()
-        # The model was picked by default or by name: say which mode/control that means.
-        value = entry.selector.get(tool.selector)
-        return Notes(applied={tool.selector: value}) if value is not None else Notes()
 
 
 def _untaken_message(entry: ModelEntry, tool: Tool, name: str) -> str:

@@ -8,28 +8,29 @@ style) is each entry's `limits` over Titan v1's defaults: a model of this family
 from __future__ import annotations
 
 import random
+from abc import abstractmethod
+from collections.abc import Mapping
 from datetime import date
-from typing import Any, get_args
+from typing import Any, ClassVar, TypeVar, get_args
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...imaging.inputs import ImageInputError, InputImage, as_rgb_image, load_pixels
-from ...imaging.masks import encode_mask
+from ...imaging.masks import edit_region, encode_mask
 from ...problems import FieldProblem
 from ...schemas.images import B64_TYPES, FinishReason, GeneratedImage
 from ...schemas.requests import (
     ColorGuidedRequest,
-    DiffusionRequest,
     ImageToImageRequest,
     InpaintRequest,
     NovaStyle,
     OutpaintRequest,
     RemoveBackgroundRequest,
     Task,
-    TaskRequest,
     TextToImageRequest,
     VariationsRequest,
+    VirtualTryOnRequest,
 )
 from ...wording import byte_size
 from ..base import (
@@ -37,12 +38,16 @@ from ..base import (
     Lifecycle,
     ModelAdapter,
     ModelEntry,
+    Notes,
+    TaskHandler,
     b64,
     check_size_pair,
     mime_of_b64,
     seeds_for,
 )
 from ..masking import mask_problems, region_of, uses_image_alpha
+from ..vocabulary import SizeRule as SurfaceSizeRule
+from ..vocabulary import Sizing
 
 SIZES: tuple[tuple[int, int], ...] = (
     (1024, 1024), (768, 768), (512, 512), (768, 1152), (384, 576), (1152, 768), (576, 384),
@@ -130,6 +135,7 @@ def limits_of(entry: ModelEntry) -> TitanLimits:
 
 
 _COMMON = frozenset({"prompt", "negative_prompt", "cfg_scale", "seed", "quality"})
+_GARMENT_FIELDS = ("garment_class", "long_sleeve_style", "tucking_style", "outer_layer_style")
 _CONDITIONING = ("condition_image", "control_mode", "control_strength")
 _FIELDS: dict[Task, frozenset[str]] = {
     Task.TEXT_TO_IMAGE: _COMMON | {"width", "height", "style", *_CONDITIONING},
@@ -140,17 +146,419 @@ _FIELDS: dict[Task, frozenset[str]] = {
     Task.IMAGE_TO_IMAGE: _COMMON | {"width", "height", "image", "similarity_strength"},
     Task.COLOR_GUIDED: _COMMON | {"width", "height", "colors", "reference_image"},
     Task.REMOVE_BACKGROUND: frozenset({"image"}),
+    Task.VIRTUAL_TRY_ON: frozenset(
+        {"image", "reference_image", "mask_type", "mask", "mask_convention", "mask_prompt"}
+        | {"mask_shape", *_GARMENT_FIELDS, "merge_style", "cfg_scale", "seed", "quality"}
+        | {"preserve_body", "preserve_hands", "preserve_face"}
+    ),
 }
-_TASK_TYPES = {
-    Task.TEXT_TO_IMAGE: ("TEXT_IMAGE", "textToImageParams"),
-    Task.INPAINT: ("INPAINTING", "inPaintingParams"),
-    Task.OUTPAINT: ("OUTPAINTING", "outPaintingParams"),
-    Task.VARIATIONS: ("IMAGE_VARIATION", "imageVariationParams"),
-    Task.IMAGE_TO_IMAGE: ("IMAGE_VARIATION", "imageVariationParams"),
-    Task.COLOR_GUIDED: ("COLOR_GUIDED_GENERATION", "colorGuidedGenerationParams"),
-    Task.REMOVE_BACKGROUND: ("BACKGROUND_REMOVAL", "backgroundRemovalParams"),
-}
-_Sized = TextToImageRequest | VariationsRequest | ImageToImageRequest | ColorGuidedRequest
+T = TypeVar(
+    "T",
+    TextToImageRequest,
+    InpaintRequest,
+    OutpaintRequest,
+    VariationsRequest,
+    ImageToImageRequest,
+    ColorGuidedRequest,
+)
+M = TypeVar("M", InpaintRequest, OutpaintRequest)
+S = TypeVar("S", VariationsRequest, ImageToImageRequest)
+
+
+class _Diffusion(TaskHandler[T]):
+    """The taskType bodies with an imageGenerationConfig: prompts, cfg, seed, up to
+    `images_per_call` images a call, every image of a call sharing its seed."""
+
+    task_type: ClassVar[str]
+    params_key: ClassVar[str]
+    prompt_required: ClassVar[bool] = False
+
+    def inputs(self, request: T) -> list[tuple[str, InputImage]]:
+        """The request's images, each with the field that names it."""
+        return []
+
+    def alpha_is_mask(self, request: T) -> bool:
+        """Whether the edit image's alpha marks the pixels to generate (it is no picture)."""
+        return False
+
+    def texts(self, request: T) -> list[tuple[str, str | None]]:
+        """The texts the model bounds, by field."""
+        return [("prompt", request.prompt), ("negative_prompt", request.negative_prompt)]
+
+    def size(self, request: T) -> tuple[int | None, int | None] | None:
+        """The width and height asked, for the tasks that take a size; None for the others."""
+        return None
+
+    def task_problems(
+        self, entry: ModelEntry, limits: TitanLimits, request: T
+    ) -> list[FieldProblem]:
+        """What the task itself checks (similarity, mask, conditioning)."""
+        return []
+
+    def task_params(self, request: T) -> dict[str, Any]:
+        """The task's part of the params, after the prompts."""
+        return {}
+
+    def check(self, entry: ModelEntry, request: T) -> list[FieldProblem]:
+        limits = limits_of(entry)
+        problems = _image_problems(
+            entry, limits, self.inputs(request), alpha_is_mask=self.alpha_is_mask(request)
+        )
+        for name, text in self.texts(request):
+            if text is not None and not 1 <= len(text) <= limits.prompt_max:
+                message = f"is {len(text)} characters; {entry.id} takes 1-{limits.prompt_max}"
+                problems.append(FieldProblem(field=name, message=message))
+        if self.prompt_required and request.prompt is None:
+            problems.append(FieldProblem(field="prompt", message="required by Titan for outpaint"))
+        if request.cfg_scale is not None:
+            problems += _range("cfg_scale", request.cfg_scale, limits.cfg_scale, entry)
+        if request.seed is not None:
+            problems += _range("seed", request.seed, (0, limits.seed_max), entry)
+        size = self.size(request)
+        if size is not None:
+            width, height = size
+            if limits.size_rule is not None:
+                problems += limits.size_rule.problems(width, height, entry.id)
+            else:
+                problems += check_size_pair(width, height, limits.sizes or (), entry.id)
+        return problems + self.task_problems(entry, limits, request)
+
+    def plan(self, entry: ModelEntry, request: T, rng: random.Random) -> list[Call]:
+        limits = limits_of(entry)
+        params: dict[str, Any] = {}
+        if request.prompt is not None:
+            params["text"] = request.prompt
+        if request.negative_prompt is not None:
+            params["negativeText"] = request.negative_prompt
+        params.update(self.task_params(request))
+        size = self.size(request)
+        if size is not None and not size[0]:
+            size = limits.default_size
+        body = {"taskType": self.task_type, self.params_key: params}
+        return _generation_calls(limits, body, request, size, rng)
+
+
+class TextToImage(_Diffusion[TextToImageRequest]):
+    """From a prompt; conditioned on an image's layout (v2, Nova), in a style (Nova)."""
+
+    request_type = TextToImageRequest
+    task_type, params_key = "TEXT_IMAGE", "textToImageParams"
+
+    def inputs(self, request: TextToImageRequest) -> list[tuple[str, InputImage]]:
+        image = request.condition_image
+        return [] if image is None else [("condition_image", image)]
+
+    def size(self, request: TextToImageRequest) -> tuple[int | None, int | None]:
+        return request.width, request.height
+
+    def task_problems(
+        self, entry: ModelEntry, limits: TitanLimits, request: TextToImageRequest
+    ) -> list[FieldProblem]:
+        if request.condition_image is not None:
+            return []
+        return [
+            FieldProblem(field=name, message="takes effect only with condition_image")
+            for name in ("control_mode", "control_strength")
+            if getattr(request, name) is not None
+        ]
+
+    def task_params(self, request: TextToImageRequest) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        if request.condition_image is not None:
+            params["conditionImage"] = b64(as_rgb_image(request.condition_image))
+        if request.control_mode is not None:
+            params["controlMode"] = request.control_mode
+        if request.control_strength is not None:
+            params["controlStrength"] = request.control_strength
+        if request.style is not None:
+            params["style"] = request.style
+        return params
+
+
+class _Masked(_Diffusion[M]):
+    """Inpaint and outpaint: a mask image, the image's alpha, or a mask prompt."""
+
+    def inputs(self, request: M) -> list[tuple[str, InputImage]]:
+        return [("image", request.image)]
+
+    def alpha_is_mask(self, request: M) -> bool:
+        return uses_image_alpha(request)
+
+    def texts(self, request: M) -> list[tuple[str, str | None]]:
+        return [*super().texts(request), ("mask_prompt", request.mask_prompt)]
+
+    def task_problems(
+        self, entry: ModelEntry, limits: TitanLimits, request: M
+    ) -> list[FieldProblem]:
+        return mask_problems(request, prompt_allowed=True)
+
+    def task_params(self, request: M) -> dict[str, Any]:
+        params: dict[str, Any] = {"image": b64(as_rgb_image(request.image))}
+        if request.mask_prompt is not None:
+            params["maskPrompt"] = request.mask_prompt
+        else:
+            # Titan's mask is black inside: inpainting regenerates the inside, outpainting keeps
+            # it. The caller's mask marks what to generate, so outpainting sends the complement.
+            params["maskImage"] = b64(encode_mask(self.inside(region_of(request)), edit="black"))
+        return params
+
+    @abstractmethod
+    def inside(self, region: np.ndarray) -> np.ndarray:
+        """The pixels inside Titan's mask, from the pixels to generate."""
+
+
+class Inpaint(_Masked[InpaintRequest]):
+    """The masked pixels regenerated."""
+
+    request_type = InpaintRequest
+    task_type, params_key = "INPAINTING", "inPaintingParams"
+
+    def inside(self, region: np.ndarray) -> np.ndarray:
+        return region
+
+
+class Outpaint(_Masked[OutpaintRequest]):
+    """What the mask does not keep regenerated; a prompt is required."""
+
+    request_type = OutpaintRequest
+    task_type, params_key = "OUTPAINTING", "outPaintingParams"
+    prompt_required = True
+
+    def inside(self, region: np.ndarray) -> np.ndarray:
+        return ~region
+
+    def task_params(self, request: OutpaintRequest) -> dict[str, Any]:
+        params = super().task_params(request)
+        if request.outpainting_mode is not None:
+            params["outPaintingMode"] = request.outpainting_mode
+        return params
+
+
+class _Similar(_Diffusion[S]):
+    """Variations and image-to-image: IMAGE_VARIATION, as close to the inputs as asked."""
+
+    task_type, params_key = "IMAGE_VARIATION", "imageVariationParams"
+
+    def size(self, request: S) -> tuple[int | None, int | None]:
+        return request.width, request.height
+
+    def task_problems(
+        self, entry: ModelEntry, limits: TitanLimits, request: S
+    ) -> list[FieldProblem]:
+        strength = request.similarity_strength
+        if strength is None:
+            return []
+        return _range("similarity_strength", strength, limits.similarity_strength, entry)
+
+    def task_params(self, request: S) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "images": [b64(as_rgb_image(image)) for _, image in self.inputs(request)]
+        }
+        if request.similarity_strength is not None:
+            params["similarityStrength"] = request.similarity_strength
+        return params
+
+
+class Variations(_Similar[VariationsRequest]):
+    """Variations of one to five images."""
+
+    request_type = VariationsRequest
+
+    def inputs(self, request: VariationsRequest) -> list[tuple[str, InputImage]]:
+        return [(f"images[{i}]", image) for i, image in enumerate(request.images)]
+
+
+class ImageToImage(_Similar[ImageToImageRequest]):
+    """Variations of one image."""
+
+    request_type = ImageToImageRequest
+
+    def inputs(self, request: ImageToImageRequest) -> list[tuple[str, InputImage]]:
+        return [("image", request.image)]
+
+
+class ColorGuided(_Diffusion[ColorGuidedRequest]):
+    """In a palette, guided by a reference image when one is given."""
+
+    request_type = ColorGuidedRequest
+    task_type, params_key = "COLOR_GUIDED_GENERATION", "colorGuidedGenerationParams"
+
+    def inputs(self, request: ColorGuidedRequest) -> list[tuple[str, InputImage]]:
+        image = request.reference_image
+        return [] if image is None else [("reference_image", image)]
+
+    def size(self, request: ColorGuidedRequest) -> tuple[int | None, int | None]:
+        return request.width, request.height
+
+    def task_params(self, request: ColorGuidedRequest) -> dict[str, Any]:
+        params: dict[str, Any] = {"colors": list(request.colors)}
+        if request.reference_image is not None:
+            params["referenceImage"] = b64(as_rgb_image(request.reference_image))
+        return params
+
+
+class VirtualTryOn(TaskHandler[VirtualTryOnRequest]):
+    """Nova Canvas: the garment of `reference_image` on the person of `image`, where the mask
+    type says; the answer has the person image's size."""
+
+    request_type = VirtualTryOnRequest
+
+    def check(self, entry: ModelEntry, request: VirtualTryOnRequest) -> list[FieldProblem]:
+        limits = limits_of(entry)
+        inputs = [("image", request.image), ("reference_image", request.reference_image)]
+        problems = _image_problems(entry, limits, inputs, alpha_is_mask=False)
+        problems += _try_on_mask_problems(request)
+        text = request.mask_prompt
+        if text is not None and len(text) > limits.prompt_max:
+            message = f"is {len(text)} characters; {entry.id} takes 1-{limits.prompt_max}"
+            problems.append(FieldProblem(field="mask_prompt", message=message))
+        if request.cfg_scale is not None:
+            problems += _range("cfg_scale", request.cfg_scale, limits.cfg_scale, entry)
+        if request.seed is not None:
+            problems += _range("seed", request.seed, (0, limits.seed_max), entry)
+        return problems
+
+    def plan(
+        self, entry: ModelEntry, request: VirtualTryOnRequest, rng: random.Random
+    ) -> list[Call]:
+        params: dict[str, Any] = {
+            "sourceImage": b64(as_rgb_image(request.image)),
+            "referenceImage": b64(as_rgb_image(request.reference_image)),
+        }
+        mask_type = _mask_type(request)
+        params["maskType"] = mask_type
+        if mask_type == "IMAGE":
+            assert request.mask is not None  # check() requires it
+            region = edit_region(request.mask, request.mask_convention)
+            params["imageBasedMask"] = {"maskImage": b64(encode_mask(region, edit="black"))}
+        else:
+            key = "garmentBasedMask" if mask_type == "GARMENT" else "promptBasedMask"
+            given = {
+                "maskPrompt": request.mask_prompt,
+                "maskShape": request.mask_shape,
+                "garmentClass": request.garment_class,
+            }
+            mask: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+            styling = {
+                name: value
+                for name, value in (
+                    ("longSleeveStyle", request.long_sleeve_style),
+                    ("tuckingStyle", request.tucking_style),
+                    ("outerLayerStyle", request.outer_layer_style),
+                )
+                if value is not None
+            }
+            if styling:
+                mask["garmentStyling"] = styling
+            if mask or mask_type == "PROMPT":
+                params[key] = mask
+        exclusions = {
+            name: value
+            for name, value in (
+                ("preserveBody", request.preserve_body),
+                ("preserveHands", request.preserve_hands),
+                ("preserveFace", request.preserve_face),
+            )
+            if value is not None
+        }
+        if exclusions:
+            params["maskExclusions"] = exclusions
+        if request.merge_style is not None:
+            params["mergeStyle"] = request.merge_style
+        body = {"taskType": "VIRTUAL_TRY_ON", "virtualTryOnParams": params}
+        return _generation_calls(limits_of(entry), body, request, None, rng)
+
+    def notes(self, entry: ModelEntry, request: VirtualTryOnRequest) -> Notes:
+        if request.mask_type is None:
+            return Notes(applied={"mask_type": _mask_type(request)})
+        return Notes()
+
+
+def _mask_type(request: VirtualTryOnRequest) -> str:
+    """The mask type asked, or the one the fields given imply."""
+    if request.mask_type is not None:
+        return request.mask_type
+    if request.mask is not None:
+        return "IMAGE"
+    return "PROMPT" if request.mask_prompt is not None else "GARMENT"
+
+
+def _try_on_mask_problems(request: VirtualTryOnRequest) -> list[FieldProblem]:
+    """The fields of one mask type only, the ones it needs given, and a mask of the image's size."""
+    mask_type = _mask_type(request)
+    problems: list[FieldProblem] = []
+    needed = {"IMAGE": "mask", "PROMPT": "mask_prompt"}.get(mask_type)
+    if needed is not None and getattr(request, needed) is None:
+        problems.append(FieldProblem(field=needed, message=f"required with mask_type {mask_type}"))
+    owners = {"mask": "IMAGE", "mask_prompt": "PROMPT", **dict.fromkeys(_GARMENT_FIELDS, "GARMENT")}
+    for name, owner in owners.items():
+        if getattr(request, name) is not None and owner != mask_type:
+            message = f"takes effect only with mask_type {owner}, not {mask_type}"
+            problems.append(FieldProblem(field=name, message=message))
+    if request.mask_shape is not None and mask_type == "IMAGE":
+        message = "takes effect only with mask_type GARMENT or PROMPT"
+        problems.append(FieldProblem(field="mask_shape", message=message))
+    mask, image = request.mask, request.image
+    if mask is not None and (mask.width, mask.height) != (image.width, image.height):
+        message = f"is {mask.width}x{mask.height}; the image is {image.width}x{image.height}"
+        problems.append(FieldProblem(field="mask", message=message))
+    return problems
+
+
+def _generation_calls(
+    limits: TitanLimits,
+    body: dict[str, Any],
+    request: TextToImageRequest
+    | InpaintRequest
+    | OutpaintRequest
+    | VariationsRequest
+    | ImageToImageRequest
+    | ColorGuidedRequest
+    | VirtualTryOnRequest,
+    size: tuple[int | None, int | None] | None,
+    rng: random.Random,
+) -> list[Call]:
+    """`body` with an imageGenerationConfig per call: up to `images_per_call` images a call."""
+    per_call = limits.images_per_call
+    counts = [min(per_call, request.n - i) for i in range(0, request.n, per_call)]
+    call_seeds = seeds_for(request.seed, len(counts), low=0, high=limits.seed_max, rng=rng)
+    calls = []
+    for count, seed in zip(counts, call_seeds, strict=True):
+        config: dict[str, Any] = {"numberOfImages": count}
+        if size is not None:
+            width, height = size
+            config.update(width=width, height=height)
+        if request.cfg_scale is not None:
+            config["cfgScale"] = request.cfg_scale
+        if request.quality is not None:
+            config["quality"] = request.quality
+        config["seed"] = seed
+        # Every image of a Titan call shares the call's seed: that seed with the same
+        # numberOfImages reproduces the batch.
+        calls.append(Call(body={**body, "imageGenerationConfig": config}, seeds=(seed,) * count))
+    return calls
+
+
+class RemoveBackground(TaskHandler[RemoveBackgroundRequest]):
+    """One image, no imageGenerationConfig: no count, no seed."""
+
+    request_type = RemoveBackgroundRequest
+
+    def check(self, entry: ModelEntry, request: RemoveBackgroundRequest) -> list[FieldProblem]:
+        limits = limits_of(entry)
+        problems = _image_problems(entry, limits, [("image", request.image)], alpha_is_mask=False)
+        if request.n > 1:
+            message = "background removal makes one image; send n=1"
+            problems.append(FieldProblem(field="n", message=message))
+        return problems
+
+    def plan(
+        self, entry: ModelEntry, request: RemoveBackgroundRequest, rng: random.Random
+    ) -> list[Call]:
+        # The seed in `seeds` is never reported.
+        params = {"image": b64(as_rgb_image(request.image))}
+        body = {"taskType": "BACKGROUND_REMOVAL", "backgroundRemovalParams": params}
+        return [Call(body=body, seeds=(0,), extra={"seedless": True})]
 
 
 class TitanAdapter(ModelAdapter):
@@ -158,6 +566,16 @@ class TitanAdapter(ModelAdapter):
 
     family = "titan"
     limits_model = TitanLimits
+    handlers: ClassVar[Mapping[Task, TaskHandler[Any]]] = {
+        Task.TEXT_TO_IMAGE: TextToImage(),
+        Task.INPAINT: Inpaint(),
+        Task.OUTPAINT: Outpaint(),
+        Task.VARIATIONS: Variations(),
+        Task.IMAGE_TO_IMAGE: ImageToImage(),
+        Task.COLOR_GUIDED: ColorGuided(),
+        Task.REMOVE_BACKGROUND: RemoveBackground(),
+        Task.VIRTUAL_TRY_ON: VirtualTryOn(),
+    }
 
     def fields(self, task: Task) -> frozenset[str]:
         return _FIELDS[task]
@@ -165,87 +583,6 @@ class TitanAdapter(ModelAdapter):
     def fields_for(self, entry: ModelEntry, task: Task) -> frozenset[str]:
         """The fields `entry` itself takes for `task`: `fields(task)` less what its limits lack."""
         return _FIELDS[task] - _lacking(limits_of(entry))
-
-    def check(self, entry: ModelEntry, task: Task, request: TaskRequest) -> list[FieldProblem]:
-        limits = limits_of(entry)
-        problems = _image_problems(entry, limits, request)
-        if isinstance(request, RemoveBackgroundRequest):
-            if request.n > 1:
-                message = "background removal makes one image; send n=1"
-                problems.append(FieldProblem(field="n", message=message))
-            return problems
-        assert isinstance(request, DiffusionRequest)  # the registry gives this family no other
-        for name in ("prompt", "negative_prompt", "mask_prompt"):
-            text = getattr(request, name, None)
-            if text is not None and not 1 <= len(text) <= limits.prompt_max:
-                message = f"is {len(text)} characters; {entry.id} takes 1-{limits.prompt_max}"
-                problems.append(FieldProblem(field=name, message=message))
-        if task is Task.OUTPAINT and getattr(request, "prompt", None) is None:
-            problems.append(FieldProblem(field="prompt", message="required by Titan for outpaint"))
-        if request.cfg_scale is not None:
-            problems += _range("cfg_scale", request.cfg_scale, limits.cfg_scale, entry)
-        if request.seed is not None:
-            problems += _range("seed", request.seed, (0, limits.seed_max), entry)
-        if isinstance(request, _Sized):
-            if limits.size_rule is not None:
-                problems += limits.size_rule.problems(request.width, request.height, entry.id)
-            else:
-                problems += check_size_pair(
-                    request.width, request.height, limits.sizes or (), entry.id
-                )
-        if isinstance(request, VariationsRequest | ImageToImageRequest):
-            strength = request.similarity_strength
-            if strength is not None:
-                problems += _range(
-                    "similarity_strength", strength, limits.similarity_strength, entry
-                )
-        if isinstance(request, InpaintRequest | OutpaintRequest):
-            problems += mask_problems(request, prompt_allowed=True)
-        if isinstance(request, TextToImageRequest) and request.condition_image is None:
-            for name in ("control_mode", "control_strength"):
-                if getattr(request, name) is not None:
-                    message = "takes effect only with condition_image"
-                    problems.append(FieldProblem(field=name, message=message))
-        return problems
-
-    def plan(
-        self, entry: ModelEntry, task: Task, request: TaskRequest, rng: random.Random
-    ) -> list[Call]:
-        limits = limits_of(entry)
-        task_type, params_key = _TASK_TYPES[task]
-        if isinstance(request, RemoveBackgroundRequest):
-            # No imageGenerationConfig: no count, no seed. The seed in `seeds` is never reported.
-            params = {"image": b64(as_rgb_image(request.image))}
-            return [
-                Call(
-                    body={"taskType": task_type, params_key: params},
-                    seeds=(0,),
-                    extra={"seedless": True},
-                )
-            ]
-        assert isinstance(request, DiffusionRequest)
-        params = _task_params(task, request)
-        per_call = limits.images_per_call
-        counts = [min(per_call, request.n - i) for i in range(0, request.n, per_call)]
-        call_seeds = seeds_for(request.seed, len(counts), low=0, high=limits.seed_max, rng=rng)
-        calls = []
-        for count, seed in zip(counts, call_seeds, strict=True):
-            config: dict[str, Any] = {"numberOfImages": count}
-            if isinstance(request, _Sized):
-                width, height = (
-                    (request.width, request.height) if request.width else limits.default_size
-                )
-                config.update(width=width, height=height)
-            if request.cfg_scale is not None:
-                config["cfgScale"] = request.cfg_scale
-            if request.quality is not None:
-                config["quality"] = request.quality
-            config["seed"] = seed
-            body = {"taskType": task_type, params_key: params, "imageGenerationConfig": config}
-            # Every image of a Titan call shares the call's seed: that seed with the same
-            # numberOfImages reproduces the batch.
-            calls.append(Call(body=body, seeds=(seed,) * count))
-        return calls
 
     def parse(self, call: Call, payload: dict[str, Any]) -> list[GeneratedImage]:
         images = [i for i in payload.get("images") or [] if isinstance(i, B64_TYPES)]
@@ -267,6 +604,17 @@ class TitanAdapter(ModelAdapter):
             for seed in seeds[len(images) :]
         ]
         return out
+
+    def sizing(self, entry: ModelEntry) -> Sizing:
+        limits = limits_of(entry)
+        rule = limits.size_rule
+        return Sizing(
+            sizes=limits.sizes or (),
+            size_rule=SurfaceSizeRule(**rule.model_dump()) if rule is not None else None,
+            prompt_max=limits.prompt_max,
+            input_max_side=limits.input_max_side,
+            input_max_pixels=limits.input_max_pixels,
+        )
 
     def describe(self, entry: ModelEntry) -> dict[str, Any]:
         limits = limits_of(entry)
@@ -314,23 +662,17 @@ def _lacking(limits: TitanLimits) -> frozenset[str]:
     return frozenset(lacking)
 
 
-def _inputs(request: TaskRequest) -> list[tuple[str, InputImage]]:
-    """The request's images, each with the field that names it."""
-    found: list[tuple[str, InputImage]] = []
-    for name in ("image", "condition_image", "reference_image"):
-        image = getattr(request, name, None)
-        if isinstance(image, InputImage):
-            found.append((name, image))
-    if isinstance(request, VariationsRequest):
-        found += [(f"images[{i}]", image) for i, image in enumerate(request.images)]
-    return found
-
-
 def _image_problems(
-    entry: ModelEntry, limits: TitanLimits, request: TaskRequest
+    entry: ModelEntry,
+    limits: TitanLimits,
+    inputs: list[tuple[str, InputImage]],
+    *,
+    alpha_is_mask: bool,
 ) -> list[FieldProblem]:
+    """Each input image over the model's limits; with Nova, one with transparent pixels (unless
+    `alpha_is_mask`: the edit image, the only input then, has alpha marking what to generate)."""
     problems = []
-    for name, image in _inputs(request):
+    for name, image in inputs:
         found = []
         if max(image.width, image.height) > limits.input_max_side:
             found.append(f"at most {limits.input_max_side} px on the longer side")
@@ -342,18 +684,9 @@ def _image_problems(
             size = f"{image.width}x{image.height}, {byte_size(len(image.data))}"
             message = f"is {size}; {entry.id} takes {', '.join(found)}"
             problems.append(FieldProblem(field=name, message=message))
-        elif limits.opaque_alpha_only and image.has_alpha and not _alpha_is_mask(request, name):
+        elif limits.opaque_alpha_only and image.has_alpha and not alpha_is_mask:
             problems += _opacity_problems(name, image, entry)
     return problems
-
-
-def _alpha_is_mask(request: TaskRequest, name: str) -> bool:
-    """The edit image's alpha marks the pixels to generate: it is the mask, not a picture."""
-    return (
-        name == "image"
-        and isinstance(request, InpaintRequest | OutpaintRequest)
-        and uses_image_alpha(request)
-    )
 
 
 def _opacity_problems(name: str, image: InputImage, entry: ModelEntry) -> list[FieldProblem]:
@@ -366,50 +699,6 @@ def _opacity_problems(name: str, image: InputImage, entry: ModelEntry) -> list[F
         return []
     message = f"has transparent pixels; {entry.id} takes alpha only when every pixel is opaque"
     return [FieldProblem(field=name, message=message)]
-
-
-def _task_params(task: Task, request: DiffusionRequest) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    prompt = getattr(request, "prompt", None)
-    if prompt is not None:
-        params["text"] = prompt
-    if request.negative_prompt is not None:
-        params["negativeText"] = request.negative_prompt
-    if isinstance(request, TextToImageRequest):
-        if request.condition_image is not None:
-            params["conditionImage"] = b64(as_rgb_image(request.condition_image))
-        if request.control_mode is not None:
-            params["controlMode"] = request.control_mode
-        if request.control_strength is not None:
-            params["controlStrength"] = request.control_strength
-        if request.style is not None:
-            params["style"] = request.style
-    elif isinstance(request, ColorGuidedRequest):
-        params["colors"] = list(request.colors)
-        if request.reference_image is not None:
-            params["referenceImage"] = b64(as_rgb_image(request.reference_image))
-    elif isinstance(request, InpaintRequest | OutpaintRequest):
-        params["image"] = b64(as_rgb_image(request.image))
-        if request.mask_prompt is not None:
-            params["maskPrompt"] = request.mask_prompt
-        else:
-            region = region_of(request)
-            # Titan's mask is black inside: inpainting regenerates the inside, outpainting keeps
-            # it. The caller's mask marks what to generate, so outpainting sends the complement.
-            inside = region if task is Task.INPAINT else ~region
-            params["maskImage"] = b64(encode_mask(inside, edit="black"))
-        if isinstance(request, OutpaintRequest) and request.outpainting_mode is not None:
-            params["outPaintingMode"] = request.outpainting_mode
-    elif isinstance(request, VariationsRequest):
-        params["images"] = [b64(as_rgb_image(image)) for image in request.images]
-    elif isinstance(request, ImageToImageRequest):
-        params["images"] = [b64(as_rgb_image(request.image))]
-    if (
-        isinstance(request, VariationsRequest | ImageToImageRequest)
-        and request.similarity_strength is not None
-    ):
-        params["similarityStrength"] = request.similarity_strength
-    return params
 
 
 def _range(
@@ -453,7 +742,7 @@ MODELS: tuple[ModelEntry, ...] = (
         id="amazon.nova-canvas-v1:0",
         family="titan",
         aliases=("nova-canvas", "nova"),
-        tasks=_V2_TASKS,
+        tasks=(*_V2_TASKS, Task.VIRTUAL_TRY_ON),
         status=Lifecycle.RETIRED,
         end_of_life=date(2026, 9, 30),
         # AWS names no successor with this schema.

@@ -64,6 +64,42 @@ _TITAN_TASKS: dict[str, tuple[Task, str, dict[str, tuple[str | None, str]]]] = {
         "backgroundRemovalParams",
         {"image": ("image", "str")},
     ),
+    "VIRTUAL_TRY_ON": (
+        Task.VIRTUAL_TRY_ON,
+        "virtualTryOnParams",
+        {
+            "sourceImage": ("image", "str"),
+            "referenceImage": ("reference_image", "str"),
+            "maskType": ("mask_type", "str"),
+            "mergeStyle": ("merge_style", "str"),
+            "returnMask": (None, "bool"),
+            # Read below, each by its own spec.
+            "imageBasedMask": (None, "obj"),
+            "garmentBasedMask": (None, "obj"),
+            "promptBasedMask": (None, "obj"),
+            "maskExclusions": (None, "obj"),
+        },
+    ),
+}
+# VIRTUAL_TRY_ON's nested objects, each read into native fields.
+_TRY_ON_OBJECTS: dict[str, dict[str, tuple[str | None, str]]] = {
+    "imageBasedMask": {"maskImage": ("mask", "str")},
+    "garmentBasedMask": {
+        "garmentClass": ("garment_class", "str"),
+        "maskShape": ("mask_shape", "str"),
+        "garmentStyling": (None, "obj"),
+    },
+    "promptBasedMask": {"maskPrompt": ("mask_prompt", "str"), "maskShape": ("mask_shape", "str")},
+    "maskExclusions": {
+        "preserveBody": ("preserve_body", "bool"),
+        "preserveHands": ("preserve_hands", "bool"),
+        "preserveFace": ("preserve_face", "bool"),
+    },
+}
+_GARMENT_STYLING: dict[str, tuple[str | None, str]] = {
+    "longSleeveStyle": ("long_sleeve_style", "str"),
+    "tuckingStyle": ("tucking_style", "str"),
+    "outerLayerStyle": ("outer_layer_style", "str"),
 }
 _TITAN_CONFIG: dict[str, tuple[str | None, str]] = {
     "numberOfImages": ("n", "int"),
@@ -99,9 +135,12 @@ def read(entry: ModelEntry, body: dict[str, Any]) -> Reading:
             reading.fail("#", f"extraneous key [{key}] is not permitted")
     if params_key not in body:
         reading.fail("#", f"required key [{params_key}] not found")
-    reading.take(reading.obj(body, params_key, "#"), spec, f"#/{params_key}")
+    params = reading.obj(body, params_key, "#")
+    reading.take(params, spec, f"#/{params_key}")
+    if task is Task.VIRTUAL_TRY_ON:
+        _read_try_on(reading, params, f"#/{params_key}")
     if "imageGenerationConfig" in allowed:
-        sized_by_input = task in (Task.INPAINT, Task.OUTPAINT)
+        sized_by_input = task in (Task.INPAINT, Task.OUTPAINT, Task.VIRTUAL_TRY_ON)
         config = reading.obj(body, "imageGenerationConfig", "#")
         config_spec = _TITAN_EDIT_CONFIG if sized_by_input else _TITAN_CONFIG
         reading.take(config, config_spec, "#/imageGenerationConfig")
@@ -117,6 +156,18 @@ def read(entry: ModelEntry, body: dict[str, Any]) -> Reading:
         )
         reading.fields["mask_convention"] = edit.value
     return reading
+
+
+def _read_try_on(reading: Reading, params: dict[str, Any], path: str) -> None:
+    """The mask objects of a try-on; a mask image in Titan's convention (black is the area)."""
+    objects = {key: reading.obj(params, key, path) for key in _TRY_ON_OBJECTS}
+    for key, spec in _TRY_ON_OBJECTS.items():
+        reading.take(objects[key], spec, f"{path}/{key}")
+    where = f"{path}/garmentBasedMask"
+    styling = reading.obj(objects["garmentBasedMask"], "garmentStyling", where)
+    reading.take(styling, _GARMENT_STYLING, f"{where}/garmentStyling")
+    if "mask" in reading.fields:
+        reading.fields["mask_convention"] = MaskConvention.BLACK_IS_EDIT.value
 
 
 def write(images: list[GeneratedImage]) -> dict[str, Any]:

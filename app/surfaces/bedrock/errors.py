@@ -12,7 +12,8 @@ takes the code from it) and the body `{"message": "..."}`. What maps to what:
   403 AccessDeniedException.
 - A ProblemError: the gateway's own refusals by type (overloaded 429 ThrottlingException;
   gateway-busy, queue-timeout, circuit-open 503 ServiceUnavailableException; deadline-exceeded 408
-  ModelTimeoutException); one carrying `extra["upstream_error"]` maps back to that Bedrock code;
+  ModelTimeoutException; budget-exceeded 400 ServiceQuotaExceededException); one carrying
+  `extra["upstream_error"]` maps back to that Bedrock code;
   the others by type (content-filtered ValidationException, no-images ModelErrorException,
   model-retired ResourceNotFoundException with status 410 kept), else by status:
   400/406/413/415/422 ValidationException, 403 AccessDeniedException, 404
@@ -98,6 +99,9 @@ _GATEWAY_SLUGS: dict[str, str] = {
     "header-timeout": "RequestTimeout",
     "headers-too-large": "RequestHeaderSectionTooLarge",
     "client-closed-request": "ClientClosedRequest",
+    # A key's budget in dollars is spent: Bedrock's code for a spent account quota, which no
+    # Bedrock client retries (402 has no Bedrock code).
+    "budget-exceeded": "ServiceQuotaExceededException",
 }
 # Problems without a Bedrock code.
 _BY_SLUG: dict[str, str] = {

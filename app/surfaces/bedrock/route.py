@@ -24,6 +24,7 @@ from ...bedrock.errors import is_end_of_life, retired_problem
 from ...families.base import Lifecycle, ModelEntry
 from ...families.reading import Reading
 from ...problems import ProblemError, request_id_of
+from ...spend.answers import answered_images
 from ...tasks.runner import TaskRunner
 from ...wording import byte_size
 from ..json_bounds import JsonBounds
@@ -47,6 +48,8 @@ router = APIRouter(tags=["bedrock"])
 MAX_BODY_BYTES = 25_000_000  # InvokeModel's own cap
 INVOKE = "InvokeModel"
 CONVERSE = "Converse"
+# The usage records' task of a pass-through body whose task the gateway cannot tell.
+UNKNOWN_TASK = "unknown"
 
 
 @router.post("/model/{model_id:path}/invoke", include_in_schema=False)
@@ -109,12 +112,17 @@ async def _invoke(
         family = runner.validator.registry.family(entry)
         return write(family, result), JSON, answer_headers(result)
     accept = request.headers.get("accept") or JSON
+    images = _images(reading)
+    quote = runner.spend.quote(entry.id, reading.task, reading.fields)
+    task = reading.task.value if reading.task is not None else UNKNOWN_TASK
     try:
-        lease = await runner.quotas.admit(key, _images(reading))
+        charge = await runner.spend.hold(key, entry.id, task, quote, images)
+        async with charge, await runner.quotas.admit(key, images) as lease:
+            answer, media = await _pass_through(runner, entry, raw, accept, deadline, operation)
+            made = await asyncio.to_thread(answered_images, answer, media)
+            await charge.settle(quote.cost(made))
     except ProblemError as problem:
         raise from_problem(problem) from None
-    async with lease:
-        answer, media = await _pass_through(runner, entry, raw, accept, deadline, operation)
     return answer, media, {"Served-Model": entry.id, **lease.headers}
 
 

@@ -137,13 +137,14 @@ _FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-# What a submission answers: the synchronous call's refusals (the same validation), or 202.
+# What a submission answers: the synchronous call's refusals (the same validation), or 202. Not
+# budget-exceeded: a job spends as it runs, and fails with that problem then.
 SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {
         "description": "The job, queued.",
         "headers": {"Location": {"description": "Its status URL.", "schema": {"type": "string"}}},
     },
-    **{status: answer for status, answer in IMAGE_RESPONSES.items() if status != 200},
+    **{status: answer for status, answer in IMAGE_RESPONSES.items() if status not in (200, 402)},
 }
 
 

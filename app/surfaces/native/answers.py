@@ -125,7 +125,19 @@ def _json_body(result: TaskResult, request_id: str | None) -> dict[str, Any]:
         ],
         "applied": result.notes.applied,
         "warnings": list(result.notes.warnings),
+        "usage": _usage(result),
     }
+
+
+def _usage(result: TaskResult) -> dict[str, Any]:
+    cost = result.cost
+    if cost is None:
+        return {"images": len(result.produced), "cost_usd": None}
+    usage: dict[str, Any] = {"images": cost.images, "cost_usd": cost.usd}
+    if cost.input_tokens is not None:
+        usage["input_tokens"] = cost.input_tokens
+        usage["output_tokens"] = cost.output_tokens
+    return usage
 
 
 def _nothing_produced(result: TaskResult) -> ProblemError:

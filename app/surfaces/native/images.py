@@ -140,6 +140,14 @@ ROUTES = (
         "Nova 2 Omni through Converse: the images and the instruction; the answer is "
         "centre-cropped and resized to the width and height (or aspect ratio) asked.",
     ),
+    TaskRoute(
+        Task.VIRTUAL_TRY_ON,
+        "virtualTryOn",
+        "Dress a person in a garment",
+        "Nova Canvas VIRTUAL_TRY_ON: the garment of `reference_image` on the person of `image`, "
+        "where a mask, a garment class or a mask prompt says; the answer has the person image's "
+        "size.",
+    ),
 )
 
 

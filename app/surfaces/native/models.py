@@ -67,6 +67,16 @@ class ModelInfo(BaseModel):
     description: str
     tasks: list[TaskInfo]
     limits: dict[str, Any]
+    price: dict[str, Any] | None = Field(
+        description="What Bedrock charges, in USD, as GATEWAY_PRICES writes it (docs/spend.md): "
+        "`image` per image, `tiers` by size with `premium`, or `input_tokens`/`output_tokens` "
+        "per million; null when unknown.",
+        examples=[{"image": 0.14, "source": "AWS Bedrock price list"}],
+    )
+    price_known: bool = Field(
+        description="False when some task of the model has no known price: its answers report "
+        "`cost_usd: null` and no budget is charged for them."
+    )
 
 
 class ModelList(BaseModel):
@@ -172,6 +182,8 @@ def _info(runner: TaskRunner, entry: ModelEntry) -> ModelInfo:
         description=entry.description,
         tasks=tasks,
         limits=adapter.describe(entry),
+        price=runner.spend.prices.describe(entry),
+        price_known=runner.spend.prices.known(entry),
     )
 
 

@@ -16,10 +16,10 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
+from ...families.registry import ModelRegistry
 from ...problems import PROBLEM_JSON, Problem
 from ...schemas.images import ImagesResponse
 from ...schemas.requests import IMAGE_FIELDS, REQUEST_MODELS, Task
-from .examples import EXAMPLES
 
 # Tasks that need an image take multipart too; those whose images are optional are JSON only.
 MULTIPART_TASKS = frozenset(Task) - {Task.TEXT_TO_IMAGE, Task.COLOR_GUIDED}
@@ -29,11 +29,9 @@ _REF = "#/components/schemas/{model}"
 
 def request_body(task: Task, model: type[BaseModel], *, multipart: bool) -> dict[str, Any]:
     """`openapi_extra` for a route whose body is `model`, as JSON and optionally multipart."""
+    # Its examples are the families' (`with_examples`, once the registry is known).
     content: dict[str, Any] = {
-        "application/json": {
-            "schema": {"$ref": _REF.format(model=model.__name__)},
-            "examples": EXAMPLES[task],
-        }
+        "application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}
     }
     if multipart:
         content["multipart/form-data"] = {
@@ -42,6 +40,25 @@ def request_body(task: Task, model: type[BaseModel], *, multipart: bool) -> dict
     return {"requestBody": {"required": False, "content": content}}
 
 
+# The operations whose body is a task's request: the task is the path's last part.
+_TASK_PATHS = ("/v1/images/", "/v1/jobs/")
+
+
+def with_examples(schema: dict[str, Any], registry: ModelRegistry) -> None:
+    """Put each task's request examples, as the families give them, on every operation whose
+    body is that task's request (the task's own route and its job submission)."""
+    for path, item in schema.get("paths", {}).items():
+        for prefix in _TASK_PATHS:
+            name = path[len(prefix) :] if path.startswith(prefix) else None
+            if name not in _TASKS or "post" not in item:
+                continue
+            examples = registry.examples(Task(name))
+            content = item["post"].get("requestBody", {}).get("content", {})
+            if examples and "application/json" in content:
+                content["application/json"]["examples"] = examples
+
+
+_TASKS = frozenset(task.value for task in Task)
 _REQUEST_ID = {
     "X-Request-ID": {
         "description": "The request's id: the caller's own `X-Request-ID` when it is safe to "
@@ -255,6 +272,12 @@ IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
                 "description": "Binary answers: always `success`.",
                 "schema": {"type": "string"},
             },
+            "Cost-USD": {
+                "description": "What the answer cost at the gateway's prices, in USD "
+                "(docs/spend.md): the images produced, or the tokens used; absent when the "
+                "model's price is unknown. JSON answers give it in `usage` too.",
+                "schema": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$"},
+            },
         },
         "content": {
             "application/json": {"schema": {"$ref": _REF.format(model="ImagesResponse")}},
@@ -267,6 +290,28 @@ IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
         400,
         "Malformed JSON or multipart, JSON past the parse bounds (`json-too-complex`), or "
         "Bedrock refused the request.",
+    ),
+    402: _problem(
+        402,
+        "The API key's budget in USD is spent (`budget-exceeded`): `window` (day, month or "
+        "total) says which, `remaining_usd` what is left and `resets_at` when it starts over. "
+        "402, not 429: retrying does not help until the window resets, and SDKs retry 429s.",
+        example=(
+            "budget-exceeded",
+            {
+                **_example(406),
+                "type": "/problems/budget-exceeded",
+                "title": "The API key's budget is spent",
+                "status": 402,
+                "detail": "the API key 'studio' has $0.02 left of its $1.00 daily budget and "
+                "this request needs $0.14; it resets at 2026-12-06T00:00:00Z",
+                "window": "day",
+                "limit_usd": 1.0,
+                "remaining_usd": 0.02,
+                "requested_usd": 0.14,
+                "resets_at": "2026-12-06T00:00:00Z",
+            },
+        ),
     ),
     406: _problem(406, "The Accept header allows no answer type, or asks for an image with n > 1."),
     408: _problem(
@@ -299,8 +344,9 @@ IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
         503,
         "Bedrock or the model is unavailable (`upstream-unavailable`, "
         "`upstream-model-not-ready`), no call slot came free in time (`queue-timeout`), the "
-        "model's circuit is open in every region it may use (`circuit-open`), or the gateway "
-        "has as many requests in flight as it takes (`gateway-busy`).",
+        "model's circuit is open in every region it may use (`circuit-open`), the gateway "
+        "has as many requests in flight as it takes (`gateway-busy`), or its spend store "
+        "cannot be reached (`spend-unavailable`).",
         retry_after=True,
     ),
     504: _problem(
@@ -316,6 +362,8 @@ class TaskDefault(NamedTuple):
 
     model: str
     fields: frozenset[str]
+    # The task's request examples, as the families give them (the registry's).
+    examples: Mapping[str, Mapping[str, Any]]
 
 
 def component_schemas(default_models: Mapping[Task, TaskDefault] | None = None) -> dict[str, Any]:
@@ -348,11 +396,12 @@ def _with_examples(
     properties = schema.get("properties", {})
     if "model" in properties:
         properties["model"]["examples"] = [default.model]
-    prompts = [e["value"]["prompt"] for e in EXAMPLES[task].values() if "prompt" in e["value"]]
+    examples = default.examples.values()
+    prompts = [e["value"]["prompt"] for e in examples if "prompt" in e["value"]]
     # The default model's own example gives the other values it needs (Stability outpaint's
     # pixels to add): a form filled with only a model and a prompt would be refused.
     own: dict[str, Any] = next(
-        (e["value"] for e in EXAMPLES[task].values() if e["value"].get("model") == default.model),
+        (e["value"] for e in examples if e["value"].get("model") == default.model),
         {},
     )
     prompts = [own["prompt"]] if "prompt" in own else prompts

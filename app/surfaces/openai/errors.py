@@ -37,7 +37,9 @@ _CODES = {
     "model-retired": "model_not_found",
     "invalid-json": "invalid_json",
 }
-_NOT_RETRYABLE = frozenset({"upstream-access-denied", "upstream-model-unavailable"})
+_NOT_RETRYABLE = frozenset(
+    {"upstream-access-denied", "upstream-model-unavailable", "budget-exceeded"}
+)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ...families.base import ALWAYS_TAKEN, ModelEntry
+from ...families.vocabulary import OpenAIVocabulary
 from ...schemas.requests import REQUEST_MODELS, Task
 from ...tasks.validation import RequestValidator
 from .edit_inputs import Restore
@@ -27,16 +28,8 @@ ResponseFormat = Literal["b64_json", "url"]
 # OpenAI's model names: a request naming one goes to the gateway's default model for the task.
 OPENAI_MODEL_PREFIXES = ("dall-e", "gpt-image", "chatgpt-image")
 
-# OpenAI's quality -> the Titan family's (the only models with a quality setting).
-_QUALITY = {
-    "standard": "standard",
-    "low": "standard",
-    "medium": "standard",
-    "hd": "premium",
-    "high": "premium",
-    "xhigh": "premium",
-    "max": "premium",
-}
+# OpenAI's quality names (and `auto`, the model's own): each family maps them onto its own.
+_QUALITIES = ("standard", "low", "medium", "hd", "high", "xhigh", "max")
 OUTPUT_FORMATS = ("png", "jpeg", "webp")
 
 # Accepted and without effect: who the caller is.
@@ -61,8 +54,6 @@ _MAPPED = frozenset(
         "moderation",
     }
 )
-# Titan's quality as OpenAI names the quality an answer was drawn at.
-_DRAWN_QUALITY = {"standard": "medium", "premium": "high"}
 _TRUE = (True, "true", "True")
 _FALSE = (None, False, "false", "False")
 _OWN = frozenset({"stream", "markup", "image", "images", "mask"})
@@ -109,6 +100,8 @@ class Target:
 
     name: str | None  # what goes in the native `model`; None for the task's default
     entry: ModelEntry | None
+    # How OpenAI's parameters map onto the model's family (its package says).
+    vocabulary: OpenAIVocabulary = field(default_factory=OpenAIVocabulary)
 
 
 def target(validator: RequestValidator, task: Task, fields: dict[str, Any]) -> Target:
@@ -116,14 +109,14 @@ def target(validator: RequestValidator, task: Task, fields: dict[str, Any]) -> T
     default model). Unknown names are OpenAI's 404 `model_not_found`."""
     name = fields.get("model")
     if name is None or name == "":
-        return Target(None, validator.default_entry(task))
+        return _target(validator, None, validator.default_entry(task))
     if not isinstance(name, str):
         raise bad_param("model", "must be a string")
     entry = validator.registry.resolve(name)
     if entry is not None:
-        return Target(name, entry)
+        return _target(validator, name, entry)
     if name.strip().lower().startswith(OPENAI_MODEL_PREFIXES):
-        return Target(None, validator.default_entry(task))
+        return _target(validator, None, validator.default_entry(task))
     raise OpenAIError(
         404,
         f"The model {name!r} does not exist on this gateway; name a Bedrock model id or alias "
@@ -131,6 +124,12 @@ def target(validator: RequestValidator, task: Task, fields: dict[str, Any]) -> T
         param="model",
         code="model_not_found",
     )
+
+
+def _target(validator: RequestValidator, name: str | None, entry: ModelEntry | None) -> Target:
+    if entry is None:
+        return Target(name, None)
+    return Target(name, entry, validator.registry.family(entry).openai)
 
 
 def taken(validator: RequestValidator, chosen: Target, task: Task) -> frozenset[str] | None:
@@ -175,11 +174,16 @@ def map_common(
             width, height = drawn or size
             raw.update(width=width, height=height)
             mapped.params.update(width="size", height="size")
+    vocabulary = chosen.vocabulary
     quality = _quality(fields.get("quality"))
     if quality is not None:
-        _offer(mapped, own, {"quality": quality}, "quality", model_label)
-    if own is not None and "quality" in own:
-        mapped.quality = _DRAWN_QUALITY[raw.get("quality", "standard")]
+        if quality in vocabulary.quality:
+            _offer(mapped, own, {"quality": vocabulary.quality[quality]}, "quality", model_label)
+        elif chosen.entry is not None:
+            _ignored(mapped, "quality", model_label)
+    drawn = raw.get("quality", vocabulary.default_quality)
+    if own is not None and "quality" in own and isinstance(drawn, str):
+        mapped.quality = vocabulary.drawn_quality.get(drawn)
     for name in sorted(_IGNORED & fields.keys()):
         if fields[name] is not None:
             mapped.warnings.append(f"{name} is ignored: the Bedrock models have no such setting")
@@ -204,16 +208,21 @@ def _offer(
         mapped.raw.update(values)
         mapped.params.update(dict.fromkeys(values, param))
         return
+    _ignored(mapped, param, model_label)
+
+
+def _ignored(mapped: Mapped, param: str, model_label: str) -> None:
     mapped.warnings.append(f"{param} is ignored: {model_label} takes no {param} for {mapped.task}")
 
 
 def _quality(value: Any) -> str | None:
+    """OpenAI's quality asked, or None for the model's own (`auto`, or none given)."""
     if value is None or value == "auto":
         return None
-    if value not in _QUALITY:
-        allowed = ", ".join([*_QUALITY, "auto"])
+    if value not in _QUALITIES:
+        allowed = ", ".join([*_QUALITIES, "auto"])
         raise bad_param("quality", f"{value!r} is not a quality; one of {allowed}")
-    return _QUALITY[value]
+    return str(value)
 
 
 def _stream(value: Any) -> bool:

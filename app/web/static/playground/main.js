@@ -23,6 +23,7 @@ const TASKS = [
   "control",
   "color-guided",
   "edit",
+  "virtual-try-on",
 ];
 const DEFAULT_CONVENTION = "black-is-edit";
 

@@ -1,0 +1,1 @@
+"""Spend: prices, what each answer cost, per-key budgets in dollars and the usage records."""
