@@ -84,9 +84,12 @@ fuzz: $(STAMP)
 
 ## The gateway against the same calls posted straight to a near-zero-cost Bedrock stand-in:
 ## writes BENCHMARKS.md's tables and bench/results/latest.json (several minutes; not part of test).
+## BENCH_PHASES picks phases (latency fan-out memory startup jobs), e.g. `make bench BENCH_PHASES=jobs`;
+## the numbers of the phases not run are kept from the last run.
 BENCH_ARGS ?=
-bench: $(STAMP)
-	$(BIN)/python -m bench $(BENCH_ARGS)
+BENCH_PHASES ?=
+bench: $(STAMP) services
+	$(BIN)/python -m bench $(if $(BENCH_PHASES),--phases $(BENCH_PHASES)) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache

@@ -19,7 +19,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
 from ..problems import ProblemError
+from ..settings import Settings
+from .leases import WAKE_S, RedisGate
 
 _FIRST_GUESS_S = 1.0
 _SMOOTHING = 0.2  # weight of the newest hold time in the moving mean
@@ -141,20 +147,47 @@ def _granted(waiter: asyncio.Future[None]) -> bool:
 
 
 class Admission:
-    """One gate per model target, created on first use."""
+    """One gate per model target, created on first use: in this process, or, given a Redis (the
+    job queue's), held there and shared by every gateway and worker process (`leases.RedisGate`)."""
 
-    def __init__(self, limit: int, queue_limit: int) -> None:
+    def __init__(self, limit: int, queue_limit: int, redis: Redis | None = None) -> None:
         self.limit = limit
         self.queue_limit = queue_limit
-        self._gates: dict[str, ModelGate] = {}
+        self.redis = redis
+        self._gates: dict[str, ModelGate | RedisGate] = {}
 
-    def gate(self, target: str) -> ModelGate:
+    def gate(self, target: str) -> ModelGate | RedisGate:
         """The gate of `target`."""
         gate = self._gates.get(target)
         if gate is None:
-            gate = self._gates[target] = ModelGate(target, self.limit, self.queue_limit)
+            if self.redis is None:
+                gate = ModelGate(target, self.limit, self.queue_limit)
+            else:
+                gate = RedisGate(self.redis, target, self.limit, self.queue_limit)
+            self._gates[target] = gate
         return gate
+
+    async def aclose(self) -> None:
+        """Close the shared gates' Redis connections, if any."""
+        if self.redis is not None:
+            await self.redis.aclose()
 
     def describe(self) -> list[dict[str, Any]]:
         """Every gate's state."""
         return [gate.describe() for gate in self._gates.values()]
+
+
+def shared_slots(settings: Settings) -> Redis | None:
+    """The Redis the per-model cap is held in, shared by the gateway and every worker: the job
+    queue's, when there is one (else None: each process caps its own calls)."""
+    if settings.jobs_redis_url is None:
+        return None
+    timeout_s = settings.redis_timeout_s
+    # BLPOP waits up to leases.WAKE_S: the socket timeout must outlast it.
+    redis: Redis = Redis.from_url(
+        settings.jobs_redis_url,
+        socket_timeout=timeout_s + WAKE_S,
+        socket_connect_timeout=timeout_s,
+        retry=Retry(NoBackoff(), 0),
+    )
+    return redis

@@ -99,6 +99,8 @@ class TestBurst:
         settings = settings_for(emulator, max_concurrency_per_model=2, max_queue_per_model=2)
         async with open_resilient(settings) as gw:
             gate = gw.bedrock.admission.gate(TITAN)
+            # Without a job queue the slots are this process's own, not Redis leases.
+            assert isinstance(gate, ModelGate)
             arrivals = Arrivals(gate)
             emulator.set_faults(latency_ms={"*": 2000})
             running = [asyncio.create_task(gw.http.post(T2I, json=REQUEST)) for _ in range(2)]

@@ -57,9 +57,12 @@ def test_stable_operation_ids(spec: dict[str, Any]) -> None:
         **{f"/v1/jobs/{task.value}": f"submit{_camel(task.value)}Job" for task in Task},
         "/v1/jobs/{job_id}": "getJob",
         "/v1/files/{name}": "getFile",
+        "/v1/batches": "submitBatch",
+        "/v1/batches/{batch_id}": "getBatch",
         "/v1/usage": "getUsage",
     }
     assert spec["paths"]["/v1/jobs/{job_id}"]["delete"]["operationId"] == "cancelJob"
+    assert spec["paths"]["/v1/batches/{batch_id}"]["delete"]["operationId"] == "cancelBatch"
 
 
 def _camel(name: str) -> str:
@@ -116,8 +119,9 @@ def test_each_problem_status_has_an_example_of_its_own(spec: dict[str, Any]) -> 
     # 16 tasks, each with 13 problem statuses (400 402 406 408 410 413 415 422 429 431 502 503
     # 504); GET /v1/models (422, for ?task=) and GET /v1/models/{model_id} (404, 422); each task's
     # job submission the same but 402 (a job spends as it runs); GET and DELETE /v1/jobs/{job_id}
-    # (404 422 503), GET /v1/files/{name} (403 404 422 503) and GET /v1/usage (403 422 503).
-    assert seen == 16 * 13 + 1 + 2 + 16 * 12 + 2 * 3 + 4 + 3
+    # (404 422 503), GET /v1/files/{name} (403 404 422 503), GET /v1/usage (403 422 503), POST
+    # /v1/batches (413 415 422 503), GET and DELETE /v1/batches/{batch_id} (404 422 503).
+    assert seen == 16 * 13 + 1 + 2 + 16 * 12 + 2 * 3 + 4 + 3 + 4 + 2 * 3
     slugs = {e["value"]["status"]: e["value"]["type"] for e in examples.values()}
     assert slugs[413] == "/problems/payload-too-large"
     assert slugs[406] == "/problems/not-acceptable"
@@ -208,8 +212,12 @@ def test_binary_fields_only_in_multipart_and_never_by_content_media_type(
         assert "contentMediaType" not in node, path
     for path in binary:
         in_multipart = re.match(r"/components/schemas/\w+Multipart/", path)
-        in_answer = re.match(r"/paths/.+/responses/200/content/image/\w+/schema$", path)
-        assert in_multipart or in_answer, path
+        in_answer = re.match(
+            r"/paths/.+/responses/200/content/(image/\w+|application/jsonl)/schema$", path
+        )
+        # A batch is a JSON Lines file, sent as the body itself.
+        in_upload = re.match(r"/paths//v1/batches/post/requestBody/content/[\w/-]+/schema$", path)
+        assert in_multipart or in_answer or in_upload, path
 
 
 @pytest.mark.parametrize("path", sorted(EDIT_OPERATIONS))

@@ -39,9 +39,10 @@ def load_schema() -> schemathesis.BaseSchema:
     """openapi/openapi.json with the spec's own examples and random positive and negative data;
     the long run adds the coverage phase (every field's boundaries and wrong types, missing
     required fields, other methods): some 4,000 requests, too many for `make test`."""
-    # Jobs and their files need a Redis and workers: tests/api/jobs/test_jobs.py sends them their
-    # bad input (and the submissions are the image tasks' bodies, fuzzed at /v1/images).
-    schema = schemathesis.openapi.from_path(SPEC_PATH).exclude(tag="jobs")
+    # Jobs, batches and their files need a Redis and workers: tests/api/jobs/test_jobs.py and
+    # test_batches.py send them their bad input (and the submissions are the image tasks' bodies,
+    # fuzzed at /v1/images).
+    schema = schemathesis.openapi.from_path(SPEC_PATH).exclude(tag="jobs").exclude(tag="batches")
     phases = ["examples", "coverage", "fuzzing"] if RANDOMISED else ["examples", "fuzzing"]
     schema.config.phases.update(phases=phases)
     schema.config.generation.update(

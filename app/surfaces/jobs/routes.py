@@ -29,7 +29,8 @@ from ..native.images import RunnerDep
 from ..native.spec import IMAGE_RESPONSES, MULTIPART_TASKS, problem_answer, request_body
 
 router = APIRouter(tags=["jobs"])
-_MIME = {f".{fmt}": mime for fmt, mime in OUTPUT_MIME.items()}
+# A job's images, and a batch's result file.
+_MIME = {**{f".{fmt}": mime for fmt, mime in OUTPUT_MIME.items()}, ".jsonl": "application/jsonl"}
 
 
 class JobImage(BaseModel):
