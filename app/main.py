@@ -38,6 +38,7 @@ from .spend.setup import price_table
 from .surfaces import home, ops
 from .surfaces.bedrock import route as bedrock
 from .surfaces.bedrock.errors import from_problem as bedrock_error
+from .surfaces.jobs import batches as batch_routes
 from .surfaces.jobs import routes as jobs_routes
 from .surfaces.native import images, models, usage
 from .surfaces.openai import routes as openai
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(bedrock.router)
     app.include_router(openai.router)
     app.include_router(jobs_routes.router)
+    app.include_router(batch_routes.router)
     app.include_router(ops.router)
     app.include_router(home.router)
     install_pages(app)

@@ -97,6 +97,7 @@ NOT_FOUND = _type("not-found", 404, "Not found")
 MODEL_NOT_FOUND = _type("model-not-found", 404, "No such model")
 UNKNOWN_TASK = _type("unknown-task", 404, "No such task")
 JOB_NOT_FOUND = _type("job-not-found", 404, "No such job")
+BATCH_NOT_FOUND = _type("batch-not-found", 404, "No such batch")
 FILE_NOT_FOUND = _type("file-not-found", 404, "No such file")
 METHOD_NOT_ALLOWED = _type("method-not-allowed", 405, "Method not allowed")
 NOT_ACCEPTABLE = _type("not-acceptable", 406, "Not acceptable")
@@ -116,10 +117,12 @@ MODEL_RETIRED = _type(
 )
 JOB_INPUT_GONE = _type("job-input-gone", 410, "The job's body is no longer stored")
 PAYLOAD_TOO_LARGE = _type("payload-too-large", 413, "The request body is too large")
+BATCH_TOO_LARGE = _type("batch-too-large", 413, "The batch has too many lines")
 UNSUPPORTED_MEDIA_TYPE = _type("unsupported-media-type", 415, "Unsupported media type")
 VALIDATION_ERROR = _type(
     "validation-error", 422, "The request is not valid", openai_code="invalid_value"
 )
+INVALID_BATCH = _type("invalid-batch", 422, "The batch has lines that are not valid")
 IDEMPOTENCY_KEY_REUSED = _type(
     "idempotency-key-reused", 422, "The Idempotency-Key was used for another request"
 )
@@ -169,6 +172,12 @@ DEADLINE_EXCEEDED = _type(
 )
 NOT_READY = _type("not-ready", 503, "The gateway cannot serve requests")
 JOBS_UNAVAILABLE = _type("jobs-unavailable", 503, "Jobs are not configured")
+ADMISSION_UNAVAILABLE = _type(
+    "admission-unavailable",
+    503,
+    "The shared call budget cannot be read",
+    bedrock_code="ServiceUnavailableException",
+)
 QUOTA_UNAVAILABLE = _type("quota-unavailable", 503, "Quotas cannot be checked")
 SPEND_UNAVAILABLE = _type("spend-unavailable", 503, "Budgets cannot be checked")
 IDEMPOTENCY_UNAVAILABLE = _type(

@@ -37,7 +37,8 @@ from ...store.local import valid_name
 from ...wording import did_you_mean
 
 router = APIRouter(tags=["jobs"])
-_MIME = {f".{fmt}": mime for fmt, mime in OUTPUT_MIME.items()}
+# A job's images, and a batch's result file.
+_MIME = {**{f".{fmt}": mime for fmt, mime in OUTPUT_MIME.items()}, ".jsonl": "application/jsonl"}
 
 
 class JobImage(BaseModel):
