@@ -21,6 +21,7 @@ from ..problems import PROBLEM_JSON, Problem, ProblemType
 from ..problems.types import (
     BODY_TIMEOUT,
     DEADLINE_EXCEEDED,
+    FORBIDDEN,
     GATEWAY_BUSY,
     HEADERS_TOO_LARGE,
     INVALID_JSON,
@@ -28,6 +29,7 @@ from ..problems.types import (
     MODEL_RETIRED,
     NOT_ACCEPTABLE,
     PAYLOAD_TOO_LARGE,
+    UNAUTHORIZED,
     UNSUPPORTED_MEDIA_TYPE,
     UPSTREAM_MODEL_ERROR,
     UPSTREAM_THROTTLED,
@@ -217,7 +219,25 @@ def problem_examples() -> dict[str, Any]:
 
 
 # GET /v1/models/{model_id} and GET /v1/models?task=...
+# With GATEWAY_API_KEYS set, every route but the open ones (health, docs, signed file URLs)
+# answers these; without keys, none does.
+KEY_MISSING = problem_answer(
+    UNAUTHORIZED,
+    "The gateway has API keys and the request carries none, or one it does not know "
+    "(`unauthorized`; the answer has `WWW-Authenticate: Bearer`).",
+    name="key-missing",
+    detail="an API key is required: send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+    instance="/v1/images/text-to-image",
+)
+KEY_NOT_PERMITTED = problem_answer(
+    FORBIDDEN,
+    "The API key may not use the model or the task it asked for (`forbidden`).",
+    name="key-not-permitted",
+    detail="the API key 'studio' may not use text-to-image with stability.stable-image-ultra-v1:1",
+    instance="/v1/images/text-to-image",
+)
 MODEL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: KEY_MISSING,
     404: _problem(
         404,
         "No model has that name (`model-not-found`, with a suggestion when one is close).",
@@ -295,6 +315,7 @@ IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
         "Malformed JSON or multipart, JSON past the parse bounds (`json-too-complex`), or "
         "Bedrock refused the request.",
     ),
+    401: KEY_MISSING,
     402: _problem(
         402,
         "The API key's budget in USD is spent (`budget-exceeded`): `window` (day, month or "
@@ -317,6 +338,7 @@ IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
             },
         ),
     ),
+    403: KEY_NOT_PERMITTED,
     406: _problem(406, "The Accept header allows no answer type, or asks for an image with n > 1."),
     408: _problem(
         408,

@@ -116,12 +116,13 @@ def test_each_problem_status_has_an_example_of_its_own(spec: dict[str, Any]) -> 
                 assert example["status"] == int(status), (operation["operationId"], status)
                 assert ("errors" in example) == (status == "422")
                 seen += 1
-    # 16 tasks, each with 13 problem statuses (400 402 406 408 410 413 415 422 429 431 502 503
-    # 504); GET /v1/models (422, for ?task=) and GET /v1/models/{model_id} (404, 422); each task's
-    # job submission the same but 402 (a job spends as it runs); GET and DELETE /v1/jobs/{job_id}
-    # (404 422 503), GET /v1/files/{name} (403 404 422 503), GET /v1/usage (403 422 503), POST
-    # /v1/batches (413 415 422 503), GET and DELETE /v1/batches/{batch_id} (404 422 503).
-    assert seen == 16 * 13 + 1 + 2 + 16 * 12 + 2 * 3 + 4 + 3 + 4 + 2 * 3
+    # 16 tasks, each with 15 problem statuses (400 401 402 403 406 408 410 413 415 422 429 431
+    # 502 503 504); GET /v1/models (401, 422 for ?task=) and GET /v1/models/{model_id} (401 404
+    # 422); each task's job submission the same but 402 (a job spends as it runs); GET and DELETE
+    # /v1/jobs/{job_id} (401 404 422 503), GET /v1/files/{name} (403 404 422 503: a signed URL,
+    # no key), GET /v1/usage (401 403 422 503), POST /v1/batches (401 413 415 422 503), GET and
+    # DELETE /v1/batches/{batch_id} (401 404 422 503).
+    assert seen == 16 * 15 + 2 + 3 + 16 * 14 + 2 * 4 + 4 + 4 + 5 + 2 * 4
     slugs = {e["value"]["status"]: e["value"]["type"] for e in examples.values()}
     assert slugs[413] == "/problems/payload-too-large"
     assert slugs[406] == "/problems/not-acceptable"

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from ...auth.keys import current_key
 from ...http.services import RunnerDep
-from ...http.spec import problem_answer
+from ...http.spec import KEY_MISSING, problem_answer
 from ...jobs import webhooks
 from ...jobs.batches import BatchStatus
 from ...jobs.service import Jobs
@@ -91,6 +91,7 @@ _SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "The batch, accepted: every line was valid and is queued.",
         "headers": {"Location": {"description": "Its status URL.", "schema": {"type": "string"}}},
     },
+    401: KEY_MISSING,
     413: problem_answer(
         BATCH_TOO_LARGE,
         "More lines than a batch holds (`batch-too-large`), or a body over the size cap.",
@@ -128,6 +129,7 @@ _SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: _UNAVAILABLE,
 }
 _BATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: KEY_MISSING,
     404: _NOT_FOUND,
     422: _BAD_QUERY,
     503: _UNAVAILABLE,

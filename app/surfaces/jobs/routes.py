@@ -18,7 +18,13 @@ from starlette.responses import Response
 from ...auth.keys import current_key
 from ...http.body import read_fields
 from ...http.services import BoundsDep, MaybeJobsDep, RunnerDep
-from ...http.spec import IMAGE_RESPONSES, MULTIPART_TASKS, problem_answer, request_body
+from ...http.spec import (
+    IMAGE_RESPONSES,
+    KEY_MISSING,
+    MULTIPART_TASKS,
+    problem_answer,
+    request_body,
+)
 from ...imaging.outputs import OUTPUT_MIME
 from ...jobs.records import Status
 from ...jobs.service import Jobs
@@ -98,6 +104,7 @@ _BAD_QUERY = problem_answer(
     errors=[{"field": "wait", "message": "Input should be less than or equal to 60"}],
 )
 _JOB_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: KEY_MISSING,
     404: problem_answer(
         JOB_NOT_FOUND,
         "No job of this API key has that id (`job-not-found`): never made, made with another "

@@ -101,7 +101,7 @@ _PRETTY = Query(
     operation_id="listModels",
     summary="List models, their tasks and limits",
     response_model=ModelList,
-    responses={422: MODEL_RESPONSES[422]},
+    responses={401: MODEL_RESPONSES[401], 422: MODEL_RESPONSES[422]},
 )
 async def list_models(
     request: Request,

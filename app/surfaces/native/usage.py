@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from ...auth.keys import Forbidden, current_key
 from ...http.services import SpendDep
-from ...http.spec import problem_answer
+from ...http.spec import KEY_MISSING, problem_answer
 from ...problems import FieldProblem, ProblemError
 from ...problems.types import FORBIDDEN, SPEND_UNAVAILABLE, VALIDATION_ERROR
 from ...spend.prices import MICROS
@@ -52,6 +52,7 @@ class UsageReport(BaseModel):
 
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: KEY_MISSING,
     403: problem_answer(
         FORBIDDEN,
         "`key` names another key and the calling key is not an admin key (`forbidden`).",
