@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import socket
 import threading
-from types import TracebackType
 
 import uvicorn
 
 from app.main import create_app
 from app.settings import Settings
+from tests.support.running import Running
 
 
 class _Server(uvicorn.Server):
@@ -28,7 +28,7 @@ class _Server(uvicorn.Server):
         self.ready.set()
 
 
-class GatewayServer:
+class GatewayServer(Running):
     """`create_app(settings)` under uvicorn in a daemon thread, lifespan included."""
 
     def __init__(self, settings: Settings, host: str = "127.0.0.1") -> None:
@@ -74,14 +74,3 @@ class GatewayServer:
             self._thread.join(timeout=10)
         self._server = None
         self._thread = None
-
-    def __enter__(self) -> GatewayServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()

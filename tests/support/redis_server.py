@@ -13,7 +13,8 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
-from types import TracebackType
+
+from tests.support.running import Running
 
 MISSING = (
     "redis-server is not installed: the quota tests run a real Redis. `make test` installs it "
@@ -21,7 +22,7 @@ MISSING = (
 )
 
 
-class RedisServer:
+class RedisServer(Running):
     """`redis-server` on 127.0.0.1 and a free port, until stop()."""
 
     def __init__(self) -> None:
@@ -107,14 +108,3 @@ class RedisServer:
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None
-
-    def __enter__(self) -> RedisServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()

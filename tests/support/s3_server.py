@@ -7,12 +7,13 @@ import socket
 import subprocess
 import sys
 import threading
-from types import TracebackType
 
 import httpx
 
+from tests.support.running import Running
 
-class S3Server:
+
+class S3Server(Running):
     """`python -m moto.server` on 127.0.0.1 and a free port, until stop()."""
 
     def __init__(self) -> None:
@@ -56,14 +57,3 @@ class S3Server:
             assert self._process.stderr is not None
             self._process.stderr.close()
             self._process = None
-
-    def __enter__(self) -> S3Server:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()

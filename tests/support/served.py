@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -24,6 +23,7 @@ import orjson
 
 from emulator.testing import EmulatorServer
 from tests.support.files import ROOT
+from tests.support.running import Running
 
 
 def free_port() -> int:
@@ -34,7 +34,7 @@ def free_port() -> int:
         return port
 
 
-class ServedGateway:
+class ServedGateway(Running):
     """The gateway process, its settings given as environment variables (GATEWAY_...). Without
     `emulator`, it starts its own on a free port, as a user's `make run` does."""
 
@@ -157,17 +157,6 @@ class ServedGateway:
         assert self.process.stderr is not None
         self.process.stderr.close()
         self.process = None
-
-    def __enter__(self) -> ServedGateway:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def errors_logged(gateway: ServedGateway) -> list[str]:
