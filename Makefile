@@ -8,7 +8,7 @@ EMULATOR_PORT ?= 8001
 DOCS_PORT ?= 8002
 STAMP := $(VENV)/.installed
 # openai-node, for the tests that check its stream parser reads the gateway's event streams.
-NODE_TESTS := tests/gateway/openai_node
+NODE_TESTS := tests/api/openai/openai_node
 NODE_STAMP := $(NODE_TESTS)/node_modules/.package-lock.json
 
 .PHONY: install run worker emulator services test lint format spec docs docs-serve clients fuzz bench clean
@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 $(NODE_STAMP): $(NODE_TESTS)/package.json $(NODE_TESTS)/package-lock.json
-	@command -v npm >/dev/null || { echo "make test needs Node.js >= 20 and npm on PATH (tests/gateway/openai_node)"; exit 1; }
+	@command -v npm >/dev/null || { echo "make test needs Node.js >= 20 and npm on PATH (tests/api/openai/openai_node)"; exit 1; }
 	cd $(NODE_TESTS) && npm ci --no-audit --no-fund --loglevel=error
 
 ## Serve the gateway on http://$(HOST):$(PORT); with no AWS_ENDPOINT_URL_BEDROCK_RUNTIME set it also
@@ -84,9 +84,12 @@ fuzz: $(STAMP)
 
 ## The gateway against the same calls posted straight to a near-zero-cost Bedrock stand-in:
 ## writes BENCHMARKS.md's tables and bench/results/latest.json (several minutes; not part of test).
+## BENCH_PHASES picks phases (latency fan-out memory startup jobs), e.g. `make bench BENCH_PHASES=jobs`;
+## the numbers of the phases not run are kept from the last run.
 BENCH_ARGS ?=
-bench: $(STAMP)
-	$(BIN)/python -m bench $(BENCH_ARGS)
+BENCH_PHASES ?=
+bench: $(STAMP) services
+	$(BIN)/python -m bench $(if $(BENCH_PHASES),--phases $(BENCH_PHASES)) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache

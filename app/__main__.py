@@ -86,9 +86,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Run a command (serve when none is given)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "keys":
-        from . import keys
+        from .auth import command
 
-        sys.exit(keys.main(args[1:], prog=f"{PROG} keys"))
+        sys.exit(command.main(args[1:], prog=f"{PROG} keys"))
     if args and args[0] == "emulator":
         # Its own program (it shares no code with the gateway): run it in this process's place.
         os.execv(sys.executable, [sys.executable, "-m", "emulator", *args[1:]])

@@ -4,31 +4,28 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, TypedDict
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import Scope
 
 from .auth.keys import load_keys
-from .auth.middleware import ApiKeyAuth
 from .bedrock.client import open_bedrock
-from .browser import SecurityHeaders, cors_options
-from .cache.exchange import CacheStatusHeader
-from .cancellation import CancelOnDisconnect
-from .capacity import CapacityLimit
-from .errors import install_error_handlers
 from .families.registry import ModelRegistry
-from .heads import HeaderLimit
-from .idempotency.middleware import IdempotentRequests
-from .idempotency.service import Idempotency
+from .http.handlers import install_error_handlers
+from .http.services import Services
+from .http.spec import (
+    TaskDefault,
+    component_schemas,
+    problem_examples,
+    with_examples,
+)
 from .idempotency.spec import document_reuse
-from .jobs.service import Jobs, open_jobs
+from .jobs.service import open_jobs
 from .jobs.worker import in_process_worker
-from .middleware import RequestContextMiddleware
-from .observability.access import AccessMiddleware
+from .middleware import install_middleware
 from .observability.metrics import Metrics
 from .observability.readiness import ReadinessCheck
 from .problems import ProblemError, problem_response, request_id_of
@@ -41,27 +38,14 @@ from .spend.setup import price_table
 from .surfaces import home, ops
 from .surfaces.bedrock import route as bedrock
 from .surfaces.bedrock.errors import from_problem as bedrock_error
+from .surfaces.jobs import batches as batch_routes
 from .surfaces.jobs import routes as jobs_routes
 from .surfaces.native import images, models, usage
-from .surfaces.native.spec import (
-    TaskDefault,
-    component_schemas,
-    problem_examples,
-    with_examples,
-)
 from .surfaces.openai import routes as openai
 from .surfaces.openai.errors import from_problem as openai_error
 from .tasks.runner import TaskRunner
 from .tasks.validation import RequestValidator
 from .web.pages import PAGE_POLICIES, install_pages
-
-
-class State(TypedDict):
-    """What every request finds in `request.state`."""
-
-    runner: TaskRunner
-    jobs: Jobs | None
-    idempotency: Idempotency
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -77,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = Metrics()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[State]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[Services]:
         async with open_bedrock(settings) as bedrock:
             bedrock.observer = metrics
             metrics.watch(bedrock)
@@ -92,7 +76,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 runner = TaskRunner(validator, bedrock, quotas, spend, reuse.cache)
                 with metrics.jobs(jobs):
                     async with in_process_worker(jobs, runner, keys, settings):
-                        yield {"runner": runner, "jobs": jobs, "idempotency": reuse.idempotency}
+                        yield Services(
+                            settings=settings,
+                            catalogue=registry,
+                            validator=validator,
+                            invoker=bedrock,
+                            runner=runner,
+                            quotas=quotas,
+                            spend=spend,
+                            cache=reuse.cache,
+                            jobs=jobs,
+                            idempotency=reuse.idempotency,
+                        )
 
     app = FastAPI(
         title="Bedrock image gateway",
@@ -110,48 +105,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(bedrock.router)
     app.include_router(openai.router)
     app.include_router(jobs_routes.router)
+    app.include_router(batch_routes.router)
     app.include_router(ops.router)
     app.include_router(home.router)
     install_pages(app)
     app.state.metrics = metrics
     app.state.readiness = ReadinessCheck(settings)
     install_error_handlers(app)
-    # The last added is the outermost: the request id and body cap wrap everything, so every
-    # answer, a gateway-busy refusal included, carries X-Request-ID.
-    app.add_middleware(CancelOnDisconnect)
-    if settings.cache:
-        app.add_middleware(CacheStatusHeader)
-    # Outside the disconnect watcher: a first request with an Idempotency-Key runs to its end
-    # whatever its caller does, for the retry. Inside capacity: a waiting retry holds a slot.
-    app.add_middleware(IdempotentRequests, answer=_refusal)
-    app.add_middleware(
-        CapacityLimit,
-        limit=settings.max_requests_in_flight,
-        body_bytes=settings.max_body_bytes_in_flight,
-        wait_s=settings.queue_timeout_s,
-        read_timeout_s=settings.body_read_timeout_s,
-        answer=_refusal,
+    install_middleware(
+        app, settings, keys=keys, metrics=metrics, pages=PAGE_POLICIES, answer=_refusal
     )
-    # Outside the capacity cap: a caller without a key takes no slot.
-    app.add_middleware(ApiKeyAuth, keys=keys, answer=_refusal)
-    # CORS answers preflights before auth (browsers send no key with them) and marks refusals
-    # readable by the calling page.
-    app.add_middleware(CORSMiddleware, **cors_options(settings))
-    # Before CORS and auth: an oversized head is refused before anything reads its headers.
-    app.add_middleware(
-        HeaderLimit,
-        max_bytes=settings.max_header_bytes,
-        max_count=settings.max_header_count,
-        timeout_s=settings.header_read_timeout_s,
-        answer=_refusal,
-    )
-    app.add_middleware(
-        RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, answer=_refusal
-    )
-    # Outside the request id: it only adds headers, so the body cap's own 413 carries them too.
-    app.add_middleware(SecurityHeaders, pages=PAGE_POLICIES)
-    # Outermost: counts, logs and times every answer, the middleware's own refusals included.
-    app.add_middleware(AccessMiddleware, metrics=metrics, log_prompts=settings.log_prompts)
     _attach_spec_schemas(app, registry, _default_models(registry, settings))
     return app
 

@@ -35,9 +35,9 @@ from pydantic_settings import SettingsError
 
 from . import allocator
 from .auth.keys import KeyConfigError, load_keys
-from .browser import BrowserPolicyError, cors_options
 from .families.registry import ModelRegistry, RegistryError
-from .heads import bounded_head_protocol
+from .middleware.browser import BrowserPolicyError, cors_options
+from .middleware.heads import bounded_head_protocol
 from .observability.logs import log_config
 from .settings import Backend, Settings
 from .spend.budgets import BudgetConfigError

@@ -173,6 +173,8 @@ class Settings(BaseSettings):
     jobs_per_worker: int = Field(default=16, ge=1)
     jobs_timeout_s: float = Field(default=300.0, gt=0)
     jobs_max_tries: int = Field(default=20, ge=1)
+    # Requests one batch (POST /v1/batches) may hold; its bytes are capped by max_body_bytes.
+    batch_max_lines: int = Field(default=50_000, ge=1)
     # Where job results go, how long URLs to them hold and results are kept; the HMAC secret of
     # /v1/files URLs (every replica needs the same one; unset: one per process).
     results_dir: str = ".results"

@@ -9,7 +9,10 @@ upstream of `bench.upstream`:
 2. fan-out: n=10 SDXL through the gateway against one direct SDXL call, 300 ms upstream latency;
 3. memory: peak RSS during 64 concurrent 1408×768 PNG uploads (1 s upstream latency, so all 64
    are inside at once), then RSS over 10,000 requests;
-4. start-up: from `python -m app` to its first answer.
+4. start-up: from `python -m app` to its first answer;
+5. jobs: a batch through two workers against the same calls made directly (`bench.jobs`).
+
+`--phases jobs` runs one phase alone; the others' numbers are kept from the last run.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import aiohttp
 import uvloop
 
 from . import procs, report
+from .jobs import LINES_PER_WORKER, jobs_phase
 from .load import Run, Target, check, median, percentile
 from .scenarios import Scenario, fan_out, inpaint, latency_scenarios, text_to_image
 
@@ -230,13 +234,18 @@ async def main(args: argparse.Namespace) -> None:
         results["memory"] = await memory_phase(args)
     if "startup" in phases:
         results["startup"] = await startup_phase(args)
+    if "jobs" in phases:
+        results["jobs"] = await jobs_phase(args.batch_sizes, LATENCY_MS, args.lines_per_worker)
+        results["jobs"]["machine"] = results["machine"]
     if args.write:
         report.write(results)
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
-    parser.add_argument("--phases", nargs="+", default=["latency", "fan-out", "memory", "startup"])
+    parser.add_argument(
+        "--phases", nargs="+", default=["latency", "fan-out", "memory", "startup", "jobs"]
+    )
     parser.add_argument(
         "--only", nargs="*", help="latency scenarios whose name contains one of these"
     )
@@ -253,6 +262,19 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--upload-waves", type=int, default=3)
     parser.add_argument("--growth-requests", type=int, default=10_000)
     parser.add_argument("--startups", type=int, default=5)
+    parser.add_argument(
+        "--batch-sizes",
+        type=int,
+        nargs="+",
+        default=[1000, 5000],
+        help="lines of the jobs phase's batches (peak RSS is compared across them)",
+    )
+    parser.add_argument(
+        "--lines-per-worker",
+        type=int,
+        default=LINES_PER_WORKER,
+        help="GATEWAY_JOBS_PER_WORKER of the jobs phase's workers",
+    )
     parser.add_argument("--no-write", dest="write", action="store_false")
     return parser.parse_args(argv)
 

@@ -4,6 +4,7 @@ the gateway's memory from /proc."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -99,3 +100,21 @@ def reset_peak(pid: int) -> bool:
     except OSError:
         return False
     return True
+
+
+@contextmanager
+def redis_server(port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """A redis-server on `port`, in memory only, stopped on the way out (`make test` installs
+    it: scripts/ensure-services)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("the jobs phase needs redis-server: run `make services`")
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

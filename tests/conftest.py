@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 
 from emulator.testing import EmulatorServer
-from tests.redis_server import RedisServer
-
-DATA = Path(__file__).parent / "data"
+from tests.support.gateway import open_gateway, settings_for
+from tests.support.redis_server import RedisServer
+from tests.support.served import ServedGateway
 
 
 @pytest.fixture(scope="session")
@@ -55,3 +55,17 @@ def redis(redis_server: RedisServer) -> RedisServer:
     """The Redis server, emptied."""
     redis_server.flush()
     return redis_server
+
+
+@pytest.fixture(scope="module")
+def served(emulator_server: EmulatorServer) -> Iterator[str]:
+    """`python -m app` on the tests' emulator (tests/support/served.py), for a module's tests."""
+    with ServedGateway(emulator_server) as gateway:
+        yield gateway.url
+
+
+@pytest.fixture
+async def gateway(emulator: EmulatorServer) -> AsyncIterator[httpx.AsyncClient]:
+    """The gateway with default settings, on a clean emulator."""
+    async with open_gateway(settings_for(emulator)) as client:
+        yield client

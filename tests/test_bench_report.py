@@ -9,8 +9,7 @@ from typing import Any
 import orjson
 
 from bench import report
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.files import ROOT
 
 
 def samples(*rss: float) -> list[dict[str, Any]]:
@@ -36,10 +35,38 @@ def test_targets_are_met_or_missed_by_their_bounds() -> None:
         ],
         "fan_out": {"ratio": 1.3},
         "memory": {"peak_rss_mib": 401.0, "growth": samples(200, 300, 200, 216)},
+        "jobs": {
+            "runs": [
+                batch(1000, 0.9, 100.0, [120.0, 130.0]),
+                batch(5000, 0.79, 110.0, [160.0, 131.0]),
+            ]
+        },
     }
     met = [row["met"] for row in report.targets(results)]
-    # 6.5 > 5 ms; 0.7 reaches 0.7; 0.59 < 0.6; 1.3 reaches 1.3; 401 > 400 MiB; floor +0 MiB.
-    assert met == [False, True, False, True, False, True]
+    # 6.5 > 5 ms; 0.7 reaches 0.7; 0.59 < 0.6; 1.3 reaches 1.3; 401 > 400 MiB; floor +0 MiB;
+    # the larger batch's 0.79 < 0.8; a worker's peak +40 MiB > 32 MiB.
+    assert met == [False, True, False, True, False, True, False, False]
+
+
+def batch(lines: int, ratio: float, gateway: float, workers: list[float]) -> dict[str, Any]:
+    return {
+        "lines": lines,
+        "ratio": ratio,
+        "gateway_peak_rss_mib": gateway,
+        "worker_peak_rss_mib": workers,
+    }
+
+
+def test_a_phase_run_alone_keeps_the_others_numbers(tmp_path: Path, monkeypatch: Any) -> None:
+    previous = {"machine": {"date": "then"}, "latency": [1], "jobs": {"runs": []}}
+    copy = tmp_path / "latest.json"
+    copy.write_bytes(orjson.dumps(previous))
+    monkeypatch.setattr(report, "JSON_COPY", copy)
+    fresh = {"machine": {"date": "now"}, "settings": {}, "jobs": {"runs": [1]}}
+    merged = report.merged(fresh)
+    assert merged["latency"] == [1]
+    assert merged["jobs"] == {"runs": [1]}
+    assert merged["machine"] == {"date": "then"}
 
 
 def test_the_committed_benchmarks_are_the_committed_results() -> None:

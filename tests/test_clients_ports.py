@@ -7,9 +7,9 @@ import os
 import socket
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.files import ROOT
+
 # Run from `make test`, make would tell the nested make it is nested (and it would say so).
 OUTSIDE_MAKE = {
     k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")

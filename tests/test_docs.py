@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.files import ROOT
+
 README = ROOT / "README.md"
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 

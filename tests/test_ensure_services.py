@@ -133,7 +133,7 @@ def test_nothing_is_installed_when_everything_is_there(tmp_path: Path) -> None:
     assert done.stdout.splitlines() == [
         f"ensure-services: redis-server (the quota tests): {bin_dir}/redis-server",
         "ensure-services: curl (the documentation's examples, run by "
-        f"tests/gateway/test_doc_examples.py): {bin_dir}/curl",
+        f"tests/server/test_doc_examples.py): {bin_dir}/curl",
         f"ensure-services: jq (the documentation's examples): {bin_dir}/jq",
         f"ensure-services: npm (openai-node's stream tests and make clients): {bin_dir}/npm",
         f"ensure-services: chromium (the browser tests (tests/browser)): {bin_dir}/chromium",
@@ -184,7 +184,7 @@ def test_make_test_runs_the_script_before_the_suite() -> None:
             "-o",
             ".venv/.installed",
             "-o",
-            "tests/gateway/openai_node/node_modules/.package-lock.json",
+            "tests/api/openai/openai_node/node_modules/.package-lock.json",
             "test",
         ],
         cwd=SCRIPT.parent.parent,

@@ -10,7 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.files import ROOT
+
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # Where an example names a file it writes: curl's -o and -D, a shell redirection, Python's
 # open(..., "wb"), a script's own name in its first comment, and a generator's output folder.

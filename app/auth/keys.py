@@ -19,6 +19,7 @@ from starlette.types import Scope
 
 from ..families.base import ModelEntry
 from ..problems import ProblemError
+from ..problems.types import FORBIDDEN, UNAUTHORIZED
 from ..schemas.requests import Task
 from .keygen import NAME_MAX_LENGTH, hash_key
 
@@ -92,9 +93,7 @@ class Forbidden(ProblemError):
 
     def __init__(self, key_name: str, what: str) -> None:
         super().__init__(
-            status=403,
-            slug="forbidden",
-            title="The API key may not do this",
+            *FORBIDDEN.head,
             detail=f"the API key '{key_name}' may not use {what}",
         )
 
@@ -104,9 +103,7 @@ class Unauthorized(ProblemError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(
-            status=401,
-            slug="unauthorized",
-            title="An API key is required",
+            *UNAUTHORIZED.head,
             detail=detail,
             headers={"WWW-Authenticate": 'Bearer realm="bedrock-image-gateway"'},
         )

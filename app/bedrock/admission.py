@@ -15,11 +15,18 @@ import asyncio
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from ..problems import ProblemError
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from ..problems import ProblemError, ProblemType
+from ..problems.types import OVERLOADED, QUEUE_TIMEOUT
+from ..settings import Settings
+from .leases import WAKE_S, RedisGate
 
 _FIRST_GUESS_S = 1.0
 _SMOOTHING = 0.2  # weight of the newest hold time in the moving mean
@@ -29,7 +36,13 @@ _MAX_RETRY_AFTER_S = 60
 class ModelGate:
     """The slots and wait queue of one model target (FIFO: the longest waiter is served first)."""
 
-    def __init__(self, target: str, limit: int, queue_limit: int) -> None:
+    def __init__(
+        self,
+        target: str,
+        limit: int,
+        queue_limit: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.target = target
         self.limit = limit
         self.queue_limit = queue_limit
@@ -37,6 +50,8 @@ class ModelGate:
         self.max_waiting = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._mean_hold_s = _FIRST_GUESS_S
+        # Monotonic seconds; a parameter so tests can measure hold times without waiting.
+        self._clock = clock
 
     @property
     def waiting(self) -> int:
@@ -47,11 +62,11 @@ class ModelGate:
     async def slot(self, wait_s: float) -> AsyncIterator[None]:
         """Hold one slot for the body of the `async with`, waiting at most `wait_s` for it."""
         await self._acquire(wait_s)
-        started = time.monotonic()
+        started = self._clock()
         try:
             yield
         finally:
-            held = time.monotonic() - started
+            held = self._clock() - started
             self._mean_hold_s += _SMOOTHING * (held - self._mean_hold_s)
             self._release()
 
@@ -75,9 +90,7 @@ class ModelGate:
             self.in_flight += 1
             return
         if self.waiting >= self.queue_limit:
-            raise self._refusal(
-                429, "overloaded", "The model is overloaded", "its wait queue is full"
-            )
+            raise self._refusal(OVERLOADED, "its wait queue is full")
         if wait_s <= 0:
             raise self._queue_timeout(wait_s)
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -109,18 +122,13 @@ class ModelGate:
 
     def _queue_timeout(self, wait_s: float) -> ProblemError:
         return self._refusal(
-            503,
-            "queue-timeout",
-            "No capacity for the model in time",
+            QUEUE_TIMEOUT,
             f"no call slot came free within {max(0.0, wait_s):.3g} s",
         )
 
-    def _refusal(self, status: int, slug: str, title: str, why: str) -> ProblemError:
-        return ProblemError(
-            status=status,
-            slug=slug,
-            title=title,
-            detail=(
+    def _refusal(self, kind: ProblemType, why: str) -> ProblemError:
+        return kind.error(
+            (
                 f"{self.target} has {self.in_flight} calls in flight and {self.waiting} waiting: "
                 f"{why}; retry later"
             ),
@@ -133,20 +141,47 @@ def _granted(waiter: asyncio.Future[None]) -> bool:
 
 
 class Admission:
-    """One gate per model target, created on first use."""
+    """One gate per model target, created on first use: in this process, or, given a Redis (the
+    job queue's), held there and shared by every gateway and worker process (`leases.RedisGate`)."""
 
-    def __init__(self, limit: int, queue_limit: int) -> None:
+    def __init__(self, limit: int, queue_limit: int, redis: Redis | None = None) -> None:
         self.limit = limit
         self.queue_limit = queue_limit
-        self._gates: dict[str, ModelGate] = {}
+        self.redis = redis
+        self._gates: dict[str, ModelGate | RedisGate] = {}
 
-    def gate(self, target: str) -> ModelGate:
+    def gate(self, target: str) -> ModelGate | RedisGate:
         """The gate of `target`."""
         gate = self._gates.get(target)
         if gate is None:
-            gate = self._gates[target] = ModelGate(target, self.limit, self.queue_limit)
+            if self.redis is None:
+                gate = ModelGate(target, self.limit, self.queue_limit)
+            else:
+                gate = RedisGate(self.redis, target, self.limit, self.queue_limit)
+            self._gates[target] = gate
         return gate
+
+    async def aclose(self) -> None:
+        """Close the shared gates' Redis connections, if any."""
+        if self.redis is not None:
+            await self.redis.aclose()
 
     def describe(self) -> list[dict[str, Any]]:
         """Every gate's state."""
         return [gate.describe() for gate in self._gates.values()]
+
+
+def shared_slots(settings: Settings) -> Redis | None:
+    """The Redis the per-model cap is held in, shared by the gateway and every worker: the job
+    queue's, when there is one (else None: each process caps its own calls)."""
+    if settings.jobs_redis_url is None:
+        return None
+    timeout_s = settings.redis_timeout_s
+    # BLPOP waits up to leases.WAKE_S: the socket timeout must outlast it.
+    redis: Redis = Redis.from_url(
+        settings.jobs_redis_url,
+        socket_timeout=timeout_s + WAKE_S,
+        socket_connect_timeout=timeout_s,
+        retry=Retry(NoBackoff(), 0),
+    )
+    return redis

@@ -12,7 +12,8 @@ Every invocation goes through, in order:
 - circuit breaking per (target, region) (`breaker.CircuitBreaker`; a 5xx answer is counted once per
   body, by its digest, so one caller's poisoned body cannot open it); when every region is open the
   caller gets 503 `circuit-open` with Retry-After = what is left of the shortest cool-down;
-- admission per target (`admission.ModelGate`): a slot is held for one attempt only, never during
+- admission per target (`admission.ModelGate`, or `leases.RedisGate` shared by every process
+  when there is a job queue): a slot is held for one attempt only, never during
   a pause, so waiting callers progress while a failed one backs off.
 
 A pause that would end past the deadline is not taken: the last upstream error is raised, which
@@ -58,9 +59,10 @@ from botocore.exceptions import ClientError
 from ..observability import facts
 from ..observability.metrics import Metrics
 from ..problems import ProblemError
+from ..problems.types import CIRCUIT_OPEN, DEADLINE_EXCEEDED
 from ..settings import Backend, Settings
 from . import blobs, converse_wire
-from .admission import Admission
+from .admission import Admission, shared_slots
 from .breaker import CircuitBreaker, State
 from .retry import Backoff, Verdict, classify
 
@@ -110,7 +112,10 @@ class BedrockClient:
         self._breakers: dict[tuple[str, str], CircuitBreaker] = {}
         self.clock = clock
         self.backoff = Backoff(settings.retry_base_s, settings.retry_cap_s, rng)
-        self.admission = Admission(settings.max_concurrency_per_model, settings.max_queue_per_model)
+        self.admission = Admission(
+            settings.max_concurrency_per_model, settings.max_queue_per_model, shared_slots(settings)
+        )
+        stack.push_async_callback(self.admission.aclose)
         self.counters: Counter[tuple[str, ...]] = Counter()
         # Where call durations and slot waits go (the app's metrics); None records nothing.
         self.observer: Metrics | None = None
@@ -339,10 +344,7 @@ class BedrockClient:
         now = self.clock()
         wait = min(self._breaker(target, region).retry_after(now) for region in regions)
         self.counters["rejected", target, "circuit-open"] += 1
-        return ProblemError(
-            status=503,
-            slug="circuit-open",
-            title="The model is failing",
+        return CIRCUIT_OPEN.error(
             detail=(
                 f"{target} failed repeatedly in {', '.join(regions)}; calls are paused for "
                 f"{wait} s before one is tried again"
@@ -352,10 +354,7 @@ class BedrockClient:
 
     def _deadline_exceeded(self, target: str) -> ProblemError:
         self.counters["rejected", target, "deadline-exceeded"] += 1
-        return ProblemError(
-            status=504,
-            slug="deadline-exceeded",
-            title="The request ran out of time",
+        return DEADLINE_EXCEEDED.error(
             detail=f"the call to {target} did not finish within the request's deadline",
         )
 

@@ -42,7 +42,22 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from ..problems import ProblemError
+from ..problems import ProblemError, ProblemType
+from ..problems.types import CONTENT_FILTERED as CONTENT_FILTERED_TYPE
+from ..problems.types import (
+    MODEL_RETIRED,
+    UPSTREAM_ACCESS_DENIED,
+    UPSTREAM_CONNECTION,
+    UPSTREAM_ERROR,
+    UPSTREAM_MODEL_ERROR,
+    UPSTREAM_MODEL_NOT_READY,
+    UPSTREAM_MODEL_UNAVAILABLE,
+    UPSTREAM_QUOTA,
+    UPSTREAM_THROTTLED,
+    UPSTREAM_TIMEOUT,
+    UPSTREAM_UNAVAILABLE,
+    UPSTREAM_VALIDATION,
+)
 
 log = logging.getLogger("app.bedrock")
 
@@ -68,67 +83,52 @@ class ErrorRow:
     """What the caller gets for one kind of failed call. `hint`, for the gateway's own
     misconfiguration, tells the operator what to fix ({model} and {region} filled in)."""
 
-    status: int
-    slug: str
-    title: str
+    kind: ProblemType
     retry_after: str | None = None
     hint: str | None = None
+    # A more precise title than the type's, for this failure.
+    title: str | None = None
 
 
-_UNAVAILABLE = ErrorRow(
-    503, "upstream-unavailable", "Bedrock is unavailable", RETRY_AFTER_UNAVAILABLE
-)
-_TIMEOUT = ErrorRow(504, "upstream-timeout", "The model did not answer in time")
-_DENIED_TITLE = "The gateway may not call this model"
+_UNAVAILABLE = ErrorRow(UPSTREAM_UNAVAILABLE, RETRY_AFTER_UNAVAILABLE)
+_TIMEOUT = ErrorRow(UPSTREAM_TIMEOUT)
 
 ERROR_TABLE: dict[str, ErrorRow] = {
-    "ValidationException": ErrorRow(400, "upstream-validation", "Bedrock refused the request"),
+    "ValidationException": ErrorRow(UPSTREAM_VALIDATION),
     CONTENT_FILTERED: ErrorRow(
-        422, "content-filtered", "The request was blocked by content filters"
+        CONTENT_FILTERED_TYPE, title="The request was blocked by content filters"
     ),
     "ServiceQuotaExceededException": ErrorRow(
-        429,
-        "upstream-quota",
-        "The Bedrock quota is exhausted",
+        UPSTREAM_QUOTA,
         RETRY_AFTER_QUOTA,
         hint="the operator can raise the account's Bedrock quotas for {model} in {region} "
         "(Service Quotas)",
     ),
     "AccessDeniedException": ErrorRow(
-        502,
-        "upstream-access-denied",
-        _DENIED_TITLE,
+        UPSTREAM_ACCESS_DENIED,
         hint="grant the gateway's IAM identity bedrock:InvokeModel on {model} and enable access "
         "to the model in {region} (Bedrock console, Model access)",
     ),
     "ResourceNotFoundException": ErrorRow(
-        502,
-        "upstream-model-unavailable",
-        "Bedrock does not serve this model",
+        UPSTREAM_MODEL_UNAVAILABLE,
         hint="{model} is not served in {region}: check the model's id and region "
         "(GATEWAY_MODELS: region, fallback_regions)",
     ),
     "ModelTimeoutException": _TIMEOUT,
-    "ModelErrorException": ErrorRow(502, "upstream-model-error", "The model failed"),
-    "ThrottlingException": ErrorRow(
-        429, "upstream-throttled", "Bedrock is throttling", RETRY_AFTER_THROTTLED
-    ),
-    "ModelNotReadyException": ErrorRow(
-        503, "upstream-model-not-ready", "The model is not ready yet", RETRY_AFTER_UNAVAILABLE
-    ),
+    "ModelErrorException": ErrorRow(UPSTREAM_MODEL_ERROR),
+    "ThrottlingException": ErrorRow(UPSTREAM_THROTTLED, RETRY_AFTER_THROTTLED),
+    "ModelNotReadyException": ErrorRow(UPSTREAM_MODEL_NOT_READY, RETRY_AFTER_UNAVAILABLE),
     "InternalServerException": _UNAVAILABLE,
     "ServiceUnavailableException": _UNAVAILABLE,
     CONNECT_FAILED: _UNAVAILABLE,
     READ_TIMEOUT: _TIMEOUT,
-    CONNECTION_BROKEN: ErrorRow(502, "upstream-connection", "The connection to Bedrock broke"),
+    CONNECTION_BROKEN: ErrorRow(UPSTREAM_CONNECTION),
     NO_CREDENTIALS: ErrorRow(
-        502,
-        "upstream-access-denied",
-        _DENIED_TITLE,
+        UPSTREAM_ACCESS_DENIED,
         hint="the gateway found no AWS credentials to call {model} in {region}: give it an IAM "
         "role or credentials (environment, profile)",
     ),
-    UNKNOWN: ErrorRow(502, "upstream-error", "Bedrock failed"),
+    UNKNOWN: ErrorRow(UPSTREAM_ERROR),
 }
 
 # An ARN (account ids and IAM names live in them), and an AWS access key id.
@@ -223,10 +223,7 @@ def retired_problem(model_id: str, successors: Sequence[str], upstream: str) -> 
     that lets the gateway serve its requests with the successors meanwhile."""
     example = orjson.dumps({model_id: {}}).decode()
     moves = f"move to {' or '.join(successors)}, or " if successors else ""
-    return ProblemError(
-        status=410,
-        slug="model-retired",
-        title="The model is retired",
+    return MODEL_RETIRED.error(
         detail=(
             f"{model_id} has reached its end of life and Bedrock no longer serves it: {moves}"
             f"let the gateway serve its requests with its successors by setting "
@@ -264,11 +261,9 @@ def _hint(row: ErrorRow, model_id: str, region: str | None) -> str:
 
 
 def _problem(row: ErrorRow, detail: str, code: str | None = None) -> ProblemError:
-    return ProblemError(
-        status=row.status,
-        slug=row.slug,
+    return row.kind.error(
+        detail,
         title=row.title,
-        detail=detail,
         headers={"Retry-After": row.retry_after} if row.retry_after else {},
         extra={"upstream_error": code} if code else {},
     )

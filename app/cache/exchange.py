@@ -1,6 +1,7 @@
 """What the caller asked of the cache (`Cache-Control`) and what it did (RFC 9211 `Cache-Status`).
 
-A pure-ASGI middleware binds one CacheExchange per request to a context variable; the cache, deep
+A pure-ASGI middleware (app.middleware.cache_status) binds one CacheExchange per request to a
+context variable; the cache, deep
 in the runner, reads the directives from it and writes its outcome to it, and the middleware puts
 that in the answer's Cache-Status header. Outside a request (a job run by a worker) there is
 none: the cache is read and written, and the outcome goes nowhere.
@@ -8,11 +9,10 @@ none: the cache is read and written, and the outcome goes nowhere.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # The cache's name in Cache-Status (RFC 9211 section 2: the cache that handled the request).
 NAME = "bedrock-gateway"
@@ -47,28 +47,13 @@ def from_cache_control(value: str) -> CacheExchange:
     return CacheExchange(read=not (no_store or "no-cache" in names), write=not no_store)
 
 
-class CacheStatusHeader:
-    """Binds the request's CacheExchange and reports its outcome as `Cache-Status`."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        control = ", ".join(
-            v.decode("latin-1") for n, v in scope["headers"] if n == b"cache-control"
-        )
-        exchange = from_cache_control(control)
-        token = _current.set(exchange)
-
-        async def send_status(message: Message) -> None:
-            if message["type"] == "http.response.start" and exchange.outcome is not None:
-                MutableHeaders(scope=message)["Cache-Status"] = f"{NAME}; {exchange.outcome}"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            _current.reset(token)
+@contextmanager
+def exchanging(cache_control: str) -> Iterator[CacheExchange]:
+    """The exchange for a request with this Cache-Control, bound for the block (the cache reads
+    it through `current()`)."""
+    exchange = from_cache_control(cache_control)
+    token = _current.set(exchange)
+    try:
+        yield exchange
+    finally:
+        _current.reset(token)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..imaging.inputs import ImageInputError
-from ..imaging.masks import MaskConvention, check_same_size, edit_region
+from ..imaging.masks import MaskConvention, check_same_size
 from ..problems import FieldProblem, invalid
 from ..schemas.requests import MaskedRequest
 
@@ -39,7 +39,7 @@ def mask_problems(request: MaskedRequest, *, prompt_allowed: bool) -> list[Field
     if has_mask:
         # Read the mask now, so a photo sent as a mask is named with every other bad field.
         try:
-            request._edit_region = _read_region(request)
+            request.edit_region  # noqa: B018 (decoded here, kept by the request for the plan)
         except ImageInputError as exc:
             return [FieldProblem(field=_region_source(request), message=exc.message)]
     return []
@@ -47,19 +47,11 @@ def mask_problems(request: MaskedRequest, *, prompt_allowed: bool) -> list[Field
 
 def region_of(request: MaskedRequest) -> np.ndarray:
     """The pixels to generate (True), read from the mask or the image's alpha."""
-    if request._edit_region is None:
-        try:
-            request._edit_region = _read_region(request)
-        except ImageInputError as exc:
-            problem = FieldProblem(field=_region_source(request), message=exc.message)
-            raise invalid([problem]) from None
-    region: np.ndarray = request._edit_region
-    return region
-
-
-def _read_region(request: MaskedRequest) -> np.ndarray:
-    source = request.mask if request.mask is not None else request.image
-    return edit_region(source, request.mask_convention)
+    try:
+        return request.edit_region
+    except ImageInputError as exc:
+        problem = FieldProblem(field=_region_source(request), message=exc.message)
+        raise invalid([problem]) from None
 
 
 def _region_source(request: MaskedRequest) -> str:

@@ -10,6 +10,7 @@ else is refused with a 400 saying what is wrong.
 from __future__ import annotations
 
 from ..problems import FieldProblem, ProblemError
+from ..problems.types import BAD_IDEMPOTENCY_KEY
 
 HEADER = "Idempotency-Key"
 MAX_LENGTH = 255
@@ -20,9 +21,7 @@ class BadIdempotencyKey(ProblemError):
 
     def __init__(self, message: str) -> None:
         super().__init__(
-            status=400,
-            slug="bad-idempotency-key",
-            title="The Idempotency-Key header is not valid",
+            *BAD_IDEMPOTENCY_KEY.head,
             detail=f"{HEADER} {message}",
             errors=[FieldProblem(field=HEADER, message=message)],
         )

@@ -24,6 +24,7 @@ import orjson
 from redis.exceptions import RedisError
 
 from ..problems import FieldProblem, ProblemError
+from ..problems.types import IDEMPOTENCY_KEY_REUSED, IDEMPOTENCY_UNAVAILABLE
 from ..store import ResultStore
 from .header import HEADER
 from .index import RecordIndex
@@ -58,9 +59,7 @@ class KeyReused(ProblemError):
             "the same request, a new request a new key"
         )
         super().__init__(
-            status=422,
-            slug="idempotency-key-reused",
-            title="The Idempotency-Key was used for another request",
+            *IDEMPOTENCY_KEY_REUSED.head,
             detail=f"{HEADER} {message}",
             errors=[FieldProblem(field=HEADER, message=message)],
         )
@@ -71,9 +70,7 @@ class IdempotencyUnavailable(ProblemError):
 
     def __init__(self) -> None:
         super().__init__(
-            status=503,
-            slug="idempotency-unavailable",
-            title="Idempotency keys cannot be checked",
+            *IDEMPOTENCY_UNAVAILABLE.head,
             detail=f"the store of {HEADER} records does not answer: retry later, or send the "
             "request without the header",
             headers={"Retry-After": "1"},

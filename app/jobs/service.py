@@ -27,6 +27,7 @@ from ..store.links import ResultLinks
 from ..store.s3 import open_s3_store
 from ..tasks.runner import TaskRunner
 from . import webhooks
+from .batches import Batches
 from .records import JobRecords, Status, new_id, new_record
 from .stats import JobsCollector, snapshot
 
@@ -69,6 +70,7 @@ class Jobs:
         self.collector = JobsCollector()
         self.webhook_secret = settings.webhook_secret
         self.webhook_allow = webhooks.allow_list(settings.webhook_allow)
+        self.batches = Batches(redis, store, QUEUE, settings.results_retention_s)
 
     async def submit(
         self,

@@ -25,6 +25,7 @@ import orjson
 from standardwebhooks.webhooks import Webhook
 
 from ..problems import FieldProblem, ProblemError, invalid
+from ..problems.types import VALIDATION_ERROR
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 # Attempts of one delivery: 10 s doubling to a 600 s cap adds up to more than an hour by the 12th.
@@ -108,10 +109,7 @@ async def post(
 
 def unavailable() -> ProblemError:
     """Webhooks asked for on a gateway without a signing secret."""
-    return ProblemError(
-        status=422,
-        slug="validation-error",
-        title="The request is not valid",
+    return VALIDATION_ERROR.error(
         detail="this gateway signs no webhooks: GATEWAY_WEBHOOK_SECRET is not set",
         errors=[FieldProblem(field="webhook_url", message="webhooks are not configured")],
     )

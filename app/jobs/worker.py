@@ -29,11 +29,15 @@ from arq.worker import Worker, func
 from ..auth.keys import ANONYMOUS, ApiKey
 from ..imaging.outputs import OUTPUT_MIME
 from ..problems import ProblemError
+from ..problems.types import FORBIDDEN, JOB_INPUT_GONE
 from ..schemas.images import FinishReason
 from ..schemas.requests import Task
 from ..settings import Settings
-from ..tasks.runner import TaskRunner
+from ..store import ResultStore
+from ..tasks.runner import TaskResult, TaskRunner
 from . import webhooks
+from .batch_worker import CancelWatch, run_line
+from .batches import LINE_FUNCTION
 from .records import Status
 from .service import DELIVER, FUNCTION, QUEUE, Jobs, input_name, redis_settings
 from .stats import count_webhook
@@ -52,6 +56,10 @@ class JobRunner:
     runner: TaskRunner
     keys: Mapping[str, ApiKey]
     settings: Settings
+
+    def __post_init__(self) -> None:
+        # Cancellations of batches, heard once per worker.
+        self.watch = CancelWatch(self.jobs.redis)
 
     async def run(self, job_id: str, attempt: int) -> None:
         """Run the job unless it has ended (cancelled, or finished by another worker)."""
@@ -88,23 +96,7 @@ class JobRunner:
                 raise Retry(defer=delay) from problem
             await self._fail(job_id, problem, task=record["task"])
             return
-        images = []
-        for index, image in enumerate(result.images):
-            stored = None
-            if image.b64 is not None and image.finish_reason is FinishReason.SUCCESS:
-                mime = image.mime_type or "image/png"
-                stored = f"{job_id}-{index}.{_EXTENSIONS.get(mime, 'png')}"
-                data = await asyncio.to_thread(pybase64.b64decode, image.b64)
-                await self.jobs.store.put(stored, data)
-            images.append(
-                {
-                    "file": stored,
-                    "seed": image.seed,
-                    "finish_reason": image.finish_reason.value,
-                    "mime_type": image.mime_type,
-                    "error": image.error,
-                }
-            )
+        images = await store_images(self.jobs.store, job_id, result)
 
         def succeeded(record: dict[str, Any]) -> dict[str, Any]:
             return {
@@ -115,13 +107,13 @@ class JobRunner:
                 "finished_at": int(time.time()),
             }
 
-        await self._ended(await records.change(job_id, succeeded))
+        await self.queue_webhook(await records.change(job_id, succeeded))
         await self.jobs.store.delete(input_name(job_id))
         log.info("job %s: succeeded, %d images", job_id, len(result.produced), extra=_id(job_id))
 
-    async def _ended(self, record: dict[str, Any] | None) -> None:
-        """Queue the webhook of a job that has just ended, when it has one (once: the delivery's
-        arq id is the job's)."""
+    async def queue_webhook(self, record: dict[str, Any] | None) -> None:
+        """Queue the webhook of a job or batch that has just ended, when it has one (once: the
+        delivery's arq id is the job's or batch's)."""
         if record is None or not record.get("webhook_url"):
             return
         await self.jobs.redis.enqueue_job(
@@ -129,8 +121,13 @@ class JobRunner:
         )
 
     async def deliver(self, job_id: str, attempt: int) -> None:
-        """One attempt at the webhook of `job_id`; a failed one is tried again later."""
-        record = await self.jobs.records.get(job_id)
+        """One attempt at the webhook of `job_id` (a job's or a batch's); a failed one is tried
+        again later."""
+        batch = job_id.startswith("batch_")
+        if batch:
+            record = await self.jobs.batches.get(job_id)
+        else:
+            record = await self.jobs.records.get(job_id)
         if record is None or not record.get("webhook_url"):
             return
         url: str = record["webhook_url"]
@@ -143,7 +140,10 @@ class JobRunner:
             await count_webhook(redis, "refused")
             log.info("job %s: webhook refused: %s", job_id, refused, extra=_id(job_id))
             return
-        payload = await self._payload(record)
+        if batch:
+            payload = await self.jobs.batches.payload(record)
+        else:
+            payload = await self._payload(record)
         webhook_id = f"{job_id}.{record['status']}"
         why = await webhooks.post(url, secret, webhook_id, payload, timeout_s)
         if why is None:
@@ -192,9 +192,32 @@ class JobRunner:
                 "finished_at": int(time.time()),
             }
 
-        await self._ended(await self.jobs.records.change(job_id, failed))
+        await self.queue_webhook(await self.jobs.records.change(job_id, failed))
         await self.jobs.store.delete(input_name(job_id))
         log.info("job %s: failed, %s", job_id, problem.slug, extra=_id(job_id))
+
+
+async def store_images(store: ResultStore, prefix: str, result: TaskResult) -> list[dict[str, Any]]:
+    """Put the images of `result` in the store, under names fixed by `prefix` (`<prefix>-<n>`:
+    a run made twice writes the same names), and describe each for the record."""
+    images = []
+    for index, image in enumerate(result.images):
+        stored = None
+        if image.b64 is not None and image.finish_reason is FinishReason.SUCCESS:
+            mime = image.mime_type or "image/png"
+            stored = f"{prefix}-{index}.{_EXTENSIONS.get(mime, 'png')}"
+            data = await asyncio.to_thread(pybase64.b64decode, image.b64)
+            await store.put(stored, data)
+        images.append(
+            {
+                "file": stored,
+                "seed": image.seed,
+                "finish_reason": image.finish_reason.value,
+                "mime_type": image.mime_type,
+                "error": image.error,
+            }
+        )
+    return images
 
 
 def _id(job_id: str) -> dict[str, str]:
@@ -203,19 +226,13 @@ def _id(job_id: str) -> dict[str, str]:
 
 
 def _lost(job_id: str) -> ProblemError:
-    return ProblemError(
-        status=410,
-        slug="job-input-gone",
-        title="The job's body is no longer stored",
+    return JOB_INPUT_GONE.error(
         detail=f"the body of {job_id} was removed from the result store before it ran",
     )
 
 
 def _key_gone(name: str) -> ProblemError:
-    return ProblemError(
-        status=403,
-        slug="forbidden",
-        title="The API key may not do this",
+    return FORBIDDEN.error(
         detail=f"the API key '{name}' that made this job is no longer configured",
     )
 
@@ -228,6 +245,11 @@ async def _run_job(ctx: dict[str, Any], job_id: str) -> None:
 async def _deliver(ctx: dict[str, Any], job_id: str) -> None:
     runner: JobRunner = ctx["gateway"]
     await runner.deliver(job_id, int(ctx["job_try"]))
+
+
+async def _run_line(ctx: dict[str, Any], batch_id: str, index: int) -> None:
+    runner: JobRunner = ctx["gateway"]
+    await run_line(runner, runner.watch, batch_id, index, int(ctx["job_try"]))
 
 
 async def _sweep(ctx: dict[str, Any]) -> None:
@@ -273,6 +295,8 @@ async def close_worker(worker: Worker) -> None:
         job.cancel()
     await asyncio.gather(*running, return_exceptions=True)
     worker.tasks.clear()
+    runner: JobRunner = worker.ctx["gateway"]
+    await runner.watch.stop()
     await worker.close()
 
 
@@ -289,6 +313,7 @@ def make_worker(
         functions=[
             func(_run_job, name=FUNCTION),
             func(_deliver, name=DELIVER, max_tries=webhooks.MAX_ATTEMPTS),
+            func(_run_line, name=LINE_FUNCTION),
         ],
         cron_jobs=[cron(_sweep, name="sweep-results", second=0, run_at_startup=True)],
         queue_name=QUEUE,
@@ -301,5 +326,6 @@ def make_worker(
         keep_result=0,
         allow_abort_jobs=True,
         handle_signals=handle_signals,
-        poll_delay=0.2,
+        # A worker takes new jobs when it polls: between polls its free slots stay idle.
+        poll_delay=0.05,
     )

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..auth.keys import ApiKey, Limits
 from ..problems import ProblemError
+from ..problems.types import QUOTA_EXCEEDED
 
 RPM = "rpm"
 IPM = "ipm"
@@ -126,10 +127,7 @@ class Decision:
         windowed = bool({RPM, IPM} & set(exceeded))
         retry = self.reset_s if windowed else CONCURRENT_RETRY_S
         extra: dict[str, Any] = {"quota": exceeded}
-        return ProblemError(
-            status=429,
-            slug="quota-exceeded",
-            title="The API key's quota is spent",
+        return QUOTA_EXCEEDED.error(
             detail=f"the API key '{self.key}' has used {' and '.join(reasons)}",
             headers={"Retry-After": str(retry), **self.headers()},
             extra=extra,

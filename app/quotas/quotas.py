@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 
 from ..auth.keys import ApiKey, Limits
 from ..observability.facts import note_problem
-from ..problems import ProblemError
+from ..problems.types import QUOTA_UNAVAILABLE
 from ..settings import Settings
 from .memory import MemoryBackend
 from .policy import Decision, Usage, effective_limits, window_reset
@@ -180,10 +180,7 @@ class Quotas:
             )
         except RedisError as exc:
             self.outage.failed(exc)
-            raise ProblemError(
-                status=503,
-                slug="quota-unavailable",
-                title="Quotas cannot be checked",
+            raise QUOTA_UNAVAILABLE.error(
                 detail="the gateway cannot reach its quota store; try again shortly",
                 headers={"Retry-After": "1"},
             ) from exc

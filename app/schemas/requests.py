@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -21,7 +22,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ..imaging.inputs import ImageInputError, InputImage, decode_base64_image, parse_image
-from ..imaging.masks import MaskConvention
+from ..imaging.masks import MaskConvention, edit_region
 from ..imaging.verify import verify_decodes
 
 
@@ -227,8 +228,8 @@ class TextToImageRequest(DiffusionRequest, _Sized):
 
 
 class _Masked(_TaskRequest):
-    # The pixels to generate, decoded once while validating and reused to build the calls.
-    _edit_region: Any = PrivateAttr(default=None)
+    # edit_region's, once decoded: only the property reads and writes it.
+    _edit_region: np.ndarray | None = PrivateAttr(default=None)
 
     image: ImageInput
     mask: ImageInput | None = Field(
@@ -249,6 +250,21 @@ class _Masked(_TaskRequest):
         le=100,
         description="Stability only: pixels to grow the mask by, softening its edge.",
     )
+
+    @property
+    def edit_region(self) -> np.ndarray:
+        """The pixels to generate (True), read from the mask, else from the image's alpha.
+
+        Decoded on first use, which is the family's check (a photo sent as a mask is named with
+        every other bad field), and kept for its plan: both ask the request, nothing is left on
+        it behind their backs. ImageInputError when the mask is not one.
+        """
+        # Not functools.cached_property: before Python 3.12 it holds one lock for every
+        # instance, so concurrent requests would decode their masks one at a time.
+        if self._edit_region is None:
+            source = self.mask if self.mask is not None else self.image
+            self._edit_region = edit_region(source, self.mask_convention)
+        return self._edit_region
 
 
 class _MaskedEdit(_Masked, DiffusionRequest):

@@ -13,9 +13,8 @@ from typing import Any
 
 import orjson
 
+from ..http.media import JSON
 from ..schemas.images import FinishReason, GeneratedImage
-
-JSON = "application/json"
 
 
 def answered_images(answer: bytes, media: str) -> list[GeneratedImage]:

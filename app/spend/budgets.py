@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from ..auth.keys import ApiKey, Budget
 from ..observability import facts
 from ..problems import ProblemError
+from ..problems.types import BUDGET_EXCEEDED, SPEND_UNAVAILABLE
 from ..quotas.quotas import Outage
 from ..schemas.requests import Task
 from ..settings import Settings
@@ -253,10 +254,7 @@ def _exceeded(
         "requested_usd": _usd(amount),
         "resets_at": reset.isoformat().replace("+00:00", "Z") if reset else None,
     }
-    return ProblemError(
-        status=402,
-        slug="budget-exceeded",
-        title="The API key's budget is spent",
+    return BUDGET_EXCEEDED.error(
         detail=(
             f"the API key '{key}' has ${_usd(left):.2f} left of its ${_usd(limit):.2f} "
             f"{_WINDOW_WORDS[window]} budget and this request needs ${_usd(amount):.2f}{when}"
@@ -266,10 +264,7 @@ def _exceeded(
 
 
 def _unavailable() -> ProblemError:
-    return ProblemError(
-        status=503,
-        slug="spend-unavailable",
-        title="Budgets cannot be checked",
+    return SPEND_UNAVAILABLE.error(
         detail="the gateway cannot reach its spend store; try again shortly",
         headers={"Retry-After": "1"},
     )

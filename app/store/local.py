@@ -34,9 +34,10 @@ class LocalStore:
         self.root = Path(root)
         self.signer = signer
 
-    async def url(self, name: str, base_url: str) -> str:
-        """The signed `/v1/files` URL of `name` for answers read at `base_url`."""
-        return base_url.rstrip("/") + self.signer.path(name)
+    async def url(self, name: str, base_url: str, ttl_s: int | None = None) -> str:
+        """The signed `/v1/files` URL of `name` for answers read at `base_url`, valid for `ttl_s`
+        (the signer's default when None)."""
+        return base_url.rstrip("/") + self.signer.path(name, ttl_s=ttl_s)
 
     def _path(self, name: str) -> Path:
         if not valid_name(name):
@@ -122,9 +123,9 @@ class SignedUrls:
         message = f"{name}\n{expires}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
-    def path(self, name: str, now: float | None = None) -> str:
-        """The signed path of `name`, valid for `ttl_s` from now."""
-        expires = int(time.time() if now is None else now) + self.ttl_s
+    def path(self, name: str, now: float | None = None, ttl_s: int | None = None) -> str:
+        """The signed path of `name`, valid for `ttl_s` (else the default) from now."""
+        expires = int(time.time() if now is None else now) + (ttl_s or self.ttl_s)
         return f"/v1/files/{name}?expires={expires}&signature={self._signature(name, expires)}"
 
     def verify(self, name: str, expires: str | None, signature: str | None) -> str | None:

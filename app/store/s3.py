@@ -15,7 +15,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .local import valid_name
 
-_MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "json": "application/json"}
+_MIME = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "json": "application/json",
+    "jsonl": "application/jsonl",
+}
 
 
 class S3Store:
@@ -81,12 +87,13 @@ class S3Store:
             return f"the result bucket {self.bucket} cannot be reached: {exc}"
         return None
 
-    async def url(self, name: str, base_url: str) -> str:
-        """A presigned GET URL of `name`, valid for `url_ttl_s` (`base_url` is not needed)."""
+    async def url(self, name: str, base_url: str, ttl_s: int | None = None) -> str:
+        """A presigned GET URL of `name`, valid for `ttl_s` (else `url_ttl_s`; SigV4 allows at
+        most 7 days); `base_url` is not needed."""
         url: str = await self._s3.generate_presigned_url(
             "get_object",
             Params={"Bucket": self.bucket, "Key": self._key(name)},
-            ExpiresIn=self.url_ttl_s,
+            ExpiresIn=min(ttl_s or self.url_ttl_s, 7 * 24 * 3600),
         )
         return url
 

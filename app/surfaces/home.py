@@ -12,6 +12,8 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, Response
 
+from ..http.media import asks_for_html
+
 router = APIRouter(include_in_schema=False)
 
 # What each link is, in the order a newcomer wants them.
@@ -24,11 +26,6 @@ LINKS = {
     "health": ("/healthz", "Liveness probe"),
 }
 TITLE = "Bedrock image gateway"
-
-
-def asks_for_html(request: Request) -> bool:
-    """Whether the caller is a browser asking for a page: `text/html` in Accept."""
-    return "text/html" in request.headers.get("accept", "").lower()
 
 
 @router.get("/")

@@ -13,22 +13,20 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from ..jobs.service import Jobs
+from ..http.media import JSON
+from ..http.services import InvokerDep, MaybeJobsDep
 from ..observability.metrics import Metrics
 from ..observability.readiness import ReadinessCheck
-from ..problems import ProblemError, problem_response
-from ..tasks.runner import TaskRunner
+from ..problems import problem_response
+from ..problems.types import NOT_READY
 
 router = APIRouter(include_in_schema=False)
 
-JSON = "application/json"
-
 
 @router.get("/metrics")
-async def metrics(request: Request) -> Response:
+async def metrics(request: Request, jobs: MaybeJobsDep) -> Response:
     """Every metric in Prometheus's text format."""
     registry: Metrics = request.app.state.metrics
-    jobs: Jobs | None = getattr(request.state, "jobs", None)
     if jobs is not None:
         await jobs.refresh_metrics()
     body, content_type = registry.exposition()
@@ -42,7 +40,7 @@ async def healthz() -> Response:
 
 
 @router.get("/readyz")
-async def readyz(request: Request) -> Response:
+async def readyz(request: Request, jobs: MaybeJobsDep, invoker: InvokerDep) -> Response:
     """200 when credentials resolve and Bedrock is reachable; else 503 problem+json saying why.
 
     Either way the answer lists the circuits that are not closed (`open_circuits`: target,
@@ -53,22 +51,17 @@ async def readyz(request: Request) -> Response:
     """
     check: ReadinessCheck = request.app.state.readiness
     outcome = await check.check()
-    jobs: Jobs | None = getattr(request.state, "jobs", None)
     if outcome.ready and jobs is not None:
         # The job queue's Redis and the result store, when jobs are on: each ask is cheap.
         reason = await jobs.unready()
         if reason is not None:
             outcome = replace(outcome, ready=False, reason=reason)
-    runner: TaskRunner = request.state.runner
-    circuits = [c for c in runner.bedrock.circuits() if c["state"] != "closed"]
+    circuits = [c for c in invoker.circuits() if c["state"] != "closed"]
     if outcome.ready:
         body = {"status": "ready", "endpoint": outcome.endpoint, "open_circuits": circuits}
         return Response(orjson.dumps(body), media_type=JSON)
     retry_after = max(1, math.ceil(check.settings.readiness_cache_s))
-    problem = ProblemError(
-        status=503,
-        slug="not-ready",
-        title="The gateway cannot serve requests",
+    problem = NOT_READY.error(
         detail=outcome.reason or "not ready",
         headers={"Retry-After": str(retry_after)},
         extra={"endpoint": outcome.endpoint, "open_circuits": circuits},

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..auth.keys import ANONYMOUS, ApiKey
 from ..bedrock.client import BedrockClient
-from ..bedrock.errors import is_end_of_life, upstream_problem
+from ..bedrock.errors import upstream_problem
 from ..cache.rules import reproducible
 from ..cache.service import ResultCache
 from ..families.base import Call, Lifecycle, ModelAdapter, ModelEntry, Notes
@@ -48,6 +48,11 @@ class TaskResult:
     def produced(self) -> list[GeneratedImage]:
         """The images that came out."""
         return [i for i in self.images if i.finish_reason is FinishReason.SUCCESS]
+
+    @property
+    def filtered(self) -> bool:
+        """Whether content filters blocked every image (a caller's answer, not the gateway's)."""
+        return all(i.finish_reason is FinishReason.CONTENT_FILTERED for i in self.images)
 
 
 class TaskRunner:
@@ -247,16 +252,6 @@ class TaskRunner:
             # Converse answers are decoded and fitted to the size asked: CPU work.
             return await asyncio.to_thread(adapter.parse, call, payload)
         return adapter.parse(call, payload)
-
-    def end_of_life(self, entry: ModelEntry, exc: BaseException) -> ProblemError | None:
-        """The 410 model-retired problem when `exc` says Bedrock no longer serves `entry` (for
-        surfaces that call Bedrock themselves, e.g. a pass-through); None otherwise."""
-        retired = entry.status is Lifecycle.RETIRED
-        if not is_end_of_life(exc, retired=retired):
-            return None
-        return upstream_problem(
-            exc, entry.id, retired=retired, successors=self.successor_names(entry)
-        )
 
     def successor_names(self, entry: ModelEntry) -> list[str]:
         """`entry`'s successors as a caller reads them: `alias (id)`."""

@@ -15,11 +15,11 @@ from fastapi.openapi.docs import get_redoc_html
 from starlette.responses import FileResponse, HTMLResponse
 from starlette.staticfiles import StaticFiles
 
-from ..browser import DOCS_POLICY, PLAYGROUND_POLICY
+from ..middleware.browser import DOCS_POLICY, PLAYGROUND_POLICY
 
 _HERE = Path(__file__).parent
 VENDOR = Path(str(files("fastapi_offline").joinpath("static")))
-# Each page's Content-Security-Policy (see app.browser).
+# Each page's Content-Security-Policy (see app.middleware.browser).
 PAGE_POLICIES = {"/docs": DOCS_POLICY, "/redoc": DOCS_POLICY, "/playground": PLAYGROUND_POLICY}
 
 

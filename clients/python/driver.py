@@ -8,7 +8,9 @@ task twice, with a multipart body that uploads real images from tests/data and w
 carrying them in base64. Each answer is checked: status, the parsed model, the Served-Model header,
 and every image decoded to its expected size. The bodies each task's check had answered are then
 submitted as jobs (submit<Task>Job), each job polled to success (getJob), its images fetched by
-their signed URLs (getFile) and one job cancelled (cancelJob).
+their signed URLs (getFile) and one job cancelled (cancelJob). A batch (a JSONL file) is submitted
+(submitBatch; one with a bad line is refused, naming it), polled until it completes (getBatch), its
+result file fetched by its signed URL (getFile) and another batch cancelled (cancelBatch).
 Binary answers (`Accept: image/png`, jpeg, webp) go through the generated client's own httpx
 client: the generator keeps one media type per status (JSON here) and would parse the bytes as
 JSON. A hook records every answer, and the run fails unless each request media type of each
@@ -32,10 +34,12 @@ from typing import Any
 import attrs
 import httpx
 from gateway_client import Client
+from gateway_client.api.batches import cancel_batch, get_batch, submit_batch
 from gateway_client.api.jobs import cancel_job, get_file, get_job, submit_text_to_image_job
 from gateway_client.api.models import get_model, list_models
 from gateway_client.api.usage import get_usage
 from gateway_client.models import (
+    BatchOut,
     ColorGuidedRequest,
     ControlRequest,
     ControlRequestMultipart,
@@ -614,6 +618,100 @@ def check_cancel_job(client: Client) -> None:
     check(missing.status_code == 404 and isinstance(missing.parsed, Problem), "404 Problem")
 
 
+# Batches: one of three text-to-image lines polled to its end and its result file read; another
+# cancelled.
+BATCHES: list[BatchOut] = []
+
+
+def kite_lines(count: int) -> list[dict[str, Any]]:
+    """`count` text-to-image lines, each with its custom_id."""
+    return [
+        {
+            "custom_id": f"kite-{i}",
+            "task": "text-to-image",
+            "body": {"prompt": f"a kite, number {i}", "width": 512, "height": 512},
+        }
+        for i in range(count)
+    ]
+
+
+def jsonl_file(lines: list[dict[str, Any]]) -> File:
+    """`lines` as the JSONL file submitBatch takes."""
+    data = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+    return File(payload=io.BytesIO(data), file_name="batch.jsonl", mime_type="application/jsonl")
+
+
+def check_submit_batch(client: Client) -> None:
+    """Three lines accepted (202 with the batch, Location its status URL); a batch with an
+    unknown task on its second line refused whole, that line named (422 Problem)."""
+    response = submit_batch.sync_detailed(client=client, body=jsonl_file(kite_lines(3)))
+    batch = response.parsed
+    check(
+        response.status_code == 202 and isinstance(batch, BatchOut),
+        f"submitBatch: {response.status_code} {response.content[:300]!r}",
+    )
+    assert isinstance(batch, BatchOut)
+    check(response.headers.get("location") == batch.status_url, "Location: status URL")
+    check(batch.counts.total == 3, f"{batch.to_dict()}")
+    BATCHES.append(batch)
+    bad_line = {"custom_id": "typo", "task": "text-to-imag", "body": {"prompt": "a kite"}}
+    refused = submit_batch.sync_detailed(client=client, body=jsonl_file([*kite_lines(1), bad_line]))
+    check(refused.status_code == 422 and isinstance(refused.parsed, Problem), "422 Problem")
+    [reported] = json.loads(refused.content)["lines"]
+    check(reported["line"] == 2 and reported["custom_id"] == "typo", f"{reported}")
+
+
+def check_get_batch(client: Client) -> None:
+    """The batch polled with ?wait until it completes; its result file fetched by its signed
+    URL (getFile): one succeeded line per custom_id, each with its images' URLs; another id is a
+    404 Problem."""
+    check(len(BATCHES) == 1, "a batch was submitted")
+    done = BATCHES[0]
+    for _ in range(5):
+        response = get_batch.sync_detailed(done.id, client=client, wait=60)
+        parsed = response.parsed
+        check(response.status_code == 200 and isinstance(parsed, BatchOut), f"getBatch {done.id}")
+        assert isinstance(parsed, BatchOut)
+        done = parsed
+        if done.status.value == "completed":
+            break
+    check(done.status.value == "completed" and done.counts.succeeded == 3, f"{done.to_dict()}")
+    assert isinstance(done.result_url, str)
+    url = httpx.URL(done.result_url)
+    result = get_file.sync_detailed(
+        url.path.rsplit("/", 1)[1],
+        client=client,
+        expires=url.params["expires"],
+        signature=url.params["signature"],
+    )
+    check(result.status_code == 200, f"result file: {result.status_code}")
+    check(result.headers.get("content-type") == "application/jsonl", "result file type")
+    rows = [json.loads(row) for row in result.content.splitlines()]
+    check(sorted(row["custom_id"] for row in rows) == ["kite-0", "kite-1", "kite-2"], f"{rows}")
+    check(all(row["status"] == "succeeded" and row["images"][0]["url"] for row in rows), "rows")
+    missing = get_batch.sync_detailed("batch_0", client=client)
+    check(missing.status_code == 404 and isinstance(missing.parsed, Problem), "404 Problem")
+
+
+def check_cancel_batch(client: Client) -> None:
+    """A batch cancelled: answered cancelled (or completed, when it had already ended), every
+    line counted; an id of no batch is a 404 Problem."""
+    batch = submit_batch.sync_detailed(client=client, body=jsonl_file(kite_lines(2))).parsed
+    check(isinstance(batch, BatchOut), "submitted")
+    assert isinstance(batch, BatchOut)
+    response = cancel_batch.sync_detailed(batch.id, client=client)
+    after = response.parsed
+    check(response.status_code == 200 and isinstance(after, BatchOut), f"cancelBatch {batch.id}")
+    assert isinstance(after, BatchOut)
+    # `cancelling` when a worker was recording the last line as the cancel came: it ends it.
+    ended = ("cancelled", "cancelling", "completed")
+    check(after.status.value in ended, f"after cancel: {after.status}")
+    counts = after.counts
+    check(counts.succeeded + counts.cancelled + counts.failed == 2, f"{after.to_dict()}")
+    missing = cancel_batch.sync_detailed("batch_0", client=client)
+    check(missing.status_code == 404 and isinstance(missing.parsed, Problem), "404 Problem")
+
+
 def check_get_usage(client: Client) -> None:
     """This run's spend (the calling key's, anonymous here): every row summed in the totals, at
     least the images the checks before made; `from` after `to` is a 422 Problem."""
@@ -655,6 +753,9 @@ CHECKS: dict[str, Callable[[Client], None]] = {
     "getJob": check_get_job,
     "getFile": check_get_file,
     "cancelJob": check_cancel_job,
+    "submitBatch": check_submit_batch,
+    "getBatch": check_get_batch,
+    "cancelBatch": check_cancel_batch,
     "getUsage": check_get_usage,
 }
 TASKS: set[str] = set()  # filled from the spec: every /v1/images/<task> path

@@ -11,6 +11,9 @@
 // (Accept: image/png, jpeg, webp) come back as Blobs: the client parses by the answer's type.
 // The bodies each task's check had answered are queued again as jobs (submit<Task>Job), every job
 // polled to success (getJob), its images fetched by signed URL (getFile), one cancelled (cancelJob).
+// A batch (a JSONL file) is submitted (submitBatch; one with a bad line is refused, naming it),
+// polled until it completes (getBatch), its result file fetched by signed URL (getFile), and
+// another batch cancelled (cancelBatch).
 // An interceptor records every answer, and the run fails unless each request media type of each
 // operation and each media type of the 200 answers was answered at least once.
 
@@ -24,15 +27,19 @@ import { client } from "./generated/client.gen.js";
 import { formDataBodySerializer } from "./generated/client/index.js";
 import * as sdk from "./generated/sdk.gen.js";
 import {
+  cancelBatch,
   cancelJob,
+  getBatch,
   getFile,
   getJob,
   getModel,
   getUsage,
   listModels,
+  submitBatch,
   submitTextToImageJob,
 } from "./generated/sdk.gen.js";
 import type {
+  BatchOut,
   ControlRequestMultipart,
   EditRequestMultipart,
   EraseRequestMultipart,
@@ -241,6 +248,76 @@ const JOB_CHECKS: Record<string, () => Promise<void>> = {
     const after = new Date(Date.parse(data.to) + 86_400_000).toISOString().slice(0, 10);
     const backwards = await getUsage({ query: { from: after, to: data.to } });
     check(backwards.response.status === 422 && backwards.error !== undefined, "422 problem");
+  },
+};
+
+// Batches: one of three text-to-image lines polled to its end and its result file read; another
+// cancelled.
+const BATCHES: BatchOut[] = [];
+
+/** `count` text-to-image lines, each with its custom_id, as a JSONL file. */
+function kiteLines(count: number, extra: object[] = []): Blob {
+  const lines = [...Array(count).keys()].map((i) => ({
+    custom_id: `kite-${i}`,
+    task: "text-to-image",
+    body: { prompt: `a kite, number ${i}`, width: 512, height: 512 },
+  }));
+  const text = [...lines, ...extra].map((line) => JSON.stringify(line) + "\n").join("");
+  return new Blob([text], { type: "application/jsonl" });
+}
+
+const BATCH_CHECKS: Record<string, () => Promise<void>> = {
+  async submitBatch() {
+    const { data, response } = await submitBatch({ body: kiteLines(3) });
+    check(response.status === 202 && data !== undefined, `submitBatch: ${response.status}`);
+    check(response.headers.get("location") === data.status_url, "Location is the status URL");
+    check(data.counts.total === 3, `batch ${JSON.stringify(data)}`);
+    BATCHES.push(data);
+    const typo = { custom_id: "typo", task: "text-to-imag", body: { prompt: "a kite" } };
+    const refused = await submitBatch({ body: kiteLines(1, [typo]) });
+    check(refused.response.status === 422 && refused.error !== undefined, "422 problem");
+    const reported = (refused.error as unknown as { lines: { line: number; custom_id: string }[] }).lines;
+    check(reported.length === 1 && reported[0]?.line === 2 && reported[0]?.custom_id === "typo", "bad line named");
+  },
+
+  async getBatch() {
+    check(BATCHES.length === 1, "a batch was submitted");
+    let done = BATCHES[0] as BatchOut;
+    for (let round = 0; round < 5 && done.status !== "completed"; round += 1) {
+      const { data, response } = await getBatch({ path: { batch_id: done.id }, query: { wait: 60 } });
+      check(response.status === 200 && data !== undefined, `getBatch ${done.id}`);
+      done = data;
+    }
+    check(done.status === "completed" && done.counts.succeeded === 3, `batch ${JSON.stringify(done)}`);
+    const url = new URL(done.result_url ?? "");
+    const query = { expires: url.searchParams.get("expires"), signature: url.searchParams.get("signature") };
+    // The client would parse application/jsonl as one JSON document (its type names json).
+    const name = url.pathname.split("/").pop() ?? "";
+    const { data, response } = await getFile({ path: { name }, query, parseAs: "blob" });
+    check(response.status === 200 && data instanceof Blob, `result file: ${response.status}`);
+    check(response.headers.get("content-type") === "application/jsonl", "result file type");
+    const rows = (await data.text())
+      .split("\n")
+      .filter((row) => row)
+      .map((row) => JSON.parse(row) as { custom_id: string; status: string; images: { url: string }[] });
+    const ids = rows.map((row) => row.custom_id).sort();
+    check(JSON.stringify(ids) === JSON.stringify(["kite-0", "kite-1", "kite-2"]), `rows ${ids}`);
+    check(rows.every((row) => row.status === "succeeded" && row.images[0]?.url), "rows succeeded with URLs");
+    const missing = await getBatch({ path: { batch_id: "batch_0" } });
+    check(missing.response.status === 404 && missing.error !== undefined, "404 problem");
+  },
+
+  async cancelBatch() {
+    const submitted = await submitBatch({ body: kiteLines(2) });
+    check(submitted.data !== undefined, "submitted");
+    const { data, response } = await cancelBatch({ path: { batch_id: submitted.data.id } });
+    check(response.status === 200 && data !== undefined, "cancelBatch");
+    // `cancelling` when a worker was recording the last line as the cancel came: it ends it.
+    check(["cancelled", "cancelling", "completed"].includes(data.status), `after cancel: ${data.status}`);
+    const counts = data.counts;
+    check(counts.succeeded + counts.cancelled + counts.failed === 2, `counts ${JSON.stringify(counts)}`);
+    const missing = await cancelBatch({ path: { batch_id: "batch_0" } });
+    check(missing.response.status === 404 && missing.error !== undefined, "404 problem");
   },
 };
 
@@ -640,7 +717,7 @@ async function main(): Promise<number> {
       submits[submit.operationId] = submitCheck(path.slice("/v1/jobs/".length), submit.operationId);
     }
   }
-  const checks = { ...CHECKS, ...submits, ...JOB_CHECKS };
+  const checks = { ...CHECKS, ...submits, ...JOB_CHECKS, ...BATCH_CHECKS };
   const failures: string[] = [];
   const checked = Object.keys(checks).sort();
   if (JSON.stringify(checked) !== JSON.stringify([...operations].sort())) {

@@ -8,14 +8,14 @@ import json
 import re
 from pathlib import Path
 
+from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.browser.conftest import Served, console_errors
-from tests.conftest import DATA
+from tests.support.browser import Served, console_errors
+from tests.support.files import DATA
 
 # ReDoc's "powered by" logo is an image on its CDN; the CSP blocks it and ReDoc hides it.
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"

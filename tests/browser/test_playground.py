@@ -17,17 +17,17 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.browser.conftest import Served, console_errors
-from tests.conftest import DATA
-from tests.gateway.conftest import pixels
+from tests.support.browser import Served, browser_log, console_errors
+from tests.support.files import DATA
+from tests.support.gateway import pixels
 
 TITAN_ID = "amazon.titan-image-generator-v1"
 
@@ -198,7 +198,7 @@ def test_inpaint_a_painted_mask_changes_only_its_pixels(
         "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)}
     )
     links = page.find_elements(By.CSS_SELECTOR, "#results .actions a, #snippet-files a")
-    names = [link.get_attribute("download") for link in links]
+    names = [str(link.get_attribute("download")) for link in links]
     assert names == ["inpaint-7.png", "coffee.png", "mask.png", "mask-alpha.png"]
     for link in links:
         link.click()
@@ -272,7 +272,7 @@ def test_with_api_keys_the_key_is_asked_for_and_kept_in_the_tab_only(
     key = "playground-test-key-1"
     keys = [{"name": "web", "hash": "sha256:" + hashlib.sha256(key.encode()).hexdigest()}]
     server = Served(GATEWAY_API_KEYS=json.dumps(keys))
-    browser.get_log("browser")
+    browser_log(browser)
     try:
         browser.get(f"{server.url}/playground")
         box = wait(browser).until(ec.visibility_of_element_located((By.ID, "api-key")))

@@ -12,7 +12,7 @@ import pytest
 from botocore.config import Config
 
 from emulator.testing import EmulatorServer
-from tests.emulator.support import NOVA, SDXL, TITAN_V1, invoke, titan_t2i
+from tests.support.emulator_calls import NOVA, SDXL, TITAN_V1, invoke, titan_t2i
 
 # The error table of reference §1: code and HTTP status.
 ERROR_TABLE = [

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,8 +25,8 @@ from emulator.imaging.edit import (
 from emulator.imaging.presets import apply_style_preset
 from emulator.imaging.synth import palette_image, text_to_image
 from emulator.models.vocab import STYLE_PRESETS
+from tests.support.files import DATA
 
-DATA = Path(__file__).parents[1] / "data"
 PHOTOS = ("coffee.png", "chelsea.png", "astronaut.png", "rocket.jpg")
 
 

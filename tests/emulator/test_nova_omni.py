@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from emulator.testing import EmulatorServer
-from tests.emulator.support import mean_abs_diff
+from tests.support.emulator_calls import mean_abs_diff
 
 MODEL = "us.amazon.nova-2-omni-v1:0"
 COFFEE = "tests/data/coffee.png"

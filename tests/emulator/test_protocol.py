@@ -13,7 +13,7 @@ import pytest
 
 from emulator.settings import EmulatorSettings
 from emulator.testing import EmulatorServer
-from tests.emulator.support import NOVA, TITAN_V1, decode, invoke, titan_t2i
+from tests.support.emulator_calls import NOVA, TITAN_V1, decode, invoke, titan_t2i
 
 END_OF_LIFE = (
     "This model version has reached the end of its life. "

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.emulator.support import (
+from tests.support.emulator_calls import (
     SDXL,
     decode,
     file_b64,

@@ -16,7 +16,7 @@ import boto3
 from PIL import Image, ImageDraw
 
 from emulator.testing import EmulatorServer
-from tests.conftest import DATA
+from tests.support.files import DATA
 
 IMAGE_PATH = DATA / "astronaut.png"  # 512x512, the size the Titan examples ask for
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,8 +15,8 @@ from emulator.imaging.edit import region_from_prompt
 from emulator.models.base import Invocation
 from emulator.models.services import SPECS
 from emulator.models.vocab import FILTER_PROMPT, STABILITY_SEED_MAX
+from tests.support.files import DATA
 
-DATA = Path(__file__).parents[1] / "data"
 SPEC_BY_ID = {spec.model_id: spec for spec in SPECS}
 
 
@@ -89,7 +88,8 @@ def test_inpaint_takes_the_mask_from_alpha_without_a_mask() -> None:
 def test_inpaint_paints_the_colour_the_prompt_names() -> None:
     def inside(prompt: str) -> np.ndarray:
         body = {"image": b64("coffee.png"), "mask": WHITE_MASK, "prompt": prompt, "grow_mask": 0}
-        return pixels(call("stable-image-inpaint-v1:0", body))[ELLIPSE].astype(float).mean(axis=0)
+        painted = pixels(call("stable-image-inpaint-v1:0", body))[ELLIPSE].astype(float)
+        return np.asarray(painted.mean(axis=0))
 
     red, blue = inside("a red flower"), inside("a blue flower")
     assert red[0] - red[2] > blue[0] - blue[2] + 20

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,8 +13,8 @@ from PIL import Image
 
 from emulator.models.base import Invocation
 from emulator.models.services import SPECS
+from tests.support.files import DATA
 
-DATA = Path(__file__).parents[1] / "data"
 SPEC_BY_ID = {spec.model_id: spec for spec in SPECS}
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -15,8 +14,7 @@ from botocore.config import Config
 from PIL import Image
 
 from emulator.testing import EmulatorServer
-
-DATA = Path(__file__).parents[1] / "data"
+from tests.support.files import DATA
 
 
 def b64(name: str) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import io
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +13,8 @@ from PIL import Image
 
 from emulator.models.base import BedrockError, Invocation
 from emulator.models.services import SPECS
+from tests.support.files import DATA
 
-DATA = Path(__file__).parents[1] / "data"
 SPEC_BY_ID = {spec.model_id: spec for spec in SPECS}
 DROP = object()  # a change that removes the key
 
@@ -60,7 +59,7 @@ MASK = b64("coffee-mask-white-edit.png")
 def base(tool: str) -> dict[str, Any]:
     """A small valid body for each tool."""
     coffee, cat = b64("coffee.png"), b64("chelsea.png")
-    return {
+    bodies: dict[str, dict[str, Any]] = {
         "inpaint": {"image": coffee, "prompt": "tea", "mask": MASK},
         "outpaint": {"image": coffee, "left": 8},
         "search-replace": {"image": coffee, "prompt": "tea", "search_prompt": "cup"},
@@ -74,7 +73,8 @@ def base(tool: str) -> dict[str, Any]:
         "fast-upscale": {"image": cat},
         "conservative-upscale": {"image": cat, "prompt": "a cat"},
         "creative-upscale": {"image": cat, "prompt": "a cat"},
-    }[tool]
+    }
+    return bodies[tool]
 
 
 SEEDED = set(TOOLS) - {"remove-background", "fast-upscale"}

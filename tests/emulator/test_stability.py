@@ -6,7 +6,6 @@ import base64
 import io
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -20,8 +19,8 @@ from emulator.models.base import BedrockError, Invocation
 from emulator.models.stability import SPECS
 from emulator.models.vocab import ASPECT_RATIO_SIZES, FILTER_PROMPT, STABILITY_SEED_MAX
 from emulator.testing import EmulatorServer
+from tests.support.files import DATA
 
-DATA = Path(__file__).parents[1] / "data"
 MODELS = {spec.model_id: spec for spec in SPECS}
 SD35 = "stability.sd3-5-large-v1:0"
 SD3 = "stability.sd3-large-v1:0"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from emulator.imaging.edit import edges
-from tests.emulator.support import (
+from tests.support.emulator_calls import (
     NOVA,
     TITAN_V1,
     TITAN_V2,

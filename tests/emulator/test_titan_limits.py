@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.emulator.support import (
+from tests.support.emulator_calls import (
     NOVA,
     TITAN_V1,
     TITAN_V2,

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.emulator.support import (
+from tests.support.emulator_calls import (
     NOVA,
     TITAN_V2,
     decode,

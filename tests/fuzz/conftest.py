@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from emulator.testing import EmulatorServer
-from tests.gateway.conftest import open_gateway, settings_for
-from tests.gateway.live import GatewayServer
+from tests.support.gateway import open_gateway, settings_for
+from tests.support.live import GatewayServer
 
 
 @pytest.fixture(scope="module")

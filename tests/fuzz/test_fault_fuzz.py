@@ -10,16 +10,17 @@ models and images) so that it gets past validation: invalid requests never reach
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import strategies as st
 from schemathesis import Case, GenerationMode
 
 from emulator.testing import EmulatorServer
-from tests.fuzz.realistic import realistic
-from tests.fuzz.spec import CONFORMANCE, REQUEST_TIMEOUT_S, load_schema
-from tests.gateway.conftest import settings_for
-from tests.gateway.live import GatewayServer
+from tests.support.fuzz_realistic import realistic
+from tests.support.fuzz_spec import CONFORMANCE, REQUEST_TIMEOUT_S, load_schema
+from tests.support.gateway import settings_for
+from tests.support.live import GatewayServer
 
 FAULT_RATE = 0.06
 FAULTS = (
@@ -59,7 +60,7 @@ def failing_gateway(emulator_server: EmulatorServer) -> Iterator[GatewayServer]:
 @SCHEMA.given(data=st.data())
 @SCHEMA.parametrize()
 def test_error_answers_are_what_the_spec_documents(
-    case: Case, data: st.DataObject, failing_gateway: GatewayServer
+    case: Case[Any], data: st.DataObject, failing_gateway: GatewayServer
 ) -> None:
     case.call_and_validate(
         base_url=failing_gateway.url,

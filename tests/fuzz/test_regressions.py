@@ -7,7 +7,7 @@ import base64
 import httpx
 import pytest
 
-from tests.gateway.hostile import corrupt_pixels
+from tests.support.hostile import corrupt_pixels
 
 
 @pytest.mark.parametrize(

@@ -10,12 +10,14 @@ also get past validation and come back with images, as JSON or bytes.
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import strategies as st
 from schemathesis import Case
 
-from tests.fuzz.realistic import realistic
-from tests.fuzz.spec import REQUEST_TIMEOUT_S, checks_for, load_schema
-from tests.gateway.live import GatewayServer
+from tests.support.fuzz_realistic import realistic
+from tests.support.fuzz_spec import REQUEST_TIMEOUT_S, checks_for, load_schema
+from tests.support.live import GatewayServer
 
 SCHEMA = load_schema()
 REALISTIC = load_schema()
@@ -24,7 +26,7 @@ REALISTIC.config.phases.update(phases=["fuzzing"])
 
 
 @SCHEMA.parametrize()
-def test_answers_are_what_the_spec_documents(case: Case, live_gateway: GatewayServer) -> None:
+def test_answers_are_what_the_spec_documents(case: Case[Any], live_gateway: GatewayServer) -> None:
     case.call_and_validate(
         base_url=live_gateway.url, checks=checks_for(case), timeout=REQUEST_TIMEOUT_S
     )
@@ -33,7 +35,7 @@ def test_answers_are_what_the_spec_documents(case: Case, live_gateway: GatewaySe
 @REALISTIC.given(data=st.data())
 @REALISTIC.parametrize()
 def test_realistic_answers_are_what_the_spec_documents(
-    case: Case, data: st.DataObject, live_gateway: GatewayServer
+    case: Case[Any], data: st.DataObject, live_gateway: GatewayServer
 ) -> None:
     headers = realistic(case, data)
     case.call_and_validate(

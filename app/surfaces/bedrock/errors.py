@@ -10,7 +10,8 @@ takes the code from it) and the body `{"message": "..."}`. What maps to what:
   not retry it, as the gateway's own client already did); a connection that cannot be made or
   breaks is 503 ServiceUnavailableException (retryable, as it is for Bedrock); no credentials is
   403 AccessDeniedException.
-- A ProblemError: the gateway's own refusals by type (overloaded 429 ThrottlingException;
+- A ProblemError, by its type in the problem-type table (app/problems/types.py): the gateway's
+  own refusals by type (overloaded 429 ThrottlingException;
   gateway-busy, queue-timeout, circuit-open 503 ServiceUnavailableException; deadline-exceeded 408
   ModelTimeoutException; budget-exceeded 400 ServiceQuotaExceededException); one carrying
   `extra["upstream_error"]` maps back to that Bedrock code;
@@ -42,10 +43,10 @@ from ...bedrock.errors import (
     scrub,
     transport_failure,
 )
-from ...problems import MAX_LISTED_ERRORS, ProblemError
+from ...http.media import JSON
+from ...problems import MAX_LISTED_ERRORS, ProblemError, problem_type
 
 INVALID_MODEL = "The provided model identifier is invalid."
-JSON = "application/json"
 # A problem's headers an error answer keeps: when to retry, and a key's quota state.
 # Connection: close comes with refusals made before the body or head was read whole.
 KEPT_HEADERS = frozenset({"retry-after", "ratelimit", "ratelimit-policy", "connection"})
@@ -86,33 +87,6 @@ _BY_STATUS: dict[int, str] = {
 }
 _MODEL_ERROR_FIELDS = ("originalStatusCode", "resourceName")
 
-# The gateway's own refusals (issue 6): the code a Bedrock client retries or gives up on as it
-# should, whatever Bedrock error led to them.
-_GATEWAY_SLUGS: dict[str, str] = {
-    "overloaded": "ThrottlingException",
-    "gateway-busy": "ServiceUnavailableException",
-    "queue-timeout": "ServiceUnavailableException",
-    "circuit-open": "ServiceUnavailableException",
-    "deadline-exceeded": "ModelTimeoutException",
-    "unauthorized": "UnrecognizedClientException",
-    "body-timeout": "RequestTimeout",
-    "header-timeout": "RequestTimeout",
-    "headers-too-large": "RequestHeaderSectionTooLarge",
-    "client-closed-request": "ClientClosedRequest",
-    # A key's budget in dollars is spent: Bedrock's code for a spent account quota, which no
-    # Bedrock client retries (402 has no Bedrock code).
-    "budget-exceeded": "ServiceQuotaExceededException",
-}
-# Problems without a Bedrock code.
-_BY_SLUG: dict[str, str] = {
-    "upstream-unavailable": "ServiceUnavailableException",
-    "upstream-connection": "ServiceUnavailableException",
-    "upstream-timeout": "ModelTimeoutException",
-    "upstream-access-denied": "AccessDeniedException",
-    "content-filtered": "ValidationException",
-    "no-images": "ModelErrorException",
-    "model-retired": "ResourceNotFoundException",
-}
 # A call that got no answer: the code a client expects for it (keys of bedrock.errors' table).
 _TRANSPORT: dict[str, tuple[str, str]] = {
     CONNECT_FAILED: ("ServiceUnavailableException", "The gateway could not reach Bedrock."),
@@ -207,11 +181,12 @@ def from_problem(problem: ProblemError) -> BedrockError:
     may not.
     """
     upstream = problem.extra.get("upstream_error")
-    code = _GATEWAY_SLUGS.get(problem.slug)
+    kind = problem_type(problem.slug)
+    code = kind.bedrock_code if kind is not None and not kind.from_bedrock else None
     if code is None and isinstance(upstream, str) and upstream:
         code = upstream
     if code is None:
-        code = _BY_SLUG.get(problem.slug) or _BY_STATUS.get(
+        code = (kind.bedrock_code if kind else None) or _BY_STATUS.get(
             problem.status, "InternalServerException"
         )
     status = 410 if problem.status == 410 else STATUS.get(code, 500)

@@ -11,28 +11,45 @@ auth middleware; here, whether it may use the model and the task the body asks f
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
+from dataclasses import dataclass
+from typing import Annotated
 
 import orjson
 from botocore.exceptions import ClientError
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from ...auth.keys import current_key
+from ...bedrock.client import BedrockClient
 from ...bedrock.errors import is_end_of_life, retired_problem
 from ...families.base import Lifecycle, ModelEntry
 from ...families.reading import Reading
+from ...families.registry import ModelRegistry
+from ...http.handlers import unexpected
+from ...http.json_bounds import JsonBounds
+from ...http.json_bounds import check as check_bounds
+from ...http.media import JSON
+from ...http.result_headers import answer_headers
+from ...http.services import (
+    CatalogueDep,
+    InvokerDep,
+    QuotasDep,
+    RunnerDep,
+    SettingsDep,
+    SpendDep,
+    ValidatorDep,
+)
+from ...http.upload import read_upload
 from ...problems import ProblemError, request_id_of
+from ...quotas import Quotas
+from ...settings import Settings
 from ...spend.answers import answered_images
+from ...spend.budgets import Spend
 from ...tasks.runner import TaskRunner
+from ...tasks.validation import RequestValidator
 from ...wording import byte_size
-from ..json_bounds import JsonBounds
-from ..json_bounds import check as check_bounds
-from ..native.answers import answer_headers
-from ..upload import read_upload
 from .errors import (
-    JSON,
     BedrockError,
     from_problem,
     from_upstream,
@@ -42,7 +59,6 @@ from .errors import (
 from .readers import read
 from .writers import write
 
-log = logging.getLogger("app.surfaces.bedrock")
 router = APIRouter(tags=["bedrock"])
 
 MAX_BODY_BYTES = 25_000_000  # InvokeModel's own cap
@@ -52,53 +68,82 @@ CONVERSE = "Converse"
 UNKNOWN_TASK = "unknown"
 
 
+@dataclass(frozen=True)
+class PassThrough:
+    """What the Bedrock surface uses: the catalogue and validator to read a body, quotas and
+    spend to admit and charge it, the invoker to pass it through, and the task runner for a
+    retired model's requests (a successor serves them)."""
+
+    settings: Settings
+    catalogue: ModelRegistry
+    validator: RequestValidator
+    runner: TaskRunner
+    invoker: BedrockClient
+    quotas: Quotas
+    spend: Spend
+
+
+def _services(
+    settings: SettingsDep,
+    catalogue: CatalogueDep,
+    validator: ValidatorDep,
+    runner: RunnerDep,
+    invoker: InvokerDep,
+    quotas: QuotasDep,
+    spend: SpendDep,
+) -> PassThrough:
+    return PassThrough(settings, catalogue, validator, runner, invoker, quotas, spend)
+
+
+_Services = Annotated[PassThrough, Depends(_services)]
+
+
 @router.post("/model/{model_id:path}/invoke", include_in_schema=False)
-async def invoke_model(request: Request, model_id: str) -> Response:
+async def invoke_model(request: Request, model_id: str, services: _Services) -> Response:
     """InvokeModel: any Content-Type (botocore may send none); Accept is JSON by default."""
-    return await _answer(request, model_id, INVOKE)
+    return await _answer(request, services, model_id, INVOKE)
 
 
 @router.post("/model/{model_id:path}/converse", include_in_schema=False)
-async def converse(request: Request, model_id: str) -> Response:
+async def converse(request: Request, model_id: str, services: _Services) -> Response:
     """Converse: validated as InvokeModel bodies are (the model's family reads it), then passed
     through, its answer and errors as Bedrock's."""
-    return await _answer(request, model_id, CONVERSE)
+    return await _answer(request, services, model_id, CONVERSE)
 
 
-async def _answer(request: Request, model_id: str, operation: str) -> Response:
+async def _answer(
+    request: Request, services: PassThrough, model_id: str, operation: str
+) -> Response:
     request_id = request_id_of(request.scope)
     try:
-        body, media, headers = await _invoke(request, model_id, operation)
+        body, media, headers = await _invoke(request, services, model_id, operation)
     except BedrockError as error:
         return error.response(request_id)
     except Exception:
-        # A bug: logged with its trace for the operator, answered as Bedrock answers its own.
-        log.exception("unhandled error on %s %s", operation, model_id)
-        return BedrockError("InternalServerException", "The gateway failed unexpectedly.").response(
-            request_id
-        )
+        failed = BedrockError("InternalServerException", "The gateway failed unexpectedly.")
+        return unexpected(request, lambda: failed.response(request_id))
     if request_id:
         headers["x-amzn-RequestId"] = request_id
     return Response(body, media_type=media, headers=headers)
 
 
 async def _invoke(
-    request: Request, model_id: str, operation: str
+    request: Request, services: PassThrough, model_id: str, operation: str
 ) -> tuple[bytes, str, dict[str, str]]:
-    runner: TaskRunner = request.state.runner
-    deadline = time.monotonic() + runner.validator.settings.request_deadline_s
+    runner = services.runner
+    deadline = time.monotonic() + services.settings.request_deadline_s
     raw = await _read_body(request)
-    entry = runner.validator.registry.resolve(model_id)
+    entry = services.catalogue.resolve(model_id)
     if entry is None:
         raise invalid_model()
-    served_by = runner.validator.registry.adapter(entry).operation
+    served_by = services.catalogue.adapter(entry).operation
     if served_by != operation:
         raise BedrockError(
             "ValidationException",
             f"{entry.id} is called with {served_by}, not {operation}: "
             f"POST /model/{{modelId}}/{'converse' if served_by == CONVERSE else 'invoke'}.",
         )
-    reading = await asyncio.to_thread(_checked, runner, entry, raw)
+    reading = await asyncio.to_thread(_checked, services, entry, raw)
     key = current_key(request.scope)
     try:
         key.permit(entry, reading.task)
@@ -109,16 +154,16 @@ async def _invoke(
             result = await runner.run(reading.task, reading.fields, key=key)
         except ProblemError as problem:
             raise from_problem(problem) from None
-        family = runner.validator.registry.family(entry)
+        family = services.catalogue.family(entry)
         return write(family, result), JSON, answer_headers(result)
     accept = request.headers.get("accept") or JSON
     images = _images(reading)
-    quote = runner.spend.quote(entry.id, reading.task, reading.fields)
+    quote = services.spend.quote(entry.id, reading.task, reading.fields)
     task = reading.task.value if reading.task is not None else UNKNOWN_TASK
     try:
-        charge = await runner.spend.hold(key, entry.id, task, quote, images)
-        async with charge, await runner.quotas.admit(key, images) as lease:
-            answer, media = await _pass_through(runner, entry, raw, accept, deadline, operation)
+        charge = await services.spend.hold(key, entry.id, task, quote, images)
+        async with charge, await services.quotas.admit(key, images) as lease:
+            answer, media = await _pass_through(services, entry, raw, accept, deadline, operation)
             made = await asyncio.to_thread(answered_images, answer, media)
             await charge.settle(quote.cost(made))
     except ProblemError as problem:
@@ -133,7 +178,7 @@ def _images(reading: Reading) -> int:
 
 
 async def _pass_through(
-    runner: TaskRunner,
+    services: PassThrough,
     entry: ModelEntry,
     raw: bytes,
     accept: str,
@@ -144,9 +189,9 @@ async def _pass_through(
     wire carries it, through botocore)."""
     try:
         if operation == CONVERSE:
-            answer = await runner.bedrock.converse(entry, raw, deadline=deadline)
+            answer = await services.invoker.converse(entry, raw, deadline=deadline)
             return orjson.dumps(answer), JSON
-        return await runner.bedrock.invoke_raw(entry, raw, accept, deadline=deadline)
+        return await services.invoker.invoke_raw(entry, raw, accept, deadline=deadline)
     except ProblemError as problem:  # the client's own refusals: overloaded, circuit open, ...
         raise from_problem(problem) from None
     except Exception as exc:
@@ -155,7 +200,7 @@ async def _pass_through(
         ):
             # Retired means retired: say what to move to and how the gateway can serve it meanwhile.
             message = str(exc.response.get("Error", {}).get("Message", ""))
-            gone = retired_problem(entry.id, runner.successor_names(entry), message)
+            gone = retired_problem(entry.id, services.runner.successor_names(entry), message)
             raise from_problem(gone) from exc
         raise from_upstream(exc) from exc
 
@@ -174,10 +219,10 @@ async def _read_body(request: Request) -> bytes:
     return raw
 
 
-def _checked(runner: TaskRunner, entry: ModelEntry, raw: bytes) -> Reading:
+def _checked(services: PassThrough, entry: ModelEntry, raw: bytes) -> Reading:
     """The body read and validated for `entry`; every violation raised at once (CPU work)."""
     try:
-        check_bounds(raw, JsonBounds.of(runner.validator.settings))
+        check_bounds(raw, JsonBounds.of(services.settings))
     except ProblemError as problem:
         detail = f"Malformed input request: {problem.detail}"
         raise BedrockError("ValidationException", detail) from None
@@ -185,10 +230,10 @@ def _checked(runner: TaskRunner, entry: ModelEntry, raw: bytes) -> Reading:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise BedrockError("ValidationException", f"Malformed input request: {exc}") from None
-    reading = read(runner.validator.registry, entry, body)
+    reading = read(services.catalogue, entry, body)
     if reading.task is not None:
         try:
-            runner.validator.validate(reading.task, reading.fields)
+            services.validator.validate(reading.task, reading.fields)
         except ProblemError as problem:
             for error in problem.errors:
                 reading.fail(reading.path_of(error.field), error.message)

@@ -16,20 +16,35 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from ...auth.keys import current_key
+from ...http.body import read_fields
+from ...http.services import BoundsDep, MaybeJobsDep, RunnerDep
+from ...http.spec import (
+    IMAGE_RESPONSES,
+    KEY_MISSING,
+    MULTIPART_TASKS,
+    problem_answer,
+    request_body,
+)
 from ...imaging.outputs import OUTPUT_MIME
 from ...jobs.records import Status
 from ...jobs.service import Jobs
 from ...problems import Problem, ProblemError
+from ...problems.types import (
+    BAD_SIGNATURE,
+    FILE_NOT_FOUND,
+    JOB_NOT_FOUND,
+    JOBS_UNAVAILABLE,
+    UNKNOWN_TASK,
+    VALIDATION_ERROR,
+)
 from ...schemas.images import FinishReason
 from ...schemas.requests import REQUEST_MODELS, Task
 from ...store.local import valid_name
 from ...wording import did_you_mean
-from ..native.body import read_fields
-from ..native.images import RunnerDep
-from ..native.spec import IMAGE_RESPONSES, MULTIPART_TASKS, problem_answer, request_body
 
 router = APIRouter(tags=["jobs"])
-_MIME = {f".{fmt}": mime for fmt, mime in OUTPUT_MIME.items()}
+# A job's images, and a batch's result file.
+_MIME = {**{f".{fmt}": mime for fmt, mime in OUTPUT_MIME.items()}, ".jsonl": "application/jsonl"}
 
 
 class JobImage(BaseModel):
@@ -63,14 +78,10 @@ class JobOut(BaseModel):
     status_url: str
 
 
-def get_jobs(request: Request) -> Jobs:
+def get_jobs(jobs: MaybeJobsDep) -> Jobs:
     """The jobs service, or 503 when the gateway has no queue configured."""
-    jobs: Jobs | None = getattr(request.state, "jobs", None)
     if jobs is None:
-        raise ProblemError(
-            status=503,
-            slug="jobs-unavailable",
-            title="Jobs are not configured",
+        raise JOBS_UNAVAILABLE.error(
             detail="this gateway has no job queue: set GATEWAY_JOBS_REDIS_URL (docs/jobs.md)",
         )
     return jobs
@@ -79,29 +90,25 @@ def get_jobs(request: Request) -> Jobs:
 JobsDep = Annotated[Jobs, Depends(get_jobs)]
 JobId = Annotated[str, Path(max_length=64, description="The job's id.")]
 _UNAVAILABLE = problem_answer(
-    503,
+    JOBS_UNAVAILABLE,
     "The gateway has no job queue (`jobs-unavailable`).",
-    slug="jobs-unavailable",
-    title="Jobs are not configured",
     detail="this gateway has no job queue: set GATEWAY_JOBS_REDIS_URL (docs/jobs.md)",
     instance="/v1/jobs/job_5d1f0c3b9a7e4f2d8c6b1a0e9f8d7c6b",
 )
 _BAD_QUERY = problem_answer(
-    422,
+    VALIDATION_ERROR,
     "A path or query parameter is not valid (`errors` names it).",
-    slug="job-bad-parameter",
-    title="The request is not valid",
+    name="job-bad-parameter",
     detail="1 field is not valid",
     instance="/v1/jobs/job_5d1f0c3b9a7e4f2d8c6b1a0e9f8d7c6b",
     errors=[{"field": "wait", "message": "Input should be less than or equal to 60"}],
 )
 _JOB_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: KEY_MISSING,
     404: problem_answer(
-        404,
+        JOB_NOT_FOUND,
         "No job of this API key has that id (`job-not-found`): never made, made with another "
         "key, or past retention.",
-        slug="job-not-found",
-        title="No such job",
         detail="no job 'job_5d1f0c3b9a7e4f2d8c6b1a0e9f8d7c6b' was made with this API key (or "
         "it is past retention)",
         instance="/v1/jobs/job_5d1f0c3b9a7e4f2d8c6b1a0e9f8d7c6b",
@@ -116,18 +123,14 @@ _FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {m: {"schema": {"type": "string", "format": "binary"}} for m in _MIME.values()},
     },
     403: problem_answer(
-        403,
+        BAD_SIGNATURE,
         "The URL's signature is missing, altered or expired (`bad-signature`).",
-        slug="bad-signature",
-        title="The file URL is not valid",
         detail="the URL has expired: fetch the job's status again for a fresh one",
         instance=_FILE,
     ),
     404: problem_answer(
-        404,
+        FILE_NOT_FOUND,
         "No such file: it is past retention (`file-not-found`).",
-        slug="file-not-found",
-        title="No such file",
         detail="no file 'job_5d1f0c3b9a7e4f2d8c6b1a0e9f8d7c6b-0.png': it is past retention",
         instance=_FILE,
     ),
@@ -182,10 +185,7 @@ def _answer(job: JobOut, status: int = 200, headers: dict[str, str] | None = Non
 
 
 def _not_found(job_id: str) -> ProblemError:
-    return ProblemError(
-        status=404,
-        slug="job-not-found",
-        title="No such job",
+    return JOB_NOT_FOUND.error(
         detail=f"no job {job_id[:64]!r} was made with this API key (or it is past retention)",
     )
 
@@ -205,9 +205,10 @@ def _submit(task: Task) -> Callable[..., Awaitable[Response]]:
         request: Request,
         runner: RunnerDep,
         jobs: JobsDep,
+        bounds: BoundsDep,
         webhook_url: Annotated[str | None, Query(max_length=2048, description=_WEBHOOK)] = None,
     ) -> Response:
-        raw = await read_fields(request, multipart=multipart)
+        raw = await read_fields(request, bounds, multipart=multipart)
         key = current_key(request.scope)
         base = str(request.base_url)
         record = await jobs.submit(runner, task, raw, key, base_url=base, webhook_url=webhook_url)
@@ -242,10 +243,7 @@ async def unknown_task(task: Annotated[str, Path(max_length=200)]) -> Response:
     """A job for a task the gateway does not have: 404 naming the ones it has."""
     names = [t.value for t in Task]
     hint = did_you_mean(task, names)
-    raise ProblemError(
-        status=404,
-        slug="unknown-task",
-        title="No such task",
+    raise UNKNOWN_TASK.error(
         detail=f"there is no task {task[:64]!r}; {hint + ' ' if hint else ''}"
         f"tasks: {', '.join(names)}",
     )
@@ -302,15 +300,10 @@ async def get_file(
     the permission, as with a presigned S3 URL)."""
     why = jobs.urls.verify(name, expires, signature)
     if why is not None:
-        raise ProblemError(
-            status=403, slug="bad-signature", title="The file URL is not valid", detail=why
-        )
+        raise BAD_SIGNATURE.error(detail=why)
     data = await jobs.store.get(name) if valid_name(name) else None
     if data is None:
-        raise ProblemError(
-            status=404,
-            slug="file-not-found",
-            title="No such file",
+        raise FILE_NOT_FOUND.error(
             detail=f"no file {name[:64]!r}: it is past retention",
         )
     mime = next((m for ext, m in _MIME.items() if name.endswith(ext)), "application/octet-stream")

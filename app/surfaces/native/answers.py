@@ -10,13 +10,14 @@ import pybase64
 from starlette.responses import Response
 
 from ...bedrock import blobs
+from ...http.media import JSON
+from ...http.result_headers import answer_headers
+from ...http.spliced import SplicedResponse
 from ...imaging.outputs import OUTPUT_MIME, transcode
 from ...problems import ProblemError
-from ...schemas.images import FinishReason
+from ...problems.types import CONTENT_FILTERED, NO_IMAGES, NOT_ACCEPTABLE
 from ...tasks.runner import TaskResult
-from ..spliced import SplicedResponse
 
-JSON = "application/json"
 IMAGE_TYPES = {mime: fmt for fmt, mime in OUTPUT_MIME.items()}
 _OFFERS = (JSON, "image/png", "image/jpeg", "image/webp")
 
@@ -35,10 +36,7 @@ def negotiate(accept: str | None) -> str:
                 best, best_q = offer, q - rank * 1e-6  # earlier entries win ties
                 break
     if best is None:
-        raise ProblemError(
-            status=406,
-            slug="not-acceptable",
-            title="Not acceptable",
+        raise NOT_ACCEPTABLE.error(
             detail=(
                 f"this endpoint answers {', '.join(_OFFERS)}; the Accept header allows none of them"
             ),
@@ -55,10 +53,7 @@ def check_binary_count(media: str, raw: dict[str, Any]) -> None:
     except (TypeError, ValueError):
         return  # validation names the bad n
     if n > 1:
-        raise ProblemError(
-            status=406,
-            slug="not-acceptable",
-            title="Not acceptable",
+        raise NOT_ACCEPTABLE.error(
             detail=(
                 f"an {media} answer holds one image and n is {n}: ask for application/json, or n=1"
             ),
@@ -82,30 +77,6 @@ async def render(result: TaskResult, media: str, request_id: str | None) -> Resp
     if image.seed is not None:  # deterministic tools (background removal, fast upscale) have none
         headers["Seed"] = str(image.seed)
     return Response(data, media_type=media, headers=headers)
-
-
-def answer_headers(result: TaskResult) -> dict[str, str]:
-    """The headers every answer of `result` carries, whatever its shape: the model that served
-    it, warnings, (a successor serving a retired model) RFC 9745's `Deprecation`, and the key's
-    RateLimit and RateLimit-Policy."""
-    headers = {"Served-Model": result.model_id}
-    if result.notes.warnings:
-        headers["Warning"] = ", ".join(warning_value(w) for w in result.notes.warnings)
-    if result.deprecated_at is not None:
-        headers["Deprecation"] = f"@{result.deprecated_at}"
-    headers.update(result.quota_headers)
-    usage = [image.usage for image in result.images if image.usage is not None]
-    if usage:
-        # Models priced per token: what the answer cost, summed over its calls.
-        spent, made = sum(u[0] for u in usage), sum(u[1] for u in usage)
-        headers["Token-Usage"] = f"input={spent}, output={made}, total={spent + made}"
-    return headers
-
-
-def warning_value(text: str) -> str:
-    """One `Warning` header value (RFC 7234 form, code 299: a persistent warning)."""
-    quoted = text.replace("\\", "\\\\").replace('"', '\\"')
-    return f'299 - "{quoted}"'
 
 
 def _json_body(result: TaskResult, request_id: str | None) -> dict[str, Any]:
@@ -145,18 +116,12 @@ def _nothing_produced(result: TaskResult) -> ProblemError:
         {"seed": i.seed, "finish_reason": i.finish_reason.value, "error": i.error}
         for i in result.images
     ]
-    if all(i.finish_reason is FinishReason.CONTENT_FILTERED for i in result.images):
-        return ProblemError(
-            status=422,
-            slug="content-filtered",
-            title="Every image was blocked by content filters",
+    if result.filtered:
+        return CONTENT_FILTERED.error(
             detail=f"{result.model_id} filtered all {len(result.images)} images",
             extra={"images": reasons},
         )
-    return ProblemError(
-        status=502,
-        slug="no-images",
-        title="No image was produced",
+    return NO_IMAGES.error(
         detail=f"{result.model_id} returned no image",
         extra={"images": reasons},
     )

@@ -4,30 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
 from ...auth.keys import current_key
+from ...http.body import read_fields
+from ...http.json_bounds import JsonBounds
+from ...http.services import BoundsDep, RunnerDep
+from ...http.spec import IMAGE_RESPONSES, MULTIPART_TASKS, request_body
 from ...problems import request_id_of
 from ...schemas.requests import REQUEST_MODELS, Task
 from ...tasks.runner import TaskRunner
 from .answers import check_binary_count, negotiate, render
-from .body import read_fields
-from .spec import IMAGE_RESPONSES, MULTIPART_TASKS, request_body
 
 router = APIRouter(prefix="/v1/images", tags=["images"])
-
-
-def get_runner(request: Request) -> TaskRunner:
-    """The task runner the lifespan opened."""
-    runner: TaskRunner = request.state.runner
-    return runner
-
-
-RunnerDep = Annotated[TaskRunner, Depends(get_runner)]
 
 
 @dataclass(frozen=True)
@@ -151,12 +143,14 @@ ROUTES = (
 )
 
 
-def _endpoint(route: TaskRoute) -> Callable[[Request, TaskRunner], Awaitable[Response]]:
+def _endpoint(
+    route: TaskRoute,
+) -> Callable[[Request, TaskRunner, JsonBounds], Awaitable[Response]]:
     multipart = route.task in MULTIPART_TASKS
 
-    async def serve(request: Request, runner: RunnerDep) -> Response:
+    async def serve(request: Request, runner: RunnerDep, bounds: BoundsDep) -> Response:
         media = negotiate(request.headers.get("accept"))
-        raw = await read_fields(request, multipart=multipart)
+        raw = await read_fields(request, bounds, multipart=multipart)
         check_binary_count(media, raw)
         result = await runner.run(route.task, raw, key=current_key(request.scope))
         return await render(result, media, request_id_of(request.scope))

@@ -6,21 +6,27 @@ Indented JSON for a browser (`Accept: text/html`) or `?pretty`; compact otherwis
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from ...families.base import Lifecycle, ModelEntry
-from ...problems import ProblemError
+from ...families.registry import ModelRegistry
+from ...http.media import JSON, asks_for_html
+from ...http.services import CatalogueDep, RunnerDep, SettingsDep, SpendDep, ValidatorDep
+from ...http.spec import MODEL_RESPONSES
+from ...problems.types import MODEL_NOT_FOUND
 from ...schemas.requests import Task
-from ...tasks.runner import TaskRunner
+from ...settings import Settings
+from ...spend.prices import PriceTable
+from ...tasks.replacement import ReplacementMap
+from ...tasks.validation import RequestValidator
 from ...wording import did_you_mean
-from ..home import asks_for_html
-from .spec import MODEL_RESPONSES
 
 router = APIRouter(prefix="/v1", tags=["models"])
 
@@ -95,18 +101,18 @@ _PRETTY = Query(
     operation_id="listModels",
     summary="List models, their tasks and limits",
     response_model=ModelList,
-    responses={422: MODEL_RESPONSES[422]},
+    responses={401: MODEL_RESPONSES[401], 422: MODEL_RESPONSES[422]},
 )
 async def list_models(
     request: Request,
+    catalogue: CatalogueDep,
+    describe: DescriberDep,
     task: Annotated[Task | None, Query(description="Only the models that do this task.")] = None,
     pretty: Annotated[str | None, _PRETTY] = None,
 ) -> Response:
     """Models with their tasks, the fields each task takes, limits and defaults."""
-    runner: TaskRunner = request.state.runner
-    registry = runner.validator.registry
-    entries = registry.models if task is None else registry.for_task(task)
-    listing = ModelList(models=[_info(runner, entry) for entry in entries])
+    entries = catalogue.models if task is None else catalogue.for_task(task)
+    listing = ModelList(models=[describe(entry) for entry in entries])
     return _json(request, listing, pretty)
 
 
@@ -119,27 +125,24 @@ async def list_models(
 )
 async def get_model(
     request: Request,
+    catalogue: CatalogueDep,
+    describe: DescriberDep,
     model_id: Annotated[
         str, Path(description="An id, alias, inference-profile id or ARN, as `model` takes.")
     ],
     pretty: Annotated[str | None, _PRETTY] = None,
 ) -> Response:
     """The model any of its names stands for."""
-    runner: TaskRunner = request.state.runner
-    registry = runner.validator.registry
-    entry = registry.resolve(model_id)
+    entry = catalogue.resolve(model_id)
     if entry is None:
-        names = [name for e in registry.models for name in (*e.aliases, e.id)]
+        names = [name for e in catalogue.models for name in (*e.aliases, e.id)]
         shown = model_id if len(model_id) <= 100 else f"{model_id[:100]}..."
         hint = did_you_mean(model_id, names)
-        raise ProblemError(
-            status=404,
-            slug="model-not-found",
-            title="No such model",
+        raise MODEL_NOT_FOUND.error(
             detail=f"no model is named {shown!r}{f' ({hint})' if hint else ''}; "
             "GET /v1/models lists them",
         )
-    return _json(request, _info(runner, entry), pretty)
+    return _json(request, describe(entry), pretty)
 
 
 def _json(request: Request, answer: BaseModel, pretty: str | None) -> Response:
@@ -149,19 +152,42 @@ def _json(request: Request, answer: BaseModel, pretty: str | None) -> Response:
     return Response(orjson.dumps(answer.model_dump(mode="json"), option=option), media_type=JSON)
 
 
-JSON = "application/json"
+@dataclass(frozen=True)
+class ModelDescriber:
+    """What GET /v1/models says of one model, from the services that know each part."""
+
+    catalogue: ModelRegistry
+    validator: RequestValidator
+    settings: Settings
+    prices: PriceTable
+    replacements: ReplacementMap
+
+    def __call__(self, entry: ModelEntry) -> ModelInfo:
+        """`entry` described."""
+        return _info(self, entry)
 
 
-def _info(runner: TaskRunner, entry: ModelEntry) -> ModelInfo:
-    """What GET /v1/models says of one model."""
-    registry = runner.validator.registry
-    settings = runner.validator.settings
-    adapter = registry.adapter(entry)
+def _describer(
+    catalogue: CatalogueDep,
+    validator: ValidatorDep,
+    settings: SettingsDep,
+    spend: SpendDep,
+    runner: RunnerDep,
+) -> ModelDescriber:
+    return ModelDescriber(catalogue, validator, settings, spend.prices, runner.replacements)
+
+
+DescriberDep = Annotated[ModelDescriber, Depends(_describer)]
+
+
+def _info(describer: ModelDescriber, entry: ModelEntry) -> ModelInfo:
+    settings = describer.settings
+    adapter = describer.catalogue.adapter(entry)
     tasks = [
         TaskInfo(
             task=task.value,
             fields=sorted(adapter.fields_for(entry, task) | {"model", "n"}),
-            default=runner.validator.default_entry(task) == entry,
+            default=describer.validator.default_entry(task) == entry,
         )
         for task in entry.tasks
     ]
@@ -173,7 +199,7 @@ def _info(runner: TaskRunner, entry: ModelEntry) -> ModelInfo:
         legacy_date=entry.legacy_date,
         end_of_life=entry.end_of_life,
         successors=list(entry.successors),
-        replacement=_replacement(runner, entry),
+        replacement=_replacement(describer.replacements, entry),
         invoke_id=entry.target,
         region=entry.region or settings.region,
         fallback_regions=list(entry.fallback_regions),
@@ -182,13 +208,13 @@ def _info(runner: TaskRunner, entry: ModelEntry) -> ModelInfo:
         description=entry.description,
         tasks=tasks,
         limits=adapter.describe(entry),
-        price=runner.spend.prices.describe(entry),
-        price_known=runner.spend.prices.known(entry),
+        price=describer.prices.describe(entry),
+        price_known=describer.prices.known(entry),
     )
 
 
-def _replacement(runner: TaskRunner, entry: ModelEntry) -> Replacement | None:
-    mapped = runner.replacements.successors(entry)
+def _replacement(replacements: ReplacementMap, entry: ModelEntry) -> Replacement | None:
+    mapped = replacements.successors(entry)
     if mapped is None:
         return None
     return Replacement(successors={task.value: s.id if s else None for task, s in mapped.items()})

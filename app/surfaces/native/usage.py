@@ -13,10 +13,11 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from ...auth.keys import Forbidden, current_key
+from ...http.services import SpendDep
+from ...http.spec import KEY_MISSING, problem_answer
 from ...problems import FieldProblem, ProblemError
+from ...problems.types import FORBIDDEN, SPEND_UNAVAILABLE, VALIDATION_ERROR
 from ...spend.prices import MICROS
-from ...tasks.runner import TaskRunner
-from .spec import problem_answer
 
 router = APIRouter(prefix="/v1", tags=["usage"])
 
@@ -51,28 +52,25 @@ class UsageReport(BaseModel):
 
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: KEY_MISSING,
     403: problem_answer(
-        403,
+        FORBIDDEN,
         "`key` names another key and the calling key is not an admin key (`forbidden`).",
-        slug="usage-forbidden",
-        title="The API key may not do this",
+        name="usage-forbidden",
         detail="the API key 'alice' may not use the usage of another key (only admin keys may)",
         instance="/v1/usage?key=bob",
     ),
     422: problem_answer(
-        422,
+        VALIDATION_ERROR,
         "A query parameter is not valid (`errors` names it).",
-        slug="usage-bad-parameter",
-        title="The request is not valid",
+        name="usage-bad-parameter",
         detail="1 field is not valid",
         instance=_INSTANCE,
         errors=[{"field": "from", "message": "is after `to`"}],
     ),
     503: problem_answer(
-        503,
+        SPEND_UNAVAILABLE,
         "The spend store cannot be reached (`spend-unavailable`).",
-        slug="spend-unavailable",
-        title="Budgets cannot be checked",
         detail="the gateway cannot reach its spend store; try again shortly",
         instance=_INSTANCE,
     ),
@@ -88,6 +86,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 )
 async def get_usage(
     request: Request,
+    spend: SpendDep,
     since: Annotated[
         date | None,
         Query(alias="from", description="First UTC day (default: the first of `to`'s month)."),
@@ -101,8 +100,6 @@ async def get_usage(
     ] = None,
 ) -> UsageReport:
     """The calling key's spend (an admin key's: every key's, or `key`'s) from `from` to `to`."""
-    runner: TaskRunner = request.state.runner
-    spend = runner.spend
     caller = current_key(request.scope)
     if not caller.admin:
         if key is not None and key != caller.name:
@@ -141,10 +138,7 @@ async def get_usage(
 
 
 def _bad(field: str, message: str) -> ProblemError:
-    return ProblemError(
-        status=422,
-        slug="validation-error",
-        title="The request is not valid",
+    return VALIDATION_ERROR.error(
         detail="1 field is not valid",
         errors=[FieldProblem(field=field, message=message)],
     )

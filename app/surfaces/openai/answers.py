@@ -25,11 +25,11 @@ from starlette.responses import Response
 from ...auth.keys import ApiKey
 from ...bedrock import blobs
 from ...bedrock.blobs import Piece
+from ...http.result_headers import answer_headers, warning_value
+from ...http.spliced import SplicedResponse
 from ...schemas.images import FinishReason, GeneratedImage
 from ...store.links import ResultLinks
 from ...tasks.runner import TaskResult, TaskRunner
-from ..native.answers import answer_headers, warning_value
-from ..spliced import SplicedResponse
 from .errors import OpenAIError
 from .finishing import Finished, finish, remove_backgrounds
 from .urls import image_url

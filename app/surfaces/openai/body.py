@@ -1,39 +1,31 @@
-"""Reading an OpenAI request body: JSON here, multipart through the native reader.
+"""Reading an OpenAI request body: JSON here, multipart through the shared reader (app/http).
 
-JSON is read here rather than by the native reader because OpenAI's vocabulary has a boolean the
-native one refuses (`stream: false`); multipart, with its limits and error messages, is the native
-API's.
+JSON is read here rather than by the shared reader because OpenAI's vocabulary has a boolean the
+native one refuses (`stream: false`); multipart, with its limits and error messages, is the shared
+reader's.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import orjson
 from fastapi import Request
 
+from ...http.body import read_fields, read_parsed
+from ...http.json_bounds import JsonBounds
+from ...http.json_bounds import check as check_bounds
 from ...problems import ProblemError
-from ..json_bounds import JsonBounds
-from ..json_bounds import check as check_bounds
-from ..native.body import read_fields
-from ..upload import read_upload
 from .errors import OpenAIError
 
-# Below this a thread hop costs more than the parse itself.
-_PARSE_INLINE_BYTES = 64 * 1024
 
-
-async def read_body(request: Request, *, multipart: bool) -> dict[str, Any]:
-    """The body's fields: images stay data-URL text (JSON) or bytes (multipart file parts)."""
+async def read_body(request: Request, bounds: JsonBounds, *, multipart: bool) -> dict[str, Any]:
+    """The body's fields (JSON within `bounds`): images stay data-URL text (JSON) or bytes
+    (multipart file parts)."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ("", "application/json") and not media.endswith("+json"):
-        return await read_fields(request, multipart=multipart)
-    raw = await read_upload(request)
-    bounds = JsonBounds.of(request.state.runner.validator.settings)
-    if len(raw) <= _PARSE_INLINE_BYTES:
-        return _parse(raw, bounds)
-    return await asyncio.to_thread(_parse, raw, bounds)
+        return await read_fields(request, bounds, multipart=multipart)
+    return await read_parsed(request, lambda raw: _parse(raw, bounds))
 
 
 def _parse(raw: bytes, bounds: JsonBounds) -> dict[str, Any]:

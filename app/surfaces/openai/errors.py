@@ -1,6 +1,7 @@
 """Errors in OpenAI's shape, with the statuses the OpenAI SDK turns into its exception classes.
 
-The body is `{"error": {"message", "type", "param", "code"}}`. What maps to what:
+The body is `{"error": {"message", "type", "param", "code"}}`; each problem type's code and
+whether a retry helps are in the problem-type table (app/problems/types.py). What maps to what:
 
 - The gateway's field validation (422) is a 400 `invalid_request_error` (OpenAI answers bad
   parameters with 400, which the SDK raises as BadRequestError), `param` naming the first bad field
@@ -22,24 +23,16 @@ from dataclasses import dataclass, field
 import orjson
 from starlette.responses import Response
 
-from ...problems import ProblemError
+from ...http.media import JSON
+from ...problems import ProblemError, ProblemType, problem_type
+from ...problems.types import UNSUPPORTED_MEDIA_TYPE
 
-JSON = "application/json"
 DEFAULT_RETRY_AFTER = "1"
 # A problem's headers an error answer keeps: when to retry, and a key's quota state.
 # Connection: close comes with refusals made before the body or head was read whole.
 KEPT_HEADERS = frozenset({"retry-after", "ratelimit", "ratelimit-policy", "connection"})
 
 _STATUS = {406: 400, 410: 404, 415: 400, 422: 400}
-_CODES = {
-    "validation-error": "invalid_value",
-    "content-filtered": "content_policy_violation",
-    "model-retired": "model_not_found",
-    "invalid-json": "invalid_json",
-}
-_NOT_RETRYABLE = frozenset(
-    {"upstream-access-denied", "upstream-model-unavailable", "budget-exceeded"}
-)
 
 
 @dataclass
@@ -109,7 +102,8 @@ def from_problem(problem: ProblemError, param_of: Callable[[str], str | None]) -
     retry_after = headers.get("Retry-After")
     if retry_after is not None and retry_after.isdigit():
         headers["retry-after-ms"] = str(int(retry_after) * 1000)
-    if problem.slug in _NOT_RETRYABLE:
+    kind = problem_type(problem.slug)
+    if kind is not None and not kind.retryable:
         headers["x-should-retry"] = "false"
     return OpenAIError(
         status, message, param=params[0] if params else None, code=code, headers=headers
@@ -117,10 +111,9 @@ def from_problem(problem: ProblemError, param_of: Callable[[str], str | None]) -
 
 
 def _code(problem: ProblemError) -> str:
-    if problem.slug in _CODES:
-        return _CODES[problem.slug]
-    if problem.status == 429:
-        return "rate_limit_exceeded"
-    if problem.slug == "unsupported-media-type":
-        return "invalid_image_format" if problem.errors else "unsupported_media_type"
-    return problem.slug.replace("-", "_")
+    """The problem type's OpenAI code (the table's); an unsupported image, which names its
+    field, is OpenAI's invalid_image_format."""
+    if problem.slug == UNSUPPORTED_MEDIA_TYPE.slug and problem.errors:
+        return "invalid_image_format"
+    kind = problem_type(problem.slug) or ProblemType(problem.slug, problem.status, "")
+    return kind.openai_code
