@@ -3,7 +3,7 @@ to a route (`CatalogueDep` as the FastAPI template's `SessionDep`): a route name
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, TypedDict
 
 from fastapi import Depends, Request
@@ -20,11 +20,15 @@ from ..tasks.runner import TaskRunner
 from ..tasks.validation import RequestValidator
 from .json_bounds import JsonBounds
 
+# Every dependency here is `async def`, though none awaits: FastAPI runs a plain `def` dependency
+# in its thread pool, a thread hop per dependency per request (measured: c=16 text-to-image
+# throughput fell from 0.89x to about 0.5x of the direct call).
 
-def _from_state(name: str) -> Callable[[Request], Any]:
+
+def _from_state(name: str) -> Callable[[Request], Coroutine[Any, Any, Any]]:
     """The dependency that hands a route the service the lifespan named `name`."""
 
-    def service(request: Request) -> Any:
+    async def service(request: Request) -> Any:
         return getattr(request.state, name)
 
     return service
@@ -48,7 +52,7 @@ class Services(TypedDict):
     idempotency: Idempotency
 
 
-def _jobs(request: Request) -> Jobs | None:
+async def _jobs(request: Request) -> Jobs | None:
     jobs: Jobs | None = getattr(request.state, "jobs", None)
     return jobs
 
@@ -64,7 +68,7 @@ SpendDep = Annotated[Spend, Depends(_from_state("spend"))]
 MaybeJobsDep = Annotated[Jobs | None, Depends(_jobs)]
 
 
-def _bounds(settings: SettingsDep) -> JsonBounds:
+async def _bounds(settings: SettingsDep) -> JsonBounds:
     return JsonBounds.of(settings)
 
 

@@ -83,7 +83,7 @@ class PassThrough:
     spend: Spend
 
 
-def _services(
+async def _services(
     settings: SettingsDep,
     catalogue: CatalogueDep,
     validator: ValidatorDep,

@@ -78,7 +78,7 @@ class JobOut(BaseModel):
     status_url: str
 
 
-def get_jobs(jobs: MaybeJobsDep) -> Jobs:
+async def get_jobs(jobs: MaybeJobsDep) -> Jobs:
     """The jobs service, or 503 when the gateway has no queue configured."""
     if jobs is None:
         raise JOBS_UNAVAILABLE.error(

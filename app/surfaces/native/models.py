@@ -167,7 +167,7 @@ class ModelDescriber:
         return _info(self, entry)
 
 
-def _describer(
+async def _describer(
     catalogue: CatalogueDep,
     validator: ValidatorDep,
     settings: SettingsDep,

@@ -48,7 +48,7 @@ class OpenAIServices:
     jobs: Jobs | None
 
 
-def _services(
+async def _services(
     runner: RunnerDep, validator: ValidatorDep, bounds: BoundsDep, jobs: MaybeJobsDep
 ) -> OpenAIServices:
     return OpenAIServices(runner, validator, bounds, jobs)
