@@ -309,8 +309,7 @@ def jobs_markdown(jobs: dict[str, Any]) -> list[str]:
         f"### Jobs: a batch through {jobs['workers']} workers "
         f"(upstream latency {jobs['upstream_latency_ms']:g} ms)",
         "",
-        f"Measured on {m['date']} ({m['cores']} cores) while other engineers' test suites ran on "
-        "the same machine: the throughputs move with their load. "
+        f"Measured on {m['date']} ({m['cores']} cores), the machine otherwise idle. "
         f"Each line is {jobs['label']}; direct: the same calls posted straight to the upstream, "
         f"{jobs['concurrency']} at a time (the per-model cap the batch runs at). The batch is "
         "timed from the start of its upload to its status saying completed, its result file "
