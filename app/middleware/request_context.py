@@ -71,7 +71,7 @@ class RequestContextMiddleware:
                 MutableHeaders(scope=message)["x-request-id"] = request_id
             await send(message)
 
-        declared = _content_length(scope)
+        declared = content_length(scope)
         if declared is not None and declared > limit:
             # Refuse before reading a byte; the handler stack is bypassed, so answer here.
             await self.answer(BodyTooLarge(limit), scope)(scope, receive, send_with_id)
@@ -113,7 +113,8 @@ def _incoming_request_id(scope: Scope) -> str | None:
     return None
 
 
-def _content_length(scope: Scope) -> int | None:
+def content_length(scope: Scope) -> int | None:
+    """The Content-Length the request announces, if any and a number."""
     for name, value in scope["headers"]:
         if name == b"content-length":
             try:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from starlette.types import Message, Receive, Scope, Send
 
-from app.middleware.capacity import ByteBudget
+from app.middleware.capacity import ByteBudget, CapacityLimit
 from emulator.testing import EmulatorServer
 from tests.support.files import DATA
 from tests.support.gateway import settings_for
@@ -101,6 +103,125 @@ async def test_a_lone_body_larger_than_the_budget_goes_through() -> None:
     assert await budget.acquire("upload", 100, 1)
     assert await budget.acquire("upload", 60, 1)
     assert (budget.used, budget.holders) == (160, 1)
+
+
+async def test_a_body_larger_than_the_budget_waits_until_nothing_is_held() -> None:
+    budget = ByteBudget(100)
+    assert await budget.acquire("small", 10, 1)
+    large = asyncio.create_task(budget.acquire("large", 150, 10))
+    await asyncio.sleep(0)
+    assert (budget.used, budget.waiting) == (10, 1)
+    budget.release("small")
+    assert await large
+    assert (budget.used, budget.holders) == (150, 1)
+
+
+async def test_bytes_given_back_let_the_next_waiter_in() -> None:
+    budget = ByteBudget(100)
+    assert await budget.acquire("promised", 90, 1)
+    waiter = asyncio.create_task(budget.acquire("next", 50, 10))
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    budget.give_back("promised", 80)  # 10 arrived; the rest was never sent
+    assert await waiter
+    assert (budget.used, budget.holders) == (60, 2)
+    budget.give_back("promised", 80)  # it holds only 10 now: those are what it gives back
+    assert budget.used == 50
+
+
+# --- uploads in the capacity middleware -----------------------------------------------------------
+
+
+class Uploads:
+    """CapacityLimit around an app that reads its body and answers 200; each upload is fed by
+    hand, a chunk at a time, through its own queue of messages."""
+
+    def __init__(self, body_bytes: int, read_timeout_s: float = 30) -> None:
+        self.read: dict[str, asyncio.Event] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.limit = CapacityLimit(
+            self.app, limit=16, body_bytes=body_bytes, wait_s=30, read_timeout_s=read_timeout_s
+        )
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        while (await receive()).get("more_body", False):
+            pass
+        self.read[scope["path"]].set()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    def start(self, name: str, length: int | None) -> asyncio.Queue[Message]:
+        """An upload to /`name` announcing `length` (chunked when None); put its chunks in the
+        queue returned."""
+        chunks: asyncio.Queue[Message] = asyncio.Queue()
+        headers = [] if length is None else [(b"content-length", str(length).encode())]
+        scope = {"type": "http", "method": "POST", "path": name, "headers": headers}
+        self.read[name] = asyncio.Event()
+
+        async def send(message: Message) -> None:
+            pass
+
+        task = asyncio.create_task(self.limit(scope, chunks.get, send))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return chunks
+
+    async def done(self, name: str) -> None:
+        async with asyncio.timeout(10):
+            await self.read[name].wait()
+
+
+def chunk(size: int, *, last: bool = False) -> Message:
+    return {"type": "http.request", "body": b"x" * size, "more_body": not last}
+
+
+async def settled(condition: Callable[[], bool]) -> None:
+    """Yield to the loop until `condition` holds: each step of these uploads is a callback away."""
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the uploads never reached the state expected")
+
+
+async def test_an_announced_body_is_admitted_whole_so_uploads_in_a_burst_do_not_stall() -> None:
+    # Room for two bodies of 40, not three. Charged a chunk at a time, three uploads that each
+    # sent their first 30 would hold 90 and all wait for more, and only one could be let over
+    # the budget; admitted whole, two go on and the third waits for room.
+    uploads = Uploads(body_bytes=100)
+    budget = uploads.limit.budget
+    assert budget is not None
+    queues = {name: uploads.start(name, 40) for name in ("a", "b", "c")}
+    for queue in queues.values():
+        queue.put_nowait(chunk(30))
+    await settled(lambda: budget.waiting == 1)
+    assert (budget.used, budget.holders) == (80, 2)
+    # The two admitted finish without waiting again; the third is let in as the first ends.
+    queues["a"].put_nowait(chunk(10, last=True))
+    await uploads.done("a")
+    queues["b"].put_nowait(chunk(10, last=True))
+    await uploads.done("b")
+    queues["c"].put_nowait(chunk(10, last=True))
+    await uploads.done("c")
+    assert (budget.used, budget.holders, budget.waiting) == (0, 0, 0)
+
+
+async def test_an_upload_that_falls_behind_its_pace_gives_back_what_it_has_not_sent() -> None:
+    # A client announces 1,000 bytes and sends 10: at the pace that would bring the whole body
+    # within the 1 s read deadline, those 10 are due within 10 ms. Past that, it holds its 10.
+    uploads = Uploads(body_bytes=1000, read_timeout_s=1)
+    slow = uploads.start("slow", 1000)
+    slow.put_nowait(chunk(10))
+    other = uploads.start("other", 500)
+    other.put_nowait(chunk(500, last=True))
+    await uploads.done("other")  # let in once the slow one's promise lapsed
+    budget = uploads.limit.budget
+    assert budget is not None
+    assert (budget.used, budget.holders) == (10, 1)
+    # Its later chunks are charged as they arrive; it still completes.
+    slow.put_nowait(chunk(990, last=True))
+    await uploads.done("slow")
+    assert budget.used == 0
 
 
 # --- in the gateway -------------------------------------------------------------------------------

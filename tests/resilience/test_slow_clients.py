@@ -1,6 +1,7 @@
 """Slow clients delay only themselves (issue 17, finding 1), on `python -m app`.
 
-Fifty uploads trickle their bodies a byte at a time, on every surface, with no length announced;
+Fifty uploads trickle their bodies a byte at a time, on every surface, half of them with no length
+announced and half announcing half the body budget or ten times it (a promise never kept);
 beside them sit connections that never send a byte and heads sent a byte at a time. With fewer
 request slots (8) and body bytes (1 MiB) than the slow ones would take if they were counted as they
 arrive or as announced, other callers are served on every surface, uploads included, while the
@@ -25,6 +26,8 @@ from tests.support.served import ServedGateway, errors_logged
 
 READ_TIMEOUT_S = 15
 SLOW_UPLOADS = 50
+BODY_BUDGET = 1024 * 1024
+ANNOUNCED = [None, BODY_BUDGET // 2, None, 10 * BODY_BUDGET]
 TITAN = "amazon.titan-image-generator-v1"
 NATIVE = "/v1/images/text-to-image"
 OPENAI = "/openai/v1/images/generations"
@@ -39,7 +42,7 @@ def gateway(emulator: EmulatorServer) -> Iterator[ServedGateway]:
         GATEWAY_BODY_READ_TIMEOUT_S=str(READ_TIMEOUT_S),
         GATEWAY_HEADER_READ_TIMEOUT_S=str(READ_TIMEOUT_S),
         GATEWAY_MAX_REQUESTS_IN_FLIGHT="8",
-        GATEWAY_MAX_BODY_BYTES_IN_FLIGHT=str(1024 * 1024),
+        GATEWAY_MAX_BODY_BYTES_IN_FLIGHT=str(BODY_BUDGET),
     ) as served:
         yield served
 
@@ -95,8 +98,15 @@ def test_fifty_slow_uploads_delay_only_themselves(
     gateway: ServedGateway, emulator: EmulatorServer
 ) -> None:
     paths = [NATIVE, OPENAI, BEDROCK]
+    # Half announce a length: half the body budget (admitted whole, until the pace they keep
+    # shows they will not send it) or ten times it (charged as it arrives).
     uploads = [
-        RawPost(gateway.url, paths[i % 3], headers={**JSON, "X-Request-ID": f"slow-{i}"}).start()
+        RawPost(
+            gateway.url,
+            paths[i % 3],
+            headers={**JSON, "X-Request-ID": f"slow-{i}"},
+            length=ANNOUNCED[i % 4],
+        ).start()
         for i in range(SLOW_UPLOADS)
     ]
     for upload in uploads:
