@@ -75,6 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 spend.observer = metrics
                 runner = TaskRunner(validator, bedrock, quotas, spend, reuse.cache)
                 with metrics.jobs(jobs):
+                    # The worker runs on this very runner (its Bedrock client's gates, quotas,
+                    # spend ledger): in the embedded mode that alone keeps requests and jobs
+                    # under one per-model cap and one budget per key, without Redis.
                     async with in_process_worker(jobs, runner, keys, settings):
                         yield Services(
                             settings=settings,

@@ -77,7 +77,8 @@ def _emulator(settings: Settings) -> Iterator[None]:
 def _jobs_redis(settings: Settings) -> Iterator[None]:
     """The embedded mode of jobs: with no GATEWAY_JOBS_REDIS_URL, a private redis-server (when
     one is installed) on a free loopback port, kept in memory only, and a worker in the gateway's
-    own process. Jobs then last as long as this process and run in it alone."""
+    own process. Jobs then last as long as this process and run in it alone, so the per-model cap
+    stays in the process too (GATEWAY_JOBS_EMBEDDED): that Redis holds the queue, nothing else."""
     binary = shutil.which("redis-server")
     if settings.jobs_redis_url is not None or binary is None:
         if settings.jobs_redis_url is None:
@@ -97,6 +98,7 @@ def _jobs_redis(settings: Settings) -> Iterator[None]:
         _wait_for_port(port, process, "redis-server")
         os.environ["GATEWAY_JOBS_REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
         os.environ["GATEWAY_JOBS_WORKER_IN_PROCESS"] = "true"
+        os.environ["GATEWAY_JOBS_EMBEDDED"] = "true"
         print(
             f"jobs: embedded redis-server on 127.0.0.1:{port}, run in this process (not kept "
             "across restarts)",

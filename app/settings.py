@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -170,6 +170,11 @@ class Settings(BaseSettings):
     # runs again jobs_timeout_s + 10 s after it started; 429s and 503s retry it (jobs_max_tries).
     jobs_redis_url: str | None = None
     jobs_worker_in_process: bool = False
+    # Set by the embedded mode: the queue's Redis is this process's own and its worker runs here,
+    # so the per-model cap (held as Redis leases when other processes may share the queue) is
+    # held in this process, one gate for requests and jobs alike. A worker elsewhere could not
+    # share it: it needs jobs_worker_in_process.
+    jobs_embedded: bool = False
     jobs_per_worker: int = Field(default=16, ge=1)
     jobs_timeout_s: float = Field(default=300.0, gt=0)
     jobs_max_tries: int = Field(default=20, ge=1)
@@ -207,6 +212,16 @@ class Settings(BaseSettings):
     cache_max_bytes: int = Field(default=1024 * 1024 * 1024, ge=1)
     cache_max_age_s: int = Field(default=24 * 3600, ge=1)
     cache_shared: bool = False
+
+    @field_validator("jobs_embedded")
+    @classmethod
+    def _embedded_runs_its_jobs(cls, embedded: bool, info: ValidationInfo) -> bool:
+        if embedded and not info.data.get("jobs_worker_in_process"):
+            raise ValueError(
+                "needs GATEWAY_JOBS_WORKER_IN_PROCESS=true: jobs run by other processes share "
+                "the per-model cap only through Redis"
+            )
+        return embedded
 
     def endpoint(self, region: str | None = None) -> str | None:
         """The URL the Bedrock client calls for `region`; None lets botocore pick AWS's own."""

@@ -65,6 +65,15 @@ def main() -> None:
             file=sys.stderr,
         )
         raise SystemExit(os.EX_CONFIG)
+    if settings.jobs_embedded:
+        # The embedded gateway holds its cap in its own process: a worker beside it would not
+        # share it.
+        print(
+            "worker: GATEWAY_JOBS_EMBEDDED is the gateway's private queue: run workers on a "
+            "GATEWAY_JOBS_REDIS_URL of your own without it",
+            file=sys.stderr,
+        )
+        raise SystemExit(os.EX_CONFIG)
     logging.config.dictConfig(log_config(settings.log_level))
     asyncio.run(serve(settings))
 

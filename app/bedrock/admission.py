@@ -173,8 +173,12 @@ class Admission:
 
 def shared_slots(settings: Settings) -> Redis | None:
     """The Redis the per-model cap is held in, shared by the gateway and every worker: the job
-    queue's, when there is one (else None: each process caps its own calls)."""
-    if settings.jobs_redis_url is None:
+    queue's, when there is one (else None: each process caps its own calls).
+
+    Not in the embedded mode (`jobs_embedded`): that Redis is this process's own and its worker
+    runs here on the same Bedrock client, so the in-process gates already bound requests and
+    jobs together, without two Redis round trips a call."""
+    if settings.jobs_redis_url is None or settings.jobs_embedded:
         return None
     timeout_s = settings.redis_timeout_s
     # BLPOP waits up to leases.WAKE_S: the socket timeout must outlast it.

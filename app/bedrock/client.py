@@ -13,8 +13,9 @@ Every invocation goes through, in order:
   body, by its digest, so one caller's poisoned body cannot open it); when every region is open the
   caller gets 503 `circuit-open` with Retry-After = what is left of the shortest cool-down;
 - admission per target (`admission.ModelGate`, or `leases.RedisGate` shared by every process
-  when there is a job queue): a slot is held for one attempt only, never during
-  a pause, so waiting callers progress while a failed one backs off.
+  when there is a job queue other processes may use, i.e. not in the embedded mode): a slot is
+  held for one attempt only, never during a pause, so waiting callers progress while a failed
+  one backs off.
 
 A pause that would end past the deadline is not taken: the last upstream error is raised, which
 `errors.upstream_problem` maps for the caller. Non-retryable errors (`retry.classify`) are raised

@@ -62,6 +62,12 @@ def test_the_console_script_is_the_same_command() -> None:
             "valid integer, unable to parse string as an integer",
         ),
         (
+            {"GATEWAY_JOBS_EMBEDDED": "true"},
+            "gateway: bad setting GATEWAY_JOBS_EMBEDDED='true': Value error, needs "
+            "GATEWAY_JOBS_WORKER_IN_PROCESS=true: jobs run by other processes share the "
+            "per-model cap only through Redis",
+        ),
+        (
             {"GATEWAY_MODELS": '[{"id": "mine", "family": "titan"}]'},
             "gateway: refusing to start: GATEWAY_MODELS entry 'mine': tasks: Field required",
         ),

@@ -253,18 +253,35 @@ async def test_queued_jobs_outlive_a_gateway_restart(
         assert lines[0] == f"job {job_id}: attempt 1 of text-to-image"
 
 
-def test_the_worker_refuses_to_start_without_a_queue(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({}, "GATEWAY_JOBS_REDIS_URL is not set"),
+        # An embedded gateway's queue: its cap is in that process, a worker could not share it.
+        (
+            {
+                "GATEWAY_JOBS_REDIS_URL": "redis://127.0.0.1:1/0",
+                "GATEWAY_JOBS_WORKER_IN_PROCESS": "true",
+                "GATEWAY_JOBS_EMBEDDED": "true",
+            },
+            "GATEWAY_JOBS_EMBEDDED is the gateway's private queue",
+        ),
+    ],
+)
+def test_the_worker_refuses_to_start_without_a_queue_of_its_own(
+    tmp_path: Path, settings: dict[str, str], named: str
+) -> None:
     import subprocess
     import sys
 
     from tests.support.files import ROOT
 
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **settings}
     finished = subprocess.run(
         [sys.executable, "-m", "app.worker"], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert finished.returncode == 78
-    assert "GATEWAY_JOBS_REDIS_URL" in finished.stderr
+    assert named in finished.stderr
 
 
 async def test_metrics_count_the_queue_jobs_by_status_and_their_latency(
