@@ -50,6 +50,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from contextvars import ContextVar
 from typing import Any, Protocol, TypeVar
 
 import aioboto3
@@ -122,25 +123,37 @@ class BedrockClient:
         self.observer: Metrics | None = None
 
     async def invoke(
-        self, model: Target, body: dict[str, Any] | bytes, *, deadline: float | None = None
+        self,
+        model: Target,
+        body: dict[str, Any] | bytes,
+        *,
+        deadline: float | None = None,
+        payload_sha256: str | None = None,
     ) -> dict[str, Any]:
         """POST the body (a dict, or already JSON) to `model/{target}/invoke` and return the
         parsed JSON answer.
 
-        `deadline`: absolute `time.monotonic()`; None means now + request_deadline_s. Raises the
-        last botocore/aiohttp exception (`errors.upstream_problem` maps it) or a ProblemError.
+        `deadline`: absolute `time.monotonic()`; None means now + request_deadline_s.
+        `payload_sha256`: the body's SHA-256 (hex) when the caller has it, sent as
+        X-Amz-Content-SHA256 so that signing does not hash the body again on the event loop.
+        Raises the last botocore/aiohttp exception (`errors.upstream_problem` maps it) or a
+        ProblemError.
         """
         payload = body if isinstance(body, bytes) else orjson.dumps(body)
 
         async def call(client: Any) -> bytes:
             # A file object, not bytes: aiohttp then streams a multi-megabyte body in chunks
             # instead of one write (and warns when given raw bytes over 1 MB).
-            response = await client.invoke_model(
-                modelId=model.target,
-                body=io.BytesIO(payload),
-                contentType="application/json",
-                accept="application/json",
-            )
+            signing = _PAYLOAD_SHA256.set(payload_sha256)
+            try:
+                response = await client.invoke_model(
+                    modelId=model.target,
+                    body=io.BytesIO(payload),
+                    contentType="application/json",
+                    accept="application/json",
+                )
+            finally:
+                _PAYLOAD_SHA256.reset(signing)
             return await _read_all(response["body"])
 
         parsed: dict[str, Any] = blobs.loads(await self._resilient(model, deadline, call, payload))
@@ -370,6 +383,9 @@ class BedrockClient:
                     opened.meta.events.register(
                         "before-send.bedrock-runtime.Converse", _body_as_file
                     )
+                    opened.meta.events.register(
+                        "before-sign.bedrock-runtime.InvokeModel", _known_payload_digest
+                    )
                     self._clients[key] = client = opened
         return client
 
@@ -401,6 +417,20 @@ class BedrockClient:
             # that checks signatures is the `aws` backend's case, with credentials from the chain.
             kwargs.update(_EMULATOR_CREDENTIALS)
         return self._session.client("bedrock-runtime", **kwargs)
+
+
+# The SHA-256 of the InvokeModel body being sent, when its caller computed it (`invoke`).
+_PAYLOAD_SHA256: ContextVar[str | None] = ContextVar("payload_sha256", default=None)
+
+
+def _known_payload_digest(request: Any, **_: Any) -> None:
+    """SigV4 signs the body's SHA-256; given as X-Amz-Content-SHA256 (as AWS's JavaScript SDK
+    sends it to every service), botocore signs that instead of hashing the body itself, which
+    for an image body is milliseconds on the event loop. Signed with the request, so a digest
+    that did not match the body would be refused by Bedrock, not sent unnoticed."""
+    digest = _PAYLOAD_SHA256.get()
+    if digest is not None:
+        request.headers["X-Amz-Content-SHA256"] = digest
 
 
 def _body_as_file(request: Any, **_: Any) -> None:

@@ -7,6 +7,7 @@ GATEWAY_FAMILIES.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
@@ -103,8 +104,9 @@ class Call:
     extra: dict[str, Any] = field(default_factory=dict)
     # The Bedrock operation: InvokeModel, or Converse (its JSON body as on the wire).
     operation: str = "InvokeModel"
-    # The body as sent, once `encoded()`.
+    # The body as sent, once `encoded()`, and its SHA-256 (hex) for the request's signature.
     payload: bytes | None = None
+    payload_sha256: str | None = None
 
     @property
     def count(self) -> int:
@@ -113,8 +115,13 @@ class Call:
 
     def encoded(self) -> Call:
         """The call with its body serialised, and the dict dropped: a call waiting for a slot
-        holds its images once (megabytes of base64), not twice."""
-        return replace(self, body={}, payload=orjson.dumps(self.body))
+        holds its images once (megabytes of base64), not twice.
+
+        Its SHA-256 is taken here too: requests with images are planned in a worker thread, and
+        signing would otherwise hash megabytes on the event loop (1.6 ms for a 1024² PNG)."""
+        payload = orjson.dumps(self.body)
+        digest = hashlib.sha256(payload).hexdigest()
+        return replace(self, body={}, payload=payload, payload_sha256=digest)
 
 
 class FamilyLimits(BaseModel):

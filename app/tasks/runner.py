@@ -240,7 +240,9 @@ class TaskRunner:
             if call.operation == "Converse":
                 payload = await self.bedrock.converse(entry, body, deadline=deadline)
             else:
-                payload = await self.bedrock.invoke(entry, body, deadline=deadline)
+                payload = await self.bedrock.invoke(
+                    entry, body, deadline=deadline, payload_sha256=call.payload_sha256
+                )
         except Exception as exc:
             raise upstream_problem(
                 exc,
