@@ -21,12 +21,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-import pybase64
 from arq import Retry
 from arq.connections import ArqRedis
 from arq.worker import Worker, func
 
 from ..auth.keys import ANONYMOUS, ApiKey
+from ..bedrock import blobs
 from ..imaging.outputs import OUTPUT_MIME
 from ..problems import ProblemError
 from ..problems.types import FORBIDDEN, JOB_INPUT_GONE
@@ -206,7 +206,7 @@ async def store_images(store: ResultStore, prefix: str, result: TaskResult) -> l
         if image.b64 is not None and image.finish_reason is FinishReason.SUCCESS:
             mime = image.mime_type or "image/png"
             stored = f"{prefix}-{index}.{_EXTENSIONS.get(mime, 'png')}"
-            data = await asyncio.to_thread(pybase64.b64decode, image.b64)
+            data = await asyncio.to_thread(blobs.decoded, image.b64)
             await store.put(stored, data)
         images.append(
             {

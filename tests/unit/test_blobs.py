@@ -166,3 +166,14 @@ def test_glibc_takes_the_allocator_settings() -> None:
     from app import allocator
 
     assert allocator.tune()
+
+
+def test_decoded_takes_strict_base64_and_still_the_wrapped_kind() -> None:
+    raw = bytes(range(256)) * 400
+    strict = base64.b64encode(raw)
+    assert blobs.decoded(strict.decode()) == raw
+    assert blobs.decoded(memoryview(strict)) == raw
+    # Lines of 76 characters, as MIME writes them: not strict, decoded as before.
+    wrapped = base64.encodebytes(raw).decode()
+    assert "\n" in wrapped
+    assert blobs.decoded(wrapped) == raw

@@ -6,7 +6,6 @@ import asyncio
 import time
 from typing import Any
 
-import pybase64
 from starlette.responses import Response
 
 from ...bedrock import blobs
@@ -69,7 +68,7 @@ async def render(result: TaskResult, media: str, request_id: str | None) -> Resp
         return SplicedResponse(blobs.dumps(_json_body(result, request_id)), headers=headers)
     image = result.images[0]
     assert image.b64 is not None
-    data = pybase64.b64decode(image.b64)
+    data = blobs.decoded(image.b64)
     target = IMAGE_TYPES[media]
     if image.mime_type != media:
         data = await asyncio.to_thread(transcode, data, target)

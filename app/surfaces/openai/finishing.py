@@ -100,7 +100,7 @@ def finish(image: GeneratedImage, bedrock_images: int, mapped: Mapped) -> Finish
     fmt = _FORMATS.get(image.mime_type or "", "png")
     target = mapped.output_format or fmt
     lossy = mapped.compression is not None and target in ("jpeg", "webp")
-    data = pybase64.b64decode(image.b64)
+    data = blobs.decoded(image.b64)
     with Image.open(io.BytesIO(data)) as opened:
         drawn = opened.size
         size = mapped.size or (mapped.restore.size if mapped.restore else drawn)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pybase64
-
 from ...bedrock import blobs
 from ...imaging.outputs import OUTPUT_MIME
 from ...schemas.images import B64
@@ -23,5 +21,5 @@ async def image_url(b64: B64, fmt: str, links: ResultLinks | None) -> str:
     stored through `links` when there is a store."""
     if links is None:
         return f"data:{OUTPUT_MIME[fmt]};base64,{blobs.text_of(b64)}"
-    data = await asyncio.to_thread(pybase64.b64decode, blobs.text_of(b64))
+    data = await asyncio.to_thread(blobs.decoded, b64)
     return await links.publish(data, fmt)
