@@ -15,9 +15,10 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from app.imaging.inputs import ImageInputError, decoded, parse_image
+from app.imaging.masks import keep_planes
 from app.imaging.verify import verify_decodes
 
 WIDTH, HEIGHT = 24, 16
@@ -56,12 +57,12 @@ def pillow_refuses(data: bytes) -> bool:
         return True
 
 
-def check_refuses(data: bytes) -> bool:
-    """True when the pixel check refuses `data` as truncated or corrupt."""
+def check_refuses(data: bytes, *, mask: bool = False) -> bool:
+    """True when the pixel check (of a `mask`) refuses `data` as truncated or corrupt."""
     image = parse_image(data, max_bytes=10**7, max_pixels=10**7)
     message = None
     try:
-        verify_decodes(image)
+        verify_decodes(image, mask=mask)
     except ImageInputError as exc:
         message = exc.message
     assert message in (None, "is truncated or corrupt")
@@ -125,6 +126,12 @@ def test_the_check_agrees_with_pillow(name: str) -> None:
     assert check_refuses(data) == pillow_refuses(data)
 
 
+@pytest.mark.parametrize("name", list(CASES))
+def test_the_mask_check_agrees_with_pillow(name: str) -> None:
+    data = CASES[name]
+    assert check_refuses(data, mask=True) == pillow_refuses(data)
+
+
 def test_bad_rows_are_refused() -> None:
     # (A stream short by whole rows is one Pillow decodes, so the check lets Pillow decide it.)
     for name in ("a filter byte of 5", "a filter byte of 255", "one byte short"):
@@ -147,3 +154,58 @@ def test_pngs_of_every_layout_pass(mode: str, interlace: bool) -> None:
     out = io.BytesIO()
     image.save(out, format="PNG", interlace=interlace)
     assert not check_refuses(out.getvalue())
+
+
+def mask_png(mode: str, transparency: object, interlace: bool, scale: int = 1) -> bytes:
+    """A mask in `mode`: black shapes on white, a grey edge, a red band, some transparent."""
+    picture = Image.new("RGBA", (61, 43), (255, 255, 255, 255))
+    draw = ImageDraw.Draw(picture)
+    draw.polygon([(3, 2), (50, 9), (20, 40)], fill=(0, 0, 0, 255), outline=(128, 128, 128, 255))
+    draw.ellipse((30, 20, 58, 41), fill=(0, 0, 0, 0))
+    draw.rectangle((0, 36, 60, 39), fill=(200, 30, 30, 255))
+    picture = picture.resize((61 * scale, 43 * scale), Image.Resampling.NEAREST)
+    if mode == "I;16":
+        image = Image.fromarray(np.asarray(picture.convert("L"), dtype=np.uint16) * 257)
+    else:
+        image = picture if mode == "RGBA" else picture.convert(mode)
+    options: dict[str, object] = {"interlace": interlace}
+    if transparency is not None:
+        options["transparency"] = transparency
+    out = io.BytesIO()
+    image.save(out, format="PNG", **options)
+    return out.getvalue()
+
+
+def assert_planes_of_its_own_decode(data: bytes) -> None:
+    """The planes the mask check keeps are those of Pillow's decode of the mask as it came."""
+    reference = parse_image(data, max_bytes=10**7, max_pixels=10**7)
+    with decoded(reference) as im:
+        keep_planes(reference, im)
+    checked = parse_image(data, max_bytes=10**7, max_pixels=10**7)
+    verify_decodes(checked, mask=True)
+    assert checked.planes.keys() == reference.planes.keys()
+    for name, plane in reference.planes.items():
+        np.testing.assert_array_equal(checked.planes[name], plane)
+
+
+@pytest.mark.parametrize(
+    ("mode", "transparency"),
+    [
+        *((mode, None) for mode in ("RGB", "RGBA", "L", "LA", "P", "1", "I;16")),
+        ("RGB", (255, 255, 255)),
+        ("L", 0),
+        ("P", 0),
+    ],
+)
+@pytest.mark.parametrize("interlace", [False, True])
+def test_a_masks_planes_are_those_of_its_own_decode(
+    mode: str, transparency: object, interlace: bool
+) -> None:
+    # A mask's rows reach Pillow inflated by zlib-ng and stored; its planes must be the very
+    # ones Pillow's decode of the mask as it came gives.
+    assert_planes_of_its_own_decode(mask_png(mode, transparency, interlace))
+
+
+def test_a_large_masks_planes_are_those_of_its_own_decode() -> None:
+    # 61x43 scaled by 56: 3416x2408 RGB, 24.7 MB of rows, more than are handed over inflated.
+    assert_planes_of_its_own_decode(mask_png("RGB", None, False, scale=56))
