@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 from enum import StrEnum
 from typing import Literal
 
@@ -10,6 +9,7 @@ import numpy as np
 from PIL import Image
 from zlib_ng import zlib_ng
 
+from app.imaging import png
 from app.imaging.inputs import (
     ImageInputError,
     InputImage,
@@ -110,20 +110,7 @@ def _two_tone_png(grey: np.ndarray, *, channels: int) -> bytes:
     rows = np.zeros((height, 1 + width * channels), np.uint8)
     rows[:, 1:] = np.repeat(grey, channels, axis=1) if channels > 1 else grey
     deflate = zlib_ng.compressobj(1, zlib_ng.DEFLATED, 15, 9, zlib_ng.Z_RLE)
-    pixels = deflate.compress(rows.data) + deflate.flush()
-    colour = 2 if channels == 3 else 0
-    header = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
-    return b"".join(
-        (_PNG_SIGNATURE, _chunk(b"IHDR", header), _chunk(b"IDAT", pixels), _chunk(b"IEND", b""))
-    )
-
-
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    crc = zlib_ng.crc32(kind + data)
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+    return png.container(width, height, channels, deflate.compress(rows.data) + deflate.flush())
 
 
 def check_same_size(image: InputImage, mask: InputImage) -> str | None:
