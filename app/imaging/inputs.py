@@ -14,6 +14,7 @@ import numpy as np
 import pybase64
 from PIL import Image
 
+from app.imaging import png
 from app.imaging.formats import (
     CORRUPT,
     ImageFormat,
@@ -227,9 +228,7 @@ def flatten_on_white(pixels: np.ndarray) -> np.ndarray:
 
 def encode_png(pixels: np.ndarray) -> bytes:
     """PNG bytes of uint8 pixels (HxW, HxWx3 or HxWx4), compressed for speed over size."""
-    out = io.BytesIO()
-    Image.fromarray(pixels).save(out, format="PNG", compress_level=1)
-    return out.getvalue()
+    return png.encode(pixels)
 
 
 def as_rgb_image(image: InputImage) -> bytes:
