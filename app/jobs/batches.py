@@ -26,6 +26,7 @@ from arq.utils import timestamp_ms
 from redis.asyncio.client import Pipeline
 
 from ..store import ResultStore
+from . import redis_records
 
 PREFIX = "gateway:batch:"
 LINE_FUNCTION = "run_batch_line"
@@ -347,39 +348,28 @@ class Batches:
 
     async def wait_ended(self, batch_id: str, timeout_s: float) -> None:
         """Return once the batch has ended, or after `timeout_s`."""
-        pubsub = self.redis.pubsub()
-        try:
-            await pubsub.subscribe(_ENDED_CHANNEL + batch_id)
+
+        async def has_ended() -> bool:
             record = await self.get(batch_id)
-            if record is None or BatchStatus(record["status"]) in BATCH_ENDED:
-                return
-            async with asyncio.timeout(timeout_s):
-                async for message in pubsub.listen():
-                    if message["type"] == "message":
-                        return
-        except TimeoutError:
-            return
-        finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            return record is None or BatchStatus(record["status"]) in BATCH_ENDED
+
+        await redis_records.wait_for_end(
+            self.redis, _ENDED_CHANNEL + batch_id, has_ended, timeout_s
+        )
 
     async def _change(
         self, batch_id: str, update: Callable[[dict[str, Any]], dict[str, Any] | None]
     ) -> dict[str, Any] | None:
         """Apply `update` to a record that has not ended, atomically (WATCH/MULTI)."""
         key = PREFIX + batch_id
-        result: dict[str, Any] | None = None
 
-        async def attempt(pipe: Pipeline) -> None:
-            nonlocal result
-            raw = await pipe.get(key)
-            if raw is None:
-                return
-            record: dict[str, Any] = orjson.loads(raw)
-            changed = None if BatchStatus(record["status"]) in BATCH_ENDED else update(record)
-            result = record if changed is None else changed
-            if changed is not None:
-                pipe.multi()  # type: ignore[no-untyped-call]
-                pipe.set(key, orjson.dumps(changed))
+        def write(pipe: Pipeline, record: dict[str, Any], changed: dict[str, Any]) -> None:
+            pipe.set(key, orjson.dumps(changed))
 
-        await self.redis.transaction(attempt, key)
-        return result
+        return await redis_records.change(
+            self.redis,
+            key,
+            update,
+            ended=lambda record: BatchStatus(record["status"]) in BATCH_ENDED,
+            write=write,
+        )

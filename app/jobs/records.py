@@ -8,7 +8,6 @@ written once. An ended record expires after the retention period, with its store
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from . import redis_records
 from .stats import count_status, observe_latency
 
 _PREFIX = "gateway:job:"
@@ -85,21 +85,12 @@ class JobRecords:
 
     async def wait_ended(self, job_id: str, timeout_s: float) -> None:
         """Return once the job has ended, or after `timeout_s`, whichever is first."""
-        pubsub = self.redis.pubsub()
-        try:
-            # Subscribed before the record is read: an end published in between is not missed.
-            await pubsub.subscribe(_ENDED_CHANNEL + job_id)
+
+        async def has_ended() -> bool:
             record = await self.get(job_id)
-            if record is None or Status(record["status"]) in ENDED:
-                return
-            async with asyncio.timeout(timeout_s):
-                async for message in pubsub.listen():
-                    if message["type"] == "message":
-                        return
-        except TimeoutError:
-            return
-        finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            return record is None or Status(record["status"]) in ENDED
+
+        await redis_records.wait_for_end(self.redis, _ENDED_CHANNEL + job_id, has_ended, timeout_s)
 
     async def change(
         self, job_id: str, update: Callable[[dict[str, Any]], dict[str, Any] | None]
@@ -108,28 +99,21 @@ class JobRecords:
 
         `update` returns the new record, or None to leave it. An ended record is left as it is.
         """
-        key = _PREFIX + job_id
-        result: dict[str, Any] | None = None
 
-        async def attempt(pipe: Pipeline) -> None:
-            nonlocal result
-            raw = await pipe.get(key)
-            if raw is None:
-                result = None
-                return
-            record: dict[str, Any] = orjson.loads(raw)
-            changed = None if Status(record["status"]) in ENDED else update(dict(record))
-            result = record if changed is None else changed
-            if changed is None:
-                return
-            pipe.multi()  # type: ignore[no-untyped-call]
+        def write(pipe: Pipeline, record: dict[str, Any], changed: dict[str, Any]) -> None:
             ended = Status(changed["status"]) in ENDED
-            pipe.set(key, orjson.dumps(changed), ex=self.retention_s if ended else None)
+            expiry = self.retention_s if ended else None
+            pipe.set(_PREFIX + job_id, orjson.dumps(changed), ex=expiry)
             if changed["status"] != record["status"]:
                 count_status(pipe, changed["status"])
             if ended:
                 pipe.publish(_ENDED_CHANNEL + job_id, changed["status"])
                 observe_latency(pipe, max(0.0, time.time() - record["created_at"]))
 
-        await self.redis.transaction(attempt, key)
-        return result
+        return await redis_records.change(
+            self.redis,
+            _PREFIX + job_id,
+            update,
+            ended=lambda record: Status(record["status"]) in ENDED,
+            write=write,
+        )
