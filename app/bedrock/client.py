@@ -48,8 +48,8 @@ import io
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from typing import Any, Protocol, TypeVar
 
@@ -144,37 +144,41 @@ class BedrockClient:
         async def call(client: Any) -> bytes:
             # A file object, not bytes: aiohttp then streams a multi-megabyte body in chunks
             # instead of one write (and warns when given raw bytes over 1 MB).
-            signing = _PAYLOAD_SHA256.set(payload_sha256)
-            try:
+            with _signed_with(payload_sha256):
                 response = await client.invoke_model(
                     modelId=model.target,
                     body=io.BytesIO(payload),
                     contentType="application/json",
                     accept="application/json",
                 )
-            finally:
-                _PAYLOAD_SHA256.reset(signing)
             return await _read_all(response["body"])
 
         parsed: dict[str, Any] = blobs.loads(await self._resilient(model, deadline, call, payload))
         return parsed
 
     async def invoke_raw(
-        self, model: Target, body: bytes, accept: str, *, deadline: float | None = None
+        self,
+        model: Target,
+        body: bytes,
+        accept: str,
+        *,
+        deadline: float | None = None,
+        payload_sha256: str | None = None,
     ) -> tuple[bytes, str]:
         """POST `body` unchanged and return the answer's bytes and content type, untouched.
 
         For callers that speak Bedrock's own schema: nothing is parsed or re-serialised either way.
-        Deadline and errors as for `invoke`.
+        Deadline, `payload_sha256` and errors as for `invoke`.
         """
 
         async def call(client: Any) -> tuple[bytes, str]:
-            response = await client.invoke_model(
-                modelId=model.target,
-                body=io.BytesIO(body),
-                contentType="application/json",
-                accept=accept,
-            )
+            with _signed_with(payload_sha256):
+                response = await client.invoke_model(
+                    modelId=model.target,
+                    body=io.BytesIO(body),
+                    contentType="application/json",
+                    accept=accept,
+                )
             raw = await _read_all(response["body"])
             return raw, str(response.get("contentType") or "application/json")
 
@@ -421,6 +425,16 @@ class BedrockClient:
 
 # The SHA-256 of the InvokeModel body being sent, when its caller computed it (`invoke`).
 _PAYLOAD_SHA256: ContextVar[str | None] = ContextVar("payload_sha256", default=None)
+
+
+@contextmanager
+def _signed_with(digest: str | None) -> Iterator[None]:
+    """The InvokeModel sent within is signed with `digest` (None: botocore hashes the body)."""
+    token = _PAYLOAD_SHA256.set(digest)
+    try:
+        yield
+    finally:
+        _PAYLOAD_SHA256.reset(token)
 
 
 def _known_payload_digest(request: Any, **_: Any) -> None:

@@ -1,4 +1,5 @@
-"""Bodies are signed with the SHA-256 taken where they are built, off the event loop.
+"""Bodies are signed with the SHA-256 taken where they are built (or, on the Bedrock surface,
+read), off the event loop.
 
 SigV4 signs a hash of the body. For an image body that hash is milliseconds of work, so the
 gateway takes it in the worker thread that serialises the body and sends it as
@@ -16,6 +17,8 @@ import orjson
 
 from emulator.testing import EmulatorServer
 from tests.support.gateway import data
+
+SD35 = "stability.sd3-5-large-v1:0"
 
 
 def signed_headers(authorization: str) -> list[str]:
@@ -56,4 +59,31 @@ async def test_a_text_body_carries_its_digest_too(
     assert response.status_code == 200, response.text
     headers, body = received(emulator)
     assert headers["x-amz-content-sha256"] == hashlib.sha256(body).hexdigest()
+    assert "x-amz-content-sha256" in signed_headers(headers["authorization"])
+
+
+async def test_a_body_passed_through_is_signed_with_its_own_digest(
+    gateway: httpx.AsyncClient, emulator: EmulatorServer
+) -> None:
+    # The Bedrock surface sends the caller's bytes as they came: the digest is of those bytes.
+    image = base64.b64encode(data("coffee-1216x832.png")).decode()
+    raw = orjson.dumps(
+        {
+            "prompt": "latte art",
+            "mode": "image-to-image",
+            "image": image,
+            "strength": 0.5,
+            "seed": 7,
+        }
+    )
+    response = await gateway.post(
+        f"/model/{SD35}/invoke",
+        content=raw,
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    (call,) = emulator.requests()
+    headers = {name.lower(): value for name, value in call["headers"].items()}
+    assert call["body_bytes"] == len(raw)
+    assert headers["x-amz-content-sha256"] == hashlib.sha256(raw).hexdigest()
     assert "x-amz-content-sha256" in signed_headers(headers["authorization"])

@@ -11,6 +11,7 @@ auth middleware; here, whether it may use the model and the task the body asks f
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from dataclasses import dataclass
 from typing import Annotated
@@ -143,7 +144,7 @@ async def _invoke(
             f"{entry.id} is called with {served_by}, not {operation}: "
             f"POST /model/{{modelId}}/{'converse' if served_by == CONVERSE else 'invoke'}.",
         )
-    reading = await asyncio.to_thread(_checked, services, entry, raw)
+    reading, digest = await asyncio.to_thread(_checked, services, entry, raw)
     key = current_key(request.scope)
     try:
         key.permit(entry, reading.task)
@@ -163,7 +164,9 @@ async def _invoke(
     try:
         charge = await services.spend.hold(key, entry.id, task, quote, images)
         async with charge, await services.quotas.admit(key, images) as lease:
-            answer, media = await _pass_through(services, entry, raw, accept, deadline, operation)
+            answer, media = await _pass_through(
+                services, entry, raw, digest, accept, deadline, operation
+            )
             made = await asyncio.to_thread(answered_images, answer, media)
             await charge.settle(quote.cost(made))
     except ProblemError as problem:
@@ -181,6 +184,7 @@ async def _pass_through(
     services: PassThrough,
     entry: ModelEntry,
     raw: bytes,
+    digest: str,
     accept: str,
     deadline: float,
     operation: str,
@@ -191,7 +195,9 @@ async def _pass_through(
         if operation == CONVERSE:
             answer = await services.invoker.converse(entry, raw, deadline=deadline)
             return orjson.dumps(answer), JSON
-        return await services.invoker.invoke_raw(entry, raw, accept, deadline=deadline)
+        return await services.invoker.invoke_raw(
+            entry, raw, accept, deadline=deadline, payload_sha256=digest
+        )
     except ProblemError as problem:  # the client's own refusals: overloaded, circuit open, ...
         raise from_problem(problem) from None
     except Exception as exc:
@@ -219,8 +225,9 @@ async def _read_body(request: Request) -> bytes:
     return raw
 
 
-def _checked(services: PassThrough, entry: ModelEntry, raw: bytes) -> Reading:
-    """The body read and validated for `entry`; every violation raised at once (CPU work)."""
+def _checked(services: PassThrough, entry: ModelEntry, raw: bytes) -> tuple[Reading, str]:
+    """The body read and validated for `entry`, every violation raised at once, and its SHA-256
+    for the call's signature (CPU work: in a thread, not on the event loop)."""
     try:
         check_bounds(raw, JsonBounds.of(services.settings))
     except ProblemError as problem:
@@ -241,4 +248,4 @@ def _checked(services: PassThrough, entry: ModelEntry, raw: bytes) -> Reading:
                 reading.fail(reading.whole, problem.detail)
     if reading.violations:
         raise validation_error(reading.violations)
-    return reading
+    return reading, hashlib.sha256(raw).hexdigest()
