@@ -117,10 +117,12 @@ class Call:
         """The call with its body serialised, and the dict dropped: a call waiting for a slot
         holds its images once (megabytes of base64), not twice.
 
-        Its SHA-256 is taken here too: requests with images are planned in a worker thread, and
-        signing would otherwise hash megabytes on the event loop (1.6 ms for a 1024² PNG)."""
+        An InvokeModel body's SHA-256 is taken here too: requests with images are planned in a
+        worker thread, and signing would otherwise hash megabytes on the event loop (1.6 ms for a
+        1024² PNG). A Converse body is not sent as these bytes (botocore serialises it again), so
+        its digest would serve nothing."""
         payload = orjson.dumps(self.body)
-        digest = hashlib.sha256(payload).hexdigest()
+        digest = hashlib.sha256(payload).hexdigest() if self.operation == "InvokeModel" else None
         return replace(self, body={}, payload=payload, payload_sha256=digest)
 
 

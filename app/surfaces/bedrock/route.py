@@ -144,7 +144,7 @@ async def _invoke(
             f"{entry.id} is called with {served_by}, not {operation}: "
             f"POST /model/{{modelId}}/{'converse' if served_by == CONVERSE else 'invoke'}.",
         )
-    reading, digest = await asyncio.to_thread(_checked, services, entry, raw)
+    reading, digest = await asyncio.to_thread(_checked, services, entry, raw, operation)
     key = current_key(request.scope)
     try:
         key.permit(entry, reading.task)
@@ -184,7 +184,7 @@ async def _pass_through(
     services: PassThrough,
     entry: ModelEntry,
     raw: bytes,
-    digest: str,
+    digest: str | None,
     accept: str,
     deadline: float,
     operation: str,
@@ -225,9 +225,12 @@ async def _read_body(request: Request) -> bytes:
     return raw
 
 
-def _checked(services: PassThrough, entry: ModelEntry, raw: bytes) -> tuple[Reading, str]:
-    """The body read and validated for `entry`, every violation raised at once, and its SHA-256
-    for the call's signature (CPU work: in a thread, not on the event loop)."""
+def _checked(
+    services: PassThrough, entry: ModelEntry, raw: bytes, operation: str
+) -> tuple[Reading, str | None]:
+    """The body read and validated for `entry`, every violation raised at once, and, for an
+    InvokeModel body (sent as these bytes), its SHA-256 for the call's signature (CPU work: in a
+    thread, not on the event loop)."""
     try:
         check_bounds(raw, JsonBounds.of(services.settings))
     except ProblemError as problem:
@@ -248,4 +251,4 @@ def _checked(services: PassThrough, entry: ModelEntry, raw: bytes) -> tuple[Read
                 reading.fail(reading.whole, problem.detail)
     if reading.violations:
         raise validation_error(reading.violations)
-    return reading, hashlib.sha256(raw).hexdigest()
+    return reading, None if operation == CONVERSE else hashlib.sha256(raw).hexdigest()
